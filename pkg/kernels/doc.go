@@ -1,0 +1,17 @@
+// Package kernels holds the numeric kernels of the MobileOne model: 2-D
+// convolution (dense, depthwise and grouped) forward and backward, GEMM,
+// BatchNorm in eval and train mode, pooling, activations and the linear layer.
+//
+// Every kernel is destination first: the caller owns the memory and passes
+// the output slice before the inputs. Shapes travel in small structs of named
+// fields (ConvParams) instead of positional ints. Tensors are float32 in NCHW
+// layout, row-major, with no padding between rows.
+//
+// Each exported kernel has a plain-Go reference implementation (the *Ref
+// functions, always compiled) that tests compare the production path with.
+// Argument errors (a slice too short, an impossible shape) are programmer
+// errors and panic with a constant "kernels: ..." message.
+//
+// Work is spread over goroutines with the Pool of this package; SetThreads
+// sets how many (default GOMAXPROCS).
+package kernels

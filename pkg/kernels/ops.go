@@ -1,0 +1,239 @@
+package kernels
+
+import "math"
+
+// BatchNormInference applies eval-mode BatchNorm2d to an NCHW tensor the way
+// PyTorch's CPU kernel evaluates it, in float32 per channel:
+//
+//	invstd = 1/sqrt(var+eps); alpha = invstd·weight; beta = bias − mean·alpha
+//	out = x·alpha + beta
+//
+// out may alias x. With accumulate, the result is added to out instead.
+func BatchNormInference(out, x, mean, variance, weight, bias []float32, eps float32, n, channels, hw int, accumulate bool) {
+	if len(x) < n*channels*hw || len(out) < n*channels*hw || len(mean) < channels || len(variance) < channels || len(weight) < channels || len(bias) < channels {
+		panic("kernels: batchnorm slices too short")
+	}
+	for c := 0; c < channels; c++ {
+		invstd := 1 / float32(math.Sqrt(float64(variance[c]+eps)))
+		alpha := invstd * weight[c]
+		beta := bias[c] - mean[c]*alpha
+		for i := 0; i < n; i++ {
+			src := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
+			dst := out[(i*channels+c)*hw : (i*channels+c+1)*hw]
+			dst = dst[:len(src)]
+			if accumulate {
+				for j, v := range src {
+					dst[j] += v*alpha + beta
+				}
+			} else {
+				for j, v := range src {
+					dst[j] = v*alpha + beta
+				}
+			}
+		}
+	}
+}
+
+// BNStats holds what train-mode BatchNorm saves for its backward pass.
+type BNStats struct {
+	Mean, InvStd []float32 // per channel: batch mean and 1/sqrt(biased var + eps)
+	VarUnbiased  []float32 // per channel: batch variance with Bessel's correction
+}
+
+// BatchNormTrain applies train-mode BatchNorm2d (batch statistics) to an
+// NCHW tensor: out = (x−mean)·invstd·weight + bias, with the mean and the
+// biased variance over N·H·W. The statistics go into st (its slices must
+// hold `channels` values). Sums are accumulated in float64. out may alias x.
+// With accumulate, the result is added to out (then out must not alias x).
+func BatchNormTrain(out, x, weight, bias []float32, eps float32, n, channels, hw int, st BNStats, accumulate bool) {
+	if len(x) < n*channels*hw || len(out) < n*channels*hw || len(st.Mean) < channels || len(st.InvStd) < channels || len(st.VarUnbiased) < channels {
+		panic("kernels: batchnorm slices too short")
+	}
+	m := n * hw
+	parallelFor(channels, max(1, 65536/max(1, m)), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			var s float64
+			for i := 0; i < n; i++ {
+				for _, v := range x[(i*channels+c)*hw : (i*channels+c+1)*hw] {
+					s += float64(v)
+				}
+			}
+			mean := s / float64(m)
+			var ss float64
+			for i := 0; i < n; i++ {
+				for _, v := range x[(i*channels+c)*hw : (i*channels+c+1)*hw] {
+					d := float64(v) - mean
+					ss += d * d
+				}
+			}
+			varB := ss / float64(m)
+			unb := varB
+			if m > 1 {
+				unb = ss / float64(m-1)
+			}
+			invstd := float32(1 / math.Sqrt(varB+float64(eps)))
+			st.Mean[c], st.InvStd[c], st.VarUnbiased[c] = float32(mean), invstd, float32(unb)
+			mf := float32(mean)
+			w, b := weight[c], bias[c]
+			for i := 0; i < n; i++ {
+				src := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				dst := out[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				dst = dst[:len(src)]
+				if accumulate {
+					for j, v := range src {
+						dst[j] += (v-mf)*invstd*w + b
+					}
+				} else {
+					for j, v := range src {
+						dst[j] = (v-mf)*invstd*w + b
+					}
+				}
+			}
+		}
+	})
+}
+
+// BatchNormTrainBackward is the gradient of BatchNormTrain. Given dOut, the
+// forward input x and the saved statistics, it writes dWeight, dBias and
+// (when dx is not nil) adds the input gradient into dx:
+//
+//	x̂ = (x−mean)·invstd; dBias = Σ dOut; dWeight = Σ dOut·x̂
+//	dx += weight·invstd·(dOut − dBias/M − x̂·dWeight/M)
+func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, channels, hw int, st BNStats) {
+	m := n * hw
+	parallelFor(channels, max(1, 65536/max(1, m)), func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			mean, invstd := st.Mean[c], st.InvStd[c]
+			var sd, sdx float64
+			for i := 0; i < n; i++ {
+				xs := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				ds := dOut[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				ds = ds[:len(xs)]
+				for j, v := range xs {
+					g := float64(ds[j])
+					sd += g
+					sdx += g * float64((v-mean)*invstd)
+				}
+			}
+			dBias[c], dWeight[c] = float32(sd), float32(sdx)
+			if dx == nil {
+				continue
+			}
+			k := weight[c] * invstd
+			mb := float32(sd / float64(m))
+			mw := float32(sdx / float64(m))
+			for i := 0; i < n; i++ {
+				xs := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				ds := dOut[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				dd := dx[(i*channels+c)*hw : (i*channels+c+1)*hw]
+				ds, dd = ds[:len(xs)], dd[:len(xs)]
+				for j, v := range xs {
+					xh := (v - mean) * invstd
+					dd[j] += k * (ds[j] - mb - xh*mw)
+				}
+			}
+		}
+	})
+}
+
+// ReLU writes max(0, x) into out (out may alias x).
+func ReLU(out, x []float32) {
+	out = out[:len(x)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		out[i] = v
+	}
+}
+
+// ReLUBackward writes dx = dy where the forward output y is > 0, else 0
+// (dx may alias dy).
+func ReLUBackward(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = dy[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
+// Sigmoid writes 1/(1+exp(−x)) into out (out may alias x).
+func Sigmoid(out, x []float32) {
+	out = out[:len(x)]
+	for i, v := range x {
+		out[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	}
+}
+
+// Add writes a + b elementwise into out (out may alias either).
+func Add(out, a, b []float32) {
+	out, b = out[:len(a)], b[:len(a)]
+	for i, v := range a {
+		out[i] = v + b[i]
+	}
+}
+
+// GlobalAvgPool writes the mean over each H·W plane of an NCHW tensor into
+// out[n·channels + c], summing in float64.
+func GlobalAvgPool(out, x []float32, n, channels, hw int) {
+	if len(out) < n*channels || len(x) < n*channels*hw {
+		panic("kernels: pooling slices too short")
+	}
+	for i := 0; i < n*channels; i++ {
+		var s float64
+		for _, v := range x[i*hw : (i+1)*hw] {
+			s += float64(v)
+		}
+		out[i] = float32(s / float64(hw))
+	}
+}
+
+// GlobalAvgPoolBackward spreads dOut[n·channels+c]/hw over each plane of dx
+// (adding into dx when accumulate).
+func GlobalAvgPoolBackward(dx, dOut []float32, n, channels, hw int, accumulate bool) {
+	inv := 1 / float32(hw)
+	for i := 0; i < n*channels; i++ {
+		g := dOut[i] * inv
+		plane := dx[i*hw : (i+1)*hw]
+		if accumulate {
+			for j := range plane {
+				plane[j] += g
+			}
+		} else {
+			for j := range plane {
+				plane[j] = g
+			}
+		}
+	}
+}
+
+// ScaleChannels multiplies each H·W plane of x by scale[n·channels + c]
+// (the SE layer's excitation), writing into out (out may alias x).
+func ScaleChannels(out, x, scale []float32, n, channels, hw int) {
+	for i := 0; i < n*channels; i++ {
+		s := scale[i]
+		src := x[i*hw : (i+1)*hw]
+		dst := out[i*hw : (i+1)*hw]
+		dst = dst[:len(src)]
+		for j, v := range src {
+			dst[j] = v * s
+		}
+	}
+}
+
+// Linear computes out[n×outF] = x[n×inF]·wᵀ + bias, with w stored
+// outF×inF as torch.nn.Linear keeps it. bias may be nil.
+func Linear(out, x, w, bias []float32, n, inF, outF int) {
+	Gemm(out, x, w, GemmParams{M: n, N: outF, K: inF, TransB: true})
+	if bias != nil {
+		for i := 0; i < n; i++ {
+			row := out[i*outF : (i+1)*outF]
+			for j := range row {
+				row[j] += bias[j]
+			}
+		}
+	}
+}
