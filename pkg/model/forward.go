@@ -1,0 +1,136 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+)
+
+// Outputs are the eval-mode results of one forward pass, named as
+// mmpretrain's ImageClassifier returns them.
+type Outputs struct {
+	Backbone *Tensor // extract_feat(x, stage='backbone')[-1]: [N, C, h, w]
+	Neck     *Tensor // extract_feat(x): GlobalAveragePooling output [N, C]
+	Logits   *Tensor // forward(mode='tensor'): [N, num_classes]
+}
+
+// ShapeError reports an input whose shape the model cannot take.
+type ShapeError struct {
+	Got  []int
+	Want string
+}
+
+func (e *ShapeError) Error() string {
+	return fmt.Sprintf("model: input shape %v, want %s", e.Got, e.Want)
+}
+
+// Forward runs the eval-mode forward pass (BatchNorm with running
+// statistics) of either graph on a normalized NCHW batch and returns the
+// logits.
+func (m *ImageClassifier) Forward(x *Tensor) (*Tensor, error) {
+	out, err := m.ForwardAll(x)
+	return out.Logits, err
+}
+
+// ForwardAll is Forward returning the backbone and neck features as well.
+func (m *ImageClassifier) ForwardAll(x *Tensor) (Outputs, error) {
+	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
+		return Outputs{}, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	}
+	h := m.Backbone.Stage0.forwardEval(x)
+	for _, stage := range m.Backbone.Stages {
+		for _, b := range stage {
+			h = b.forwardEval(h)
+		}
+	}
+	n, c := h.Shape[0], h.Shape[1]
+	neck := NewTensor(n, c)
+	kernels.GlobalAvgPool(neck.Data, h.Data, n, c, h.Shape[2]*h.Shape[3])
+	logits := NewTensor(n, m.Head.FC.Out)
+	kernels.Linear(logits.Data, neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
+	return Outputs{Backbone: h, Neck: neck, Logits: logits}, nil
+}
+
+// forwardEval is MobileOneBlock.forward in eval mode: act(se(sum of
+// branches)) with the branches added in upstream's order (identity, scale,
+// conv 0..n−1), or act(se(branch_reparam(x))) once deployed.
+func (b *MobileOneBlock) forwardEval(x *Tensor) *Tensor {
+	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
+	p := kernels.ConvParams{N: n, InC: b.In, InH: h, InW: w, OutC: b.Out, KH: b.K, KW: b.K,
+		StrideH: b.Stride, StrideW: b.Stride, PadH: b.Padding, PadW: b.Padding, Groups: b.Groups}
+	oh, ow := p.OutH(), p.OutW()
+	out := NewTensor(n, b.Out, oh, ow)
+	act := kernels.ActReLU
+	if b.SE != nil {
+		act = kernels.ActNone
+	}
+	if b.BranchReparam != nil {
+		kernels.Conv2D(out.Data, x.Data, b.BranchReparam.Weight.Data, b.BranchReparam.Bias.Data, p, act)
+	} else {
+		started := false
+		if bn := b.BranchNorm; bn != nil {
+			kernels.BatchNormInference(out.Data, x.Data, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.Out, oh*ow, false)
+			started = true
+		}
+		tmp := make([]float32, len(out.Data))
+		branch := func(cb *ConvBN) {
+			kernels.Conv2D(tmp, x.Data, cb.Conv.Weight.Data, nil, cb.Conv.params(n, h, w), kernels.ActNone)
+			bn := cb.Norm
+			kernels.BatchNormInference(out.Data, tmp, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.Out, oh*ow, started)
+			started = true
+		}
+		if b.BranchScale != nil {
+			branch(b.BranchScale)
+		}
+		for _, cb := range b.BranchConvList {
+			branch(cb)
+		}
+		if act == kernels.ActReLU {
+			kernels.ReLU(out.Data, out.Data)
+		}
+	}
+	if b.SE != nil {
+		b.SE.forward(out)
+		kernels.ReLU(out.Data, out.Data)
+	}
+	return out
+}
+
+// forward applies the SE layer in place: x ·= sigmoid(conv2(relu(conv1(gap(x))))).
+func (se *SELayer) forward(x *Tensor) {
+	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
+	pooled := make([]float32, n*c)
+	kernels.GlobalAvgPool(pooled, x.Data, n, c, hw)
+	sq := make([]float32, n*se.Conv1.Out)
+	kernels.Conv2D(sq, pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
+	exc := make([]float32, n*c)
+	kernels.Conv2D(exc, sq, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
+	kernels.Sigmoid(exc, exc)
+	kernels.ScaleChannels(x.Data, x.Data, exc, n, c, hw)
+}
+
+// Softmax returns softmax over the last axis of a [N, K] tensor, as
+// LinearClsHead.predict computes pred_score.
+func Softmax(logits *Tensor) *Tensor {
+	out := NewTensor(logits.Shape...)
+	k := logits.Shape[len(logits.Shape)-1]
+	for i := 0; i < len(logits.Data)/k; i++ {
+		row, dst := logits.Data[i*k:(i+1)*k], out.Data[i*k:(i+1)*k]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		var s float64
+		for j, v := range row {
+			e := math.Exp(float64(v - mx))
+			dst[j] = float32(e)
+			s += e
+		}
+		inv := 1 / s
+		for j := range dst {
+			dst[j] = float32(float64(dst[j]) * inv)
+		}
+	}
+	return out
+}

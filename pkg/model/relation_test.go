@@ -1,0 +1,149 @@
+package model
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+var tinyArch = Arch{NumBlocks: [4]int{2, 2, 2, 1}, WidthFactor: [4]float64{0.3, 0.3, 0.3, 0.5},
+	NumConvBranches: [4]int{2, 2, 2, 2}, NumSEBlocks: [4]int{0, 0, 0, 1}}
+
+// randomModel fills every entry (weights, BN affine parameters and running
+// statistics) with random values, so that reparameterization has real work.
+func randomModel(t *testing.T, cfg Config, seed int64) *ImageClassifier {
+	t.Helper()
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewSource(seed))
+	for _, e := range m.StateDict() {
+		switch {
+		case e.Kind == Counter:
+			*e.Count = 7
+		case len(e.Key) > 11 && e.Key[len(e.Key)-11:] == "running_var":
+			for i := range e.Tensor.Data {
+				e.Tensor.Data[i] = float32(0.5 + r.Float64())
+			}
+		default:
+			for i := range e.Tensor.Data {
+				e.Tensor.Data[i] = float32(r.NormFloat64() * 0.3)
+			}
+		}
+	}
+	return m
+}
+
+func randomInput(n, h, w int, seed int64) *Tensor {
+	r := rand.New(rand.NewSource(seed))
+	x := NewTensor(n, 3, h, w)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	return x
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+// TestDeployEqualsTrainGraph is upstream's own check
+// (tests/test_models/test_backbones/test_mobileone.py): after
+// switch_to_deploy the eval outputs agree with atol 1e-5, rtol 1e-4.
+func TestDeployEqualsTrainGraph(t *testing.T) {
+	for _, cfg := range []Config{
+		{Arch: tinyArch, NumClasses: 10},
+		{Arch: Arch{NumBlocks: [4]int{1, 2, 1, 2}, WidthFactor: [4]float64{0.25, 0.25, 0.25, 0.25},
+			NumConvBranches: [4]int{1, 3, 1, 2}, NumSEBlocks: [4]int{1, 0, 1, 2}}, NumClasses: 7},
+	} {
+		m := randomModel(t, cfg, 5)
+		x := randomInput(2, 3*13, 3*11, 6)
+		want, err := m.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SwitchToDeploy()
+		if !m.Deployed() || len(m.StateDict()) >= 100 {
+			t.Fatalf("not deployed: %d keys", len(m.StateDict()))
+		}
+		got, err := m.ForwardAll(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want.Logits.Data {
+			w, g := float64(want.Logits.Data[i]), float64(got.Logits.Data[i])
+			if math.Abs(w-g) > 1e-5+1e-4*math.Abs(w) {
+				t.Fatalf("logit %d: train %g, deploy %g", i, w, g)
+			}
+		}
+		// A second switch is a no-op.
+		m.SwitchToDeploy()
+	}
+}
+
+// TestBatchEqualsSingles: in eval mode a batch of N gives the N results of
+// N batches of 1.
+func TestBatchEqualsSingles(t *testing.T) {
+	m := randomModel(t, Config{Arch: tinyArch, NumClasses: 10}, 7)
+	x := randomInput(3, 40, 36, 8)
+	all, err := m.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := 3 * 40 * 36
+	for n := 0; n < 3; n++ {
+		one := &Tensor{Shape: []int{1, 3, 40, 36}, Data: x.Data[n*per : (n+1)*per]}
+		got, err := m.Forward(one)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(got.Data, all.Data[n*10:(n+1)*10]); d > 1e-5 {
+			t.Fatalf("image %d: batch vs single max diff %g", n, d)
+		}
+	}
+}
+
+func TestBadInputShape(t *testing.T) {
+	m, _ := New(Config{Arch: tinyArch, NumClasses: 10})
+	for _, shape := range [][]int{{3, 32, 32}, {1, 4, 32, 32}, {0, 3, 32, 32}} {
+		if _, err := m.Forward(NewTensor(shape...)); err == nil {
+			t.Errorf("shape %v: no error", shape)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	bad := tinyArch
+	bad.NumSEBlocks[0] = 3
+	for _, cfg := range []Config{
+		{Arch: bad, NumClasses: 10},
+		{Arch: tinyArch, NumClasses: 0},
+		{Arch: tinyArch, NumClasses: 10, InChannels: 1024},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+	if _, err := ParseArch("s9"); err == nil {
+		t.Error("arch s9 accepted")
+	}
+	if _, err := ParseArch(map[string]any{"num_blocks": []any{1.0, 1.0, 1.0}}); err == nil {
+		t.Error("3-item list accepted")
+	}
+	a, err := ParseArch(map[string]any{"num_blocks": []any{2.0, 2.0, 2.0, 1.0}, "width_factor": []any{0.3, 0.3, 0.3, 0.5},
+		"num_conv_branches": []any{2.0, 2.0, 2.0, 2.0}, "num_se_blocks": []any{0.0, 0.0, 0.0, 1.0}})
+	if err != nil || a != tinyArch {
+		t.Errorf("ParseArch(tiny) = %+v, %v", a, err)
+	}
+	if got := MakeDivisible(float64(896/16), 8); got != 56 {
+		t.Errorf("make_divisible(56, 8) = %d", got)
+	}
+	if got := MakeDivisible(float64(2048/16), 8); got != 128 {
+		t.Errorf("make_divisible(128, 8) = %d", got)
+	}
+}
