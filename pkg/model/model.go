@@ -37,8 +37,8 @@ func (c *Config) defaults() {
 
 // Conv2d is torch.nn.Conv2d (dilation 1). Bias is nil when bias=False.
 type Conv2d struct {
-	Weight *Tensor // [Out, In/Groups, K, K]
-	Bias   *Tensor // [Out] or nil
+	Weight                              *Tensor // [Out, In/Groups, K, K]
+	Bias                                *Tensor // [Out] or nil
 	In, Out, K, Stride, Padding, Groups int
 }
 
