@@ -1,0 +1,16 @@
+# MobileOne-S1 classifier for ImageNet-1k.
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='MobileOne', arch='s1', out_indices=(3, )),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=1280,
+        loss=dict(
+            type='LabelSmoothLoss',
+            label_smooth_val=0.1,
+            mode='original',
+        ),
+        topk=(1, 5),
+    ))

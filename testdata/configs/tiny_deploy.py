@@ -1,0 +1,3 @@
+_base_ = ['./tiny_train.py']
+
+model = dict(backbone=dict(deploy=True))
