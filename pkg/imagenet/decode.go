@@ -1,0 +1,286 @@
+package imagenet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	stdjpeg "image/jpeg"
+	"image/png"
+	"os"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// MaxPixels bounds Width*Height of any decoded image; larger headers are
+// rejected with UnsupportedError before pixel memory is allocated.
+const MaxPixels = 1 << 28
+
+// decodeJPEG decodes a JPEG file into BGR pixels. Every JPEG goes through
+// this variable. The standard library's image/jpeg is a placeholder: it is
+// not libjpeg-turbo (different IDCT, chroma upsampling and YCbCr rounding,
+// ±1–4 levels on many pixels) and does not apply EXIF orientation. The lead
+// replaces it with the exact decoder of pkg/imagenet/jpeg, e.g.
+//
+//	decodeJPEG = func(b []byte) (*Image, error) {
+//		m, err := jpeg.Decode(b)
+//		if err != nil { return nil, err }
+//		return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix}, nil
+//	}
+var decodeJPEG = func(data []byte) (*Image, error) {
+	cfg, err := stdjpeg.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, wrapDecodeError("jpeg", err)
+	}
+	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	m, err := stdjpeg.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, wrapDecodeError("jpeg", err)
+	}
+	return FromImage(m), nil
+}
+
+// DecodeFile reads and decodes an image file. Errors name the file.
+func DecodeFile(path string) (*Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("imagenet: %w", err) // *PathError names the file
+	}
+	m, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Format names the container format found by sniffing data's first bytes:
+// "jpeg", "png", "bmp", "tiff", "gif", "webp", "pnm", or "" when unknown.
+func Format(data []byte) string {
+	switch {
+	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		return "jpeg"
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(data, []byte("BM")):
+		return "bmp"
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return "tiff"
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return "gif"
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return "webp"
+	case len(data) >= 3 && data[0] == 'P' && data[1] >= '1' && data[1] <= '6' && isPNMSpace(data[2]):
+		return "pnm"
+	}
+	return ""
+}
+
+// Decode decodes an image held in memory into OpenCV's IMREAD_COLOR layout
+// (uint8 BGR HWC). The format is sniffed from the content, as OpenCV does:
+// JPEG (through decodeJPEG), PNG, BMP, TIFF, GIF (first frame), WebP and
+// PNM (P1–P6). Grayscale is replicated to 3 channels, alpha is dropped
+// without compositing, 16-bit samples become value>>8 and palettes are
+// expanded.
+func Decode(data []byte) (m *Image, err error) {
+	format := Format(data)
+	if format == "" {
+		if len(data) == 0 {
+			return nil, FormatError("empty image data")
+		}
+		return nil, UnsupportedError("unknown image format")
+	}
+	// Third-party decoders must not take the process down on bad input.
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, FormatError(fmt.Sprintf("%s: decoder panic: %v", format, r))
+		}
+	}()
+	switch format {
+	case "jpeg":
+		return decodeJPEG(data)
+	case "pnm":
+		return decodePNM(data)
+	}
+	var cfg image.Config
+	switch format {
+	case "png":
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case "bmp":
+		cfg, err = bmp.DecodeConfig(bytes.NewReader(data))
+	case "tiff":
+		cfg, err = tiff.DecodeConfig(bytes.NewReader(data))
+	case "gif":
+		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
+	case "webp":
+		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, wrapDecodeError(format, err)
+	}
+	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+		return nil, err
+	}
+	var im image.Image
+	switch format {
+	case "png":
+		im, err = png.Decode(bytes.NewReader(data))
+	case "bmp":
+		im, err = bmp.Decode(bytes.NewReader(data))
+	case "tiff":
+		im, err = tiff.Decode(bytes.NewReader(data))
+	case "gif":
+		im, err = gif.Decode(bytes.NewReader(data))
+	case "webp":
+		im, err = webp.Decode(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, wrapDecodeError(format, err)
+	}
+	return FromImage(im), nil
+}
+
+func checkSize(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return FormatError(fmt.Sprintf("image size %dx%d", w, h))
+	}
+	if int64(w)*int64(h) > MaxPixels {
+		return UnsupportedError(fmt.Sprintf("image size %dx%d exceeds %d pixels", w, h, MaxPixels))
+	}
+	return nil
+}
+
+// wrapDecodeError maps a standard decoder's error onto FormatError or
+// UnsupportedError, keeping its text.
+func wrapDecodeError(format string, err error) error {
+	var (
+		pu png.UnsupportedError
+		ju stdjpeg.UnsupportedError
+		tu tiff.UnsupportedError
+		fe FormatError
+		ue UnsupportedError
+	)
+	switch {
+	case errors.As(err, &fe), errors.As(err, &ue):
+		return err
+	case errors.As(err, &pu), errors.As(err, &ju), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
+		return UnsupportedError(format + ": " + err.Error())
+	}
+	return FormatError(format + ": " + err.Error())
+}
+
+// FromImage converts any image.Image to BGR the way OpenCV's IMREAD_COLOR
+// would see the same stored samples: gray replicated, alpha dropped (stored
+// colour values kept, no compositing), 16-bit samples >>8.
+func FromImage(src image.Image) *Image {
+	b := src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	dst := NewImage(w, h)
+	p := dst.Pix
+	switch s := src.(type) {
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			row := s.Pix[y*s.Stride : y*s.Stride+w]
+			o := p[3*w*y:]
+			for x, v := range row {
+				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
+			}
+		}
+	case *image.Gray16:
+		for y := 0; y < h; y++ {
+			row := s.Pix[y*s.Stride : y*s.Stride+2*w]
+			o := p[3*w*y:]
+			for x := 0; x < w; x++ {
+				v := row[2*x] // big-endian high byte == value>>8
+				o[3*x], o[3*x+1], o[3*x+2] = v, v, v
+			}
+		}
+	case *image.RGBA:
+		copyRGBA(p, s.Pix, s.Stride, w, h, 4, 1)
+	case *image.NRGBA:
+		copyRGBA(p, s.Pix, s.Stride, w, h, 4, 1)
+	case *image.RGBA64:
+		copyRGBA(p, s.Pix, s.Stride, w, h, 8, 2)
+	case *image.NRGBA64:
+		copyRGBA(p, s.Pix, s.Stride, w, h, 8, 2)
+	case *image.YCbCr:
+		for y := 0; y < h; y++ {
+			o := p[3*w*y:]
+			for x := 0; x < w; x++ {
+				yi, ci := s.YOffset(b.Min.X+x, b.Min.Y+y), s.COffset(b.Min.X+x, b.Min.Y+y)
+				r, g, bb := color.YCbCrToRGB(s.Y[yi], s.Cb[ci], s.Cr[ci])
+				o[3*x], o[3*x+1], o[3*x+2] = bb, g, r
+			}
+		}
+	case *image.CMYK:
+		for y := 0; y < h; y++ {
+			row := s.Pix[y*s.Stride : y*s.Stride+4*w]
+			o := p[3*w*y:]
+			for x := 0; x < w; x++ {
+				r, g, bb := color.CMYKToRGB(row[4*x], row[4*x+1], row[4*x+2], row[4*x+3])
+				o[3*x], o[3*x+1], o[3*x+2] = bb, g, r
+			}
+		}
+	case *image.Paletted:
+		var lut [256][3]byte
+		for i, c := range s.Palette {
+			if i >= 256 {
+				break
+			}
+			lut[i] = storedRGB(c)
+		}
+		for y := 0; y < h; y++ {
+			row := s.Pix[y*s.Stride : y*s.Stride+w]
+			o := p[3*w*y:]
+			for x, v := range row {
+				c := lut[v]
+				o[3*x], o[3*x+1], o[3*x+2] = c[2], c[1], c[0]
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			o := p[3*w*y:]
+			for x := 0; x < w; x++ {
+				c := storedRGB(src.At(b.Min.X+x, b.Min.Y+y))
+				o[3*x], o[3*x+1], o[3*x+2] = c[2], c[1], c[0]
+			}
+		}
+	}
+	return dst
+}
+
+// copyRGBA copies interleaved RGBA samples of size bytes (1 or 2, big-endian:
+// the first byte is the high byte) into BGR.
+func copyRGBA(dst, src []byte, stride, w, h, pixBytes, size int) {
+	for y := 0; y < h; y++ {
+		row := src[y*stride : y*stride+pixBytes*w]
+		o := dst[3*w*y:]
+		for x := 0; x < w; x++ {
+			q := row[pixBytes*x:]
+			o[3*x], o[3*x+1], o[3*x+2] = q[2*size], q[size], q[0]
+		}
+	}
+}
+
+// storedRGB returns the 8-bit R, G, B a file stores for c, undoing no
+// premultiplication (OpenCV never composites alpha).
+func storedRGB(c color.Color) [3]byte {
+	switch c := c.(type) {
+	case color.RGBA:
+		return [3]byte{c.R, c.G, c.B}
+	case color.NRGBA:
+		return [3]byte{c.R, c.G, c.B}
+	case color.Gray:
+		return [3]byte{c.Y, c.Y, c.Y}
+	case color.YCbCr:
+		r, g, b := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+		return [3]byte{r, g, b}
+	}
+	n := color.NRGBA64Model.Convert(c).(color.NRGBA64)
+	return [3]byte{byte(n.R >> 8), byte(n.G >> 8), byte(n.B >> 8)}
+}
