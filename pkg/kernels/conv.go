@@ -28,15 +28,7 @@ func (p ConvParams) MACs() int {
 }
 
 func (p ConvParams) check(out, in, w []float32) {
-	if p.Groups < 1 || p.InC%p.Groups != 0 || p.OutC%p.Groups != 0 {
-		panic("kernels: bad conv groups")
-	}
-	if p.StrideH < 1 || p.StrideW < 1 || p.KH < 1 || p.KW < 1 || p.PadH < 0 || p.PadW < 0 {
-		panic("kernels: bad conv geometry")
-	}
-	if p.OutH() < 1 || p.OutW() < 1 {
-		panic("kernels: conv output is empty")
-	}
+	p.checkGeometry()
 	if len(in) < p.InSize() {
 		panic("kernels: conv input too short")
 	}
@@ -45,6 +37,18 @@ func (p ConvParams) check(out, in, w []float32) {
 	}
 	if len(w) < p.WeightSize() {
 		panic("kernels: conv weight too short")
+	}
+}
+
+func (p ConvParams) checkGeometry() {
+	if p.Groups < 1 || p.InC%p.Groups != 0 || p.OutC%p.Groups != 0 {
+		panic("kernels: bad conv groups")
+	}
+	if p.StrideH < 1 || p.StrideW < 1 || p.KH < 1 || p.KW < 1 || p.PadH < 0 || p.PadW < 0 {
+		panic("kernels: bad conv geometry")
+	}
+	if p.OutH() < 1 || p.OutW() < 1 {
+		panic("kernels: conv output is empty")
 	}
 }
 
@@ -112,8 +116,20 @@ func Conv2DRef(out, in, w, bias []float32, p ConvParams, act Activation) {
 // pointwise convs are one GEMM, other dense and grouped convs im2col plus
 // GEMM, depthwise convs a row-oriented direct kernel. Images of a batch run
 // on separate goroutines; a single image spreads the GEMM or the channels.
+//
+// With AVX2+FMA (see FastPath) the GEMMs run the assembly micro-kernel with
+// the bias and ReLU fused into its store, and 3×3 depthwise convs with
+// padding 1 and stride 1 or 2 run the assembly row kernels, also with bias
+// and ReLU fused. PackedConv additionally pre-packs the weights.
 func Conv2D(out, in, w, bias []float32, p ConvParams, act Activation) {
 	p.check(out, in, w)
+	if bias != nil && len(bias) < p.OutC {
+		panic("kernels: conv bias too short")
+	}
+	if convFastOK(p) {
+		conv2DFast(out, in, w, bias, nil, p, act)
+		return
+	}
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
 	if p.N > 1 && Threads() > 1 {
 		parallelFor(p.N, 1, func(lo, hi int) {
@@ -158,12 +174,6 @@ func conv2dImage(out, in, w, bias []float32, p ConvParams, act Activation, seria
 	biasAct(out, bias, p.OutC, ohw, act)
 }
 
-func gemmSerial(c, a, b []float32, p GemmParams) {
-	prev := threads.Swap(1)
-	Gemm(c, a, b, p)
-	threads.Store(prev)
-}
-
 // biasAct adds a per-channel bias (if any) and applies act in place.
 func biasAct(out, bias []float32, channels, hw int, act Activation) {
 	for c := 0; c < channels; c++ {
@@ -191,15 +201,20 @@ func biasAct(out, bias []float32, channels, hw int, act Activation) {
 
 // im2col lays out the receptive fields of `channels` input planes (starting
 // at in) as a (channels·KH·KW)×(OutH·OutW) matrix, zero where the window
-// reaches into the padding.
+// reaches into the padding. Each output row splits into a zero head, a
+// copied (or strided) middle and a zero tail, so the inner loops carry no
+// bounds tests.
 func im2col(col, in []float32, channels int, p ConvParams) {
 	oh, ow := p.OutH(), p.OutW()
 	ohw := oh * ow
+	sw := p.StrideW
 	for c := 0; c < channels; c++ {
 		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
 		for ky := 0; ky < p.KH; ky++ {
 			for kx := 0; kx < p.KW; kx++ {
 				row := col[((c*p.KH+ky)*p.KW+kx)*ohw:][:ohw]
+				x0, x1 := validRange(kx, sw, p.PadW, p.InW, ow)
+				off := kx - p.PadW
 				for y := 0; y < oh; y++ {
 					iy := y*p.StrideH - p.PadH + ky
 					dst := row[y*ow : (y+1)*ow]
@@ -208,13 +223,19 @@ func im2col(col, in []float32, channels int, p ConvParams) {
 						continue
 					}
 					src := plane[iy*p.InW : (iy+1)*p.InW]
-					for x := range dst {
-						ix := x*p.StrideW - p.PadW + kx
-						if ix < 0 || ix >= p.InW {
-							dst[x] = 0
-						} else {
-							dst[x] = src[ix]
-						}
+					clear(dst[:x0])
+					clear(dst[x1:])
+					d := dst[x0:x1]
+					if sw == 1 {
+						copy(d, src[x0+off:x1+off])
+						continue
+					}
+					if len(d) == 0 {
+						continue
+					}
+					s := src[x0*sw+off : (x1-1)*sw+off+1]
+					for i := range d {
+						d[i] = s[i*sw]
 					}
 				}
 			}

@@ -93,31 +93,40 @@ func BiasBackward(db, dOut []float32, n, channels, hw int) {
 
 // Conv2DBackwardData computes Conv2DBackwardDataRef with the production
 // kernels: Wᵀ·dOut as a GEMM followed by col2im for dense and grouped convs,
-// a direct scatter for depthwise ones. Images run on separate goroutines.
+// a direct scatter for depthwise ones. The GEMM reads Wᵀ in its packing
+// routine (no transposed copy). Images run on separate goroutines; a single
+// image spreads its GEMM.
 func Conv2DBackwardData(dIn, dOut, w []float32, p ConvParams) {
 	p.check(dOut, dIn, w)
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
+	if p.N == 1 {
+		// a single image spreads its GEMM instead
+		convBackwardDataImage(dIn, dOut, w, p, true)
+		return
+	}
 	parallelFor(p.N, 1, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
-			convBackwardDataImage(dIn[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], w, p)
+			convBackwardDataImage(dIn[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], w, p, false)
 		}
 	})
 }
 
-func convBackwardDataImage(dIn, dOut, w []float32, p ConvParams) {
+// convBackwardDataImage computes one image's input gradient; parallel lets
+// its GEMMs use the package's goroutines.
+func convBackwardDataImage(dIn, dOut, w []float32, p ConvParams, parallel bool) {
 	ohw := p.OutH() * p.OutW()
 	switch {
 	case p.depthwise():
 		depthwiseBackwardData(dIn, dOut, w, p)
 	case p.pointwise():
-		gemmSerial(dIn, w, dOut, GemmParams{M: p.InC, N: ohw, K: p.OutC, TransA: true})
+		gemm(dIn, w, dOut, GemmParams{M: p.InC, N: ohw, K: p.OutC, TransA: true}, parallel)
 	default:
 		icg, ocg := p.InC/p.Groups, p.OutC/p.Groups
 		k := icg * p.KH * p.KW
 		col := getBuf(k * ohw)
 		clear(dIn[:p.InC*p.InH*p.InW])
 		for g := 0; g < p.Groups; g++ {
-			gemmSerial(*col, w[g*ocg*k:], dOut[g*ocg*ohw:], GemmParams{M: k, N: ohw, K: ocg, TransA: true, LDA: k})
+			gemm(*col, w[g*ocg*k:], dOut[g*ocg*ohw:], GemmParams{M: k, N: ohw, K: ocg, TransA: true, LDA: k}, parallel)
 			col2imAdd(dIn[g*icg*p.InH*p.InW:], *col, icg, p)
 		}
 		putBuf(col)
@@ -164,7 +173,7 @@ func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 	if parts <= 1 {
 		clear(dW[:wsz])
 		for n := 0; n < p.N; n++ {
-			convBackwardWeightImage(dW, in[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], p)
+			convBackwardWeightImage(dW, in[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], p, true)
 		}
 		return
 	}
@@ -176,7 +185,7 @@ func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 		acc := (*partial)[t*wsz : (t+1)*wsz]
 		go func() {
 			for n := lo; n < hi; n++ {
-				convBackwardWeightImage(acc, in[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], p)
+				convBackwardWeightImage(acc, in[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], p, false)
 			}
 			done <- struct{}{}
 		}()
@@ -194,21 +203,22 @@ func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 	putBuf(partial)
 }
 
-// convBackwardWeightImage adds one image's weight gradient into dW.
-func convBackwardWeightImage(dW, in, dOut []float32, p ConvParams) {
+// convBackwardWeightImage adds one image's weight gradient into dW;
+// parallel lets its GEMMs use the package's goroutines.
+func convBackwardWeightImage(dW, in, dOut []float32, p ConvParams, parallel bool) {
 	ohw := p.OutH() * p.OutW()
 	switch {
 	case p.depthwise():
 		depthwiseBackwardWeight(dW, in, dOut, p)
 	case p.pointwise():
-		gemmSerial(dW, dOut, in, GemmParams{M: p.OutC, N: p.InC, K: ohw, TransB: true, Accumulate: true})
+		gemm(dW, dOut, in, GemmParams{M: p.OutC, N: p.InC, K: ohw, TransB: true, Accumulate: true}, parallel)
 	default:
 		icg, ocg := p.InC/p.Groups, p.OutC/p.Groups
 		k := icg * p.KH * p.KW
 		col := getBuf(k * ohw)
 		for g := 0; g < p.Groups; g++ {
 			im2col(*col, in[g*icg*p.InH*p.InW:], icg, p)
-			gemmSerial(dW[g*ocg*k:], dOut[g*ocg*ohw:], *col, GemmParams{M: ocg, N: k, K: ohw, TransB: true, Accumulate: true})
+			gemm(dW[g*ocg*k:], dOut[g*ocg*ohw:], *col, GemmParams{M: ocg, N: k, K: ohw, TransB: true, Accumulate: true}, parallel)
 		}
 		putBuf(col)
 	}

@@ -92,7 +92,14 @@ func GemmRef(c, a, b []float32, p GemmParams) {
 
 // Gemm computes C = op(A)·op(B) (+ C), spreading rows or columns of C over
 // the package's goroutines when the product is large enough to pay for it.
-func Gemm(c, a, b []float32, p GemmParams) {
+// With AVX2 and FMA it runs the packed driver and the assembly
+// micro-kernel; transposed operands are read directly by the packing.
+func Gemm(c, a, b []float32, p GemmParams) { gemm(c, a, b, p, true) }
+
+// gemmSerial is Gemm on the calling goroutine only.
+func gemmSerial(c, a, b []float32, p GemmParams) { gemm(c, a, b, p, false) }
+
+func gemm(c, a, b []float32, p GemmParams, parallel bool) {
 	p = p.withDefaults()
 	p.check(c, a, b)
 	if p.M == 0 || p.N == 0 {
@@ -104,6 +111,10 @@ func Gemm(c, a, b []float32, p GemmParams) {
 				clear(c[i*p.LDC : i*p.LDC+p.N])
 			}
 		}
+		return
+	}
+	if useAVX2 {
+		gemmPacked(c, a, b, p, parallel)
 		return
 	}
 	// Operands stored transposed are copied into row-major scratch first;
@@ -121,7 +132,7 @@ func Gemm(c, a, b []float32, p GemmParams) {
 	}
 	work := p.M * p.N * p.K
 	switch {
-	case work < 1<<18 || Threads() == 1:
+	case work < 1<<18 || Threads() == 1 || !parallel:
 		gemmNN(c, a, b, p, 0, p.M, 0, p.N)
 	case p.M >= 8*Threads():
 		parallelFor(p.M/4, 2, func(lo, hi int) {

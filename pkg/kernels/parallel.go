@@ -70,3 +70,52 @@ func getBuf(n int) *[]float32 {
 }
 
 func putBuf(b *[]float32) { buffers.Put(b) }
+
+// parallelTask is a unit of work split into parts run by runParallel.
+type parallelTask interface{ runPart(part int) }
+
+type workItem struct {
+	t    parallelTask
+	part int
+	wg   *sync.WaitGroup
+}
+
+// A few long-lived workers take the parts of runParallel, so that splitting
+// a kernel starts no goroutine and allocates nothing. Work sent to them is
+// always a leaf (it never calls runParallel again), so they cannot deadlock.
+var (
+	workQueue   = make(chan workItem, 64)
+	workersMu   sync.Mutex
+	workerCount int
+	wgPool      = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+)
+
+func worker() {
+	for it := range workQueue {
+		it.t.runPart(it.part)
+		it.wg.Done()
+	}
+}
+
+// runParallel runs t.runPart(0..parts-1), part 0 on the calling goroutine,
+// and returns when all are done.
+func runParallel(t parallelTask, parts int) {
+	if parts <= 1 {
+		t.runPart(0)
+		return
+	}
+	workersMu.Lock()
+	for workerCount < parts-1 {
+		workerCount++
+		go worker()
+	}
+	workersMu.Unlock()
+	wg := wgPool.Get().(*sync.WaitGroup)
+	wg.Add(parts - 1)
+	for p := 1; p < parts; p++ {
+		workQueue <- workItem{t: t, part: p, wg: wg}
+	}
+	t.runPart(0)
+	wg.Wait()
+	wgPool.Put(wg)
+}

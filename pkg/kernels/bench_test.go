@@ -1,0 +1,107 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+// s0 deploy pointwise shapes at 224×224 (M=Cout, N=H·W, K=Cin) and the
+// training GEMMs of the stage-2 layer.
+var gemmBenchShapes = []struct {
+	name string
+	p    GemmParams
+}{
+	{"s0-stage1-pw-48x3136x48", GemmParams{M: 48, N: 3136, K: 48}},
+	{"s0-stage2-pw-128x784x128", GemmParams{M: 128, N: 784, K: 128}},
+	{"s0-stage3-pw-256x196x256", GemmParams{M: 256, N: 196, K: 256}},
+	{"s0-stage4-pw-1024x49x256", GemmParams{M: 1024, N: 49, K: 256}},
+	{"s0-stem-im2col-48x12544x27", GemmParams{M: 48, N: 12544, K: 27}},
+	{"s0-stage2-dX-WT-128x784x128", GemmParams{M: 128, N: 784, K: 128, TransA: true}},
+	{"s0-stage2-dW-YXT-128x128x784", GemmParams{M: 128, N: 128, K: 784, TransB: true, Accumulate: true}},
+	{"s0-stage3-dW-YXT-256x256x196", GemmParams{M: 256, N: 256, K: 196, TransB: true, Accumulate: true}},
+}
+
+func benchPaths(b *testing.B, fn func(b *testing.B)) {
+	b.Run("ref", func(b *testing.B) {
+		defer disableAVX2()()
+		fn(b)
+	})
+	if useAVX2 {
+		b.Run("fast", fn)
+	}
+}
+
+func reportGFLOPS(b *testing.B, flops float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkGemm(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	for _, th := range []int{1, 2} {
+		for _, s := range gemmBenchShapes {
+			p := s.p
+			a, bb, c := randSlice(r, p.M*p.K), randSlice(r, p.K*p.N), randSlice(r, p.M*p.N)
+			b.Run(fmt.Sprintf("%s/t%d", s.name, th), func(b *testing.B) {
+				benchPaths(b, func(b *testing.B) {
+					defer SetThreads(SetThreads(th))
+					b.SetBytes(int64(4 * (p.M*p.K + p.K*p.N + p.M*p.N)))
+					b.ReportAllocs()
+					for b.Loop() {
+						Gemm(c, a, bb, p)
+					}
+					reportGFLOPS(b, 2*float64(p.M*p.N*p.K))
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkMicroKernel times the 6×16 kernel alone on L1-resident panels:
+// the ceiling the driver can reach under the machine's current load.
+func BenchmarkMicroKernel(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2+FMA kernels in this build or on this CPU")
+	}
+	r := rand.New(rand.NewSource(1))
+	const k = 256
+	a, bb, c := randSlice(r, 6*k), randSlice(r, 16*k), make([]float32, 6*16)
+	for b.Loop() {
+		sgemmKernel6x16(k, &a[0], &bb[0], 16, &c[0], 16, &zeroBias[0], 0)
+	}
+	reportGFLOPS(b, 2*6*16*k)
+}
+
+func BenchmarkConv(b *testing.B) {
+	r := rand.New(rand.NewSource(2))
+	for _, th := range []int{1, 2} {
+		for _, c := range s0Convs {
+			p := c.p
+			x, w, bias := randSlice(r, p.InSize()), randSlice(r, p.WeightSize()), randSlice(r, p.OutC)
+			out := make([]float32, p.OutSize())
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				benchPaths(b, func(b *testing.B) {
+					defer SetThreads(SetThreads(th))
+					b.SetBytes(int64(4 * (p.InSize() + p.OutSize())))
+					b.ReportAllocs()
+					for b.Loop() {
+						Conv2D(out, x, w, bias, p, ActReLU)
+					}
+					reportGFLOPS(b, 2*float64(p.MACs()))
+				})
+				if useAVX2 {
+					pc := NewPackedConv(w, bias, p)
+					b.Run("packed", func(b *testing.B) {
+						defer SetThreads(SetThreads(th))
+						b.SetBytes(int64(4 * (p.InSize() + p.OutSize())))
+						b.ReportAllocs()
+						for b.Loop() {
+							pc.Forward(out, x, ActReLU)
+						}
+						reportGFLOPS(b, 2*float64(p.MACs()))
+					})
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,262 @@
+package kernels
+
+import "sync"
+
+// dwZeros stands in for input rows above and below the image (padding).
+var dwZeros [2048]float32
+
+// dwParallelMin is the multiply-add count of one depthwise image from which
+// its channels are split over goroutines.
+var dwParallelMin = 4 << 20
+
+// dwRowGeneric is the row contract of the depthwise row kernels in plain
+// Go: out[x] = act(bias + Σ_{ky,kx} w[ky*3+kx]·rows[ky][x·stride+kx−1]),
+// padding 1, for x < len(out).
+func dwRowGeneric(out []float32, rows [3][]float32, w []float32, inW, stride int, bias float32, relu bool) {
+	for x := range out {
+		s := bias
+		for ky := 0; ky < 3; ky++ {
+			for kx := 0; kx < 3; kx++ {
+				if ix := x*stride + kx - 1; ix >= 0 && ix < inW {
+					s += w[ky*3+kx] * rows[ky][ix]
+				}
+			}
+		}
+		if relu && s < 0 {
+			s = 0
+		}
+		out[x] = s
+	}
+}
+
+// dw3x3Fast reports whether the assembly depthwise kernels handle p.
+func dw3x3Fast(p ConvParams) bool {
+	return useAVX2 && p.depthwise() && p.KH == 3 && p.KW == 3 && p.PadH == 1 && p.PadW == 1 &&
+		p.StrideH == p.StrideW && (p.StrideH == 1 || p.StrideH == 2) && p.InW <= len(dwZeros)
+}
+
+// Minimum input widths of the row kernels; narrower rows are staged in a
+// zero-extended buffer of this width (the zeros are the right padding).
+const (
+	dwMinW1 = 10
+	dwMinW2 = 18
+)
+
+// depthwise3x3 runs channels [c0,c1) of one image through the row kernels,
+// with the bias and activation fused into the store.
+func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, c1 int) {
+	oh, ow := p.OutH(), p.OutW()
+	H, W, s := p.InH, p.InW, p.StrideH
+	relu := 0
+	if act == ActReLU {
+		relu = 1
+	}
+	minW := dwMinW1
+	if s == 2 {
+		minW = dwMinW2
+	}
+	if W >= minW {
+		// Common case: rows are passed in place; only rows above and
+		// below the image are replaced by zeros. y·s ≤ H−1 always holds.
+		zp := &dwZeros[0]
+		for c := c0; c < c1; c++ {
+			plane := in[c*H*W : (c+1)*H*W]
+			wp := &w[c*9 : c*9+9][0]
+			bp := &zeroBias[0]
+			if bias != nil {
+				bp = &bias[c]
+			}
+			dst := out[c*oh*ow : (c+1)*oh*ow]
+			for y := 0; y < oh; y++ {
+				iy := y * s
+				r0, r1, r2 := zp, &plane[iy*W], zp
+				if iy > 0 {
+					r0 = &plane[(iy-1)*W]
+				}
+				if iy+1 < H {
+					r2 = &plane[(iy+1)*W]
+				}
+				o := &dst[y*ow : (y+1)*ow][0]
+				if s == 1 {
+					dwConv3x3s1Row(o, r0, r1, r2, wp, W, bp, relu)
+				} else {
+					dwConv3x3s2Row(o, r0, r1, r2, wp, W, ow, bp, relu)
+				}
+			}
+		}
+		return
+	}
+	// Narrow planes: stage each row in a zero-extended buffer of width
+	// minW (the extra zeros are exactly the right padding).
+	var stage [3][dwMinW2]float32
+	var tmpOut [dwMinW2]float32
+	for c := c0; c < c1; c++ {
+		plane := in[c*H*W : (c+1)*H*W]
+		wc := w[c*9 : c*9+9]
+		bp := &zeroBias[0]
+		if bias != nil {
+			bp = &bias[c]
+		}
+		dst := out[c*oh*ow : (c+1)*oh*ow]
+		for y := 0; y < oh; y++ {
+			var rp [3]*float32
+			for ky := 0; ky < 3; ky++ {
+				iy := y*s - 1 + ky
+				st := stage[ky][:minW]
+				if iy >= 0 && iy < H {
+					copy(st, plane[iy*W:(iy+1)*W])
+					clear(st[W:])
+				} else {
+					clear(st)
+				}
+				rp[ky] = &st[0]
+			}
+			if s == 1 {
+				dwConv3x3s1Row(&tmpOut[0], rp[0], rp[1], rp[2], &wc[0], minW, bp, relu)
+			} else {
+				dwConv3x3s2Row(&tmpOut[0], rp[0], rp[1], rp[2], &wc[0], minW, (minW-1)/2+1, bp, relu)
+			}
+			copy(dst[y*ow:(y+1)*ow], tmpOut[:ow])
+		}
+	}
+}
+
+// convJob is one Conv2D call on the fast kernels, split over the batch or,
+// for a single big depthwise image, over channels.
+type convJob struct {
+	out, in, w, bias []float32
+	pa               []*packedA // per group, or nil
+	p                ConvParams
+	act              Activation
+	parts            int
+	byChannel        bool
+}
+
+func (j *convJob) runPart(part int) {
+	p := j.p
+	if j.byChannel {
+		lo, hi := part*p.InC/j.parts, (part+1)*p.InC/j.parts
+		depthwise3x3(j.out, j.in, j.w, j.bias, p, j.act, lo, hi)
+		return
+	}
+	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
+	lo, hi := part*p.N/j.parts, (part+1)*p.N/j.parts
+	for n := lo; n < hi; n++ {
+		convImageFast(j.out[n*outSz:(n+1)*outSz], j.in[n*inSz:(n+1)*inSz], j.w, j.bias, j.pa, p, j.act, j.parts == 1)
+	}
+}
+
+// convFastOK reports whether convImageFast handles p.
+func convFastOK(p ConvParams) bool {
+	if !useAVX2 {
+		return false
+	}
+	return dw3x3Fast(p) || p.Groups == 1
+}
+
+// conv2DFast is Conv2D on the fast kernels (convFastOK(p) must hold). pa
+// holds pre-packed weights per group, or is nil.
+func conv2DFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act Activation) {
+	j := convJobPool.Get().(*convJob)
+	*j = convJob{out: out, in: in, w: w, bias: bias, pa: pa, p: p, act: act, parts: 1}
+	t := Threads()
+	switch {
+	case t > 1 && p.N > 1:
+		j.parts = min(t, p.N)
+		runParallel(j, j.parts)
+	case t > 1 && dw3x3Fast(p) && p.MACs() >= dwParallelMin && p.InC >= 2*t:
+		j.parts, j.byChannel = t, true
+		runParallel(j, j.parts)
+	default:
+		j.runPart(0)
+	}
+	*j = convJob{}
+	convJobPool.Put(j)
+}
+
+var convJobPool = sync.Pool{New: func() any { return new(convJob) }}
+
+// convImageFast convolves one image: depthwise 3×3 with the row kernels,
+// pointwise as one fused GEMM, other dense convs as im2col plus a fused GEMM.
+func convImageFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act Activation, parallel bool) {
+	ohw := p.OutH() * p.OutW()
+	if dw3x3Fast(p) {
+		depthwise3x3(out, in, w, bias, p, act, 0, p.InC)
+		return
+	}
+	var pk *packedA
+	if pa != nil {
+		pk = pa[0]
+	}
+	if p.pointwise() {
+		gemmBiasAct(out, w, pk, in, p.OutC, ohw, p.InC, bias, act, parallel)
+		return
+	}
+	k := p.InC * p.KH * p.KW
+	col := getBuf(k * ohw)
+	im2col(*col, in, p.InC, p)
+	gemmBiasAct(out, w, pk, *col, p.OutC, ohw, k, bias, act, parallel)
+	putBuf(col)
+}
+
+// PackedConv is a convolution whose weights were re-laid out once for the
+// fast kernels (the GEMM micro-panels of go-kernels.md §8.4), as an
+// inference engine does at load time. Forward gives the same result as
+// Conv2D with the weights and bias it was built from.
+type PackedConv struct {
+	p    ConvParams
+	w    []float32
+	bias []float32
+	pa   []*packedA // nil when the conv does not go through the GEMM
+}
+
+// NewPackedConv snapshots w (p.WeightSize() values) and bias (p.OutC values,
+// or nil) for repeated Forward calls with parameters p. Later changes to w
+// or bias are not seen: build a new PackedConv after a weight update.
+func NewPackedConv(w, bias []float32, p ConvParams) *PackedConv {
+	p.checkGeometry()
+	if len(w) < p.WeightSize() {
+		panic("kernels: conv weight too short")
+	}
+	return newPackedConv(w, bias, p)
+}
+
+func newPackedConv(w, bias []float32, p ConvParams) *PackedConv {
+	c := &PackedConv{p: p, w: append([]float32(nil), w[:p.WeightSize()]...)}
+	if bias != nil {
+		if len(bias) < p.OutC {
+			panic("kernels: conv bias too short")
+		}
+		c.bias = append([]float32(nil), bias[:p.OutC]...)
+	}
+	if useAVX2 && p.Groups == 1 && !dw3x3Fast(p) {
+		k := p.InC * p.KH * p.KW
+		c.pa = []*packedA{newPackedA(c.w, k, false, p.OutC, k)}
+	}
+	return c
+}
+
+// Params returns the convolution parameters c was built for.
+func (c *PackedConv) Params() ConvParams { return c.p }
+
+// WithBatch returns a PackedConv for batch size n that shares c's packed
+// weights.
+func (c *PackedConv) WithBatch(n int) *PackedConv {
+	d := *c
+	d.p.N = n
+	return &d
+}
+
+// Forward computes out = act(conv(in, w) + bias) for the batch of
+// c.Params(), like Conv2D.
+func (c *PackedConv) Forward(out, in []float32, act Activation) {
+	p := c.p
+	if len(in) < p.InSize() || len(out) < p.OutSize() {
+		panic("kernels: conv input or output too short")
+	}
+	if convFastOK(p) {
+		conv2DFast(out, in, c.w, c.bias, c.pa, p, act)
+		return
+	}
+	Conv2D(out, in, c.w, c.bias, p, act)
+}

@@ -1,0 +1,389 @@
+package kernels
+
+import "sync"
+
+// BLIS-style blocking of the packed GEMM driver (see go-kernels.md §8.2):
+// a KC×NC block of B lives in L3, a KC×16 B micro-panel in L1 and an
+// MC×KC block of packed A in L2; the 6×16 micro-kernel keeps its C tile in
+// 12 YMM registers.
+const (
+	gemmMR = 6
+	gemmNR = 16
+	gemmKC = 256
+	gemmMC = 144 // 24 A panels
+	gemmNC = 3072
+)
+
+// gemmParallelMin is the multiply-add count from which one GEMM is split
+// over goroutines (below it the fork-join latency of this VM, 15–90 µs,
+// eats the gain).
+var gemmParallelMin = 6 << 20
+
+// Flags of the micro-kernels.
+const (
+	kernAccumulate = 1 // add the tile to C instead of overwriting it
+	kernReLU       = 2 // clamp the tile at 0 after the bias and C are added
+)
+
+var zeroBias [gemmMR]float32
+
+// gemmKernelGeneric is the micro-kernel contract in plain Go: an nr-wide
+// 6-row tile of C from a packed A panel (a[kk*6+i]) and a B panel read at
+// b[kk*ldb+j]. The assembly kernels compute exactly this loop.
+func gemmKernelGeneric(nr, k int, a, b []float32, ldb int, c []float32, ldc int, bias []float32, flags int) {
+	for i := 0; i < gemmMR; i++ {
+		for j := 0; j < nr; j++ {
+			s := bias[i]
+			var d float32
+			for kk := 0; kk < k; kk++ {
+				d += a[kk*gemmMR+i] * b[kk*ldb+j]
+			}
+			s += d
+			if flags&kernAccumulate != 0 {
+				s += c[i*ldc+j]
+			}
+			if flags&kernReLU != 0 && s < 0 {
+				s = 0
+			}
+			c[i*ldc+j] = s
+		}
+	}
+}
+
+// gemmJob is one C = op(A)·op(B) (+C) (+bias per row) (ReLU) product for
+// the packed driver. A is either raw (a, lda, transA) or pre-packed (pa).
+type gemmJob struct {
+	m, n, k    int
+	a          []float32
+	lda        int
+	transA     bool
+	pa         *packedA
+	b          []float32
+	ldb        int
+	transB     bool
+	c          []float32
+	ldc        int
+	bias       []float32 // per row of C, or nil
+	relu       bool
+	accumulate bool
+
+	// split for parallel runs
+	parts  int
+	splitN bool
+}
+
+// gemmWS is one goroutine's scratch: a packed A block, a packed B block
+// and a temporary C tile for edge tiles.
+type gemmWS struct {
+	a   []float32
+	b   []float32
+	tmp [gemmMR * gemmNR]float32
+}
+
+var gemmWSPool = sync.Pool{New: func() any { return new(gemmWS) }}
+
+var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
+
+func (ws *gemmWS) bufA(n int) []float32 {
+	if cap(ws.a) < n {
+		ws.a = make([]float32, n)
+	}
+	return ws.a[:n]
+}
+
+func (ws *gemmWS) bufB(n int) []float32 {
+	if cap(ws.b) < n {
+		ws.b = make([]float32, n)
+	}
+	return ws.b[:n]
+}
+
+// packedA is a matrix pre-packed into 6-row micro-panels, K block by K
+// block: block pc (kc = min(KC, K−pc) columns) starts at pc·mPad, and its
+// panel q at pc·mPad + q·6·kc; rows past M are zero.
+type packedA struct {
+	m, k, mPad int
+	data       []float32
+}
+
+func newPackedA(a []float32, lda int, trans bool, m, k int) *packedA {
+	mPad := (m + gemmMR - 1) / gemmMR * gemmMR
+	pa := &packedA{m: m, k: k, mPad: mPad, data: make([]float32, mPad*k)}
+	for pc := 0; pc < k; pc += gemmKC {
+		kc := min(gemmKC, k-pc)
+		packA(pa.data[pc*mPad:pc*mPad+mPad*kc], a, lda, trans, 0, m, pc, kc)
+	}
+	return pa
+}
+
+// packA packs rows [i0, i0+mc) and columns [k0, k0+kc) of op(A) into 6-row
+// panels: dst[q·6·kc + kk·6 + i] = op(A)[i0+6q+i][k0+kk], zero past row i0+mc.
+func packA(dst, a []float32, lda int, trans bool, i0, mc, k0, kc int) {
+	for q := 0; q*gemmMR < mc; q++ {
+		d := dst[q*gemmMR*kc : (q+1)*gemmMR*kc]
+		r0 := i0 + q*gemmMR
+		rows := min(gemmMR, mc-q*gemmMR)
+		switch {
+		case !trans && rows == gemmMR:
+			a0 := a[r0*lda+k0:][:kc]
+			a1 := a[(r0+1)*lda+k0:][:kc]
+			a2 := a[(r0+2)*lda+k0:][:kc]
+			a3 := a[(r0+3)*lda+k0:][:kc]
+			a4 := a[(r0+4)*lda+k0:][:kc]
+			a5 := a[(r0+5)*lda+k0:][:kc]
+			for kk := range kc {
+				t := (*[gemmMR]float32)(d[kk*gemmMR:])
+				t[0], t[1], t[2], t[3], t[4], t[5] = a0[kk], a1[kk], a2[kk], a3[kk], a4[kk], a5[kk]
+			}
+		case trans && rows == gemmMR:
+			for kk := range kc {
+				*(*[gemmMR]float32)(d[kk*gemmMR:]) = *(*[gemmMR]float32)(a[(k0+kk)*lda+r0:])
+			}
+		default:
+			clear(d)
+			for i := 0; i < rows; i++ {
+				for kk := range kc {
+					if trans {
+						d[kk*gemmMR+i] = a[(k0+kk)*lda+r0+i]
+					} else {
+						d[kk*gemmMR+i] = a[(r0+i)*lda+k0+kk]
+					}
+				}
+			}
+		}
+	}
+}
+
+// packB packs rows [k0, k0+kc) and columns [j0, j0+nc) of op(B) into
+// 16-column panels: dst[q·16·kc + kk·16 + j] = op(B)[k0+kk][j0+16q+j],
+// zero past column j0+nc.
+func packB(dst, b []float32, ldb int, trans bool, k0, kc, j0, nc int) {
+	for q := 0; q*gemmNR < nc; q++ {
+		d := dst[q*gemmNR*kc : (q+1)*gemmNR*kc]
+		c0 := j0 + q*gemmNR
+		cols := min(gemmNR, nc-q*gemmNR)
+		switch {
+		case !trans && cols == gemmNR:
+			for kk := range kc {
+				*(*[gemmNR]float32)(d[kk*gemmNR:]) = *(*[gemmNR]float32)(b[(k0+kk)*ldb+c0:])
+			}
+		case !trans:
+			for kk := range kc {
+				t := d[kk*gemmNR : (kk+1)*gemmNR]
+				copy(t, b[(k0+kk)*ldb+c0:][:cols])
+				clear(t[cols:])
+			}
+		default:
+			// B stored N×K: column j of op(B) is row j of b, contiguous in k.
+			if cols < gemmNR {
+				clear(d)
+			}
+			j := 0
+			for ; j+4 <= cols; j += 4 {
+				s0 := b[(c0+j)*ldb+k0:][:kc]
+				s1 := b[(c0+j+1)*ldb+k0:][:kc]
+				s2 := b[(c0+j+2)*ldb+k0:][:kc]
+				s3 := b[(c0+j+3)*ldb+k0:][:kc]
+				for kk := range kc {
+					t := (*[4]float32)(d[kk*gemmNR+j:])
+					t[0], t[1], t[2], t[3] = s0[kk], s1[kk], s2[kk], s3[kk]
+				}
+			}
+			for ; j < cols; j++ {
+				s0 := b[(c0+j)*ldb+k0:][:kc]
+				for kk, v := range s0 {
+					d[kk*gemmNR+j] = v
+				}
+			}
+		}
+	}
+}
+
+// gemmFast runs j on the packed driver, splitting it over goroutines when
+// it is big enough and parallel allows it.
+func gemmFast(j *gemmJob, parallel bool) {
+	parts := 1
+	if parallel {
+		if t := Threads(); t > 1 && j.m*j.n*j.k >= gemmParallelMin {
+			parts = t
+		}
+	}
+	if parts > 1 {
+		// Split the columns when each part keeps several micro-panels of
+		// them, else the rows (each part then packs all of B).
+		j.splitN = j.n >= parts*4*gemmNR
+		if !j.splitN && j.m < parts*2*gemmMR {
+			parts = 1
+		}
+	}
+	if parts == 1 {
+		ws := gemmWSPool.Get().(*gemmWS)
+		j.run(ws, 0, j.m, 0, j.n)
+		gemmWSPool.Put(ws)
+		return
+	}
+	j.parts = parts
+	runParallel(j, parts)
+}
+
+// runPart computes part `part` of j.parts.
+func (j *gemmJob) runPart(part int) {
+	ws := gemmWSPool.Get().(*gemmWS)
+	if j.splitN {
+		units := (j.n + gemmNR - 1) / gemmNR
+		lo, hi := part*units/j.parts*gemmNR, (part+1)*units/j.parts*gemmNR
+		j.run(ws, 0, j.m, lo, min(hi, j.n))
+	} else {
+		units := (j.m + gemmMR - 1) / gemmMR
+		lo, hi := part*units/j.parts*gemmMR, (part+1)*units/j.parts*gemmMR
+		j.run(ws, lo, min(hi, j.m), 0, j.n)
+	}
+	gemmWSPool.Put(ws)
+}
+
+// run computes rows [i0,i1) × columns [j0,j1) of C. i0 is a multiple of 6
+// and j0 of 16.
+func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
+	if i0 >= i1 || j0 >= j1 {
+		return
+	}
+	// B is read in place (no packing) when it is row-major: a KC×16
+	// micro-panel then spans at most 2·KC cache lines, which stay in L1
+	// while all A panels of the block pass over it.
+	directB := !j.transB
+	for jc := j0; jc < j1; jc += gemmNC {
+		nc := min(gemmNC, j1-jc)
+		for pc := 0; pc < j.k; pc += gemmKC {
+			kc := min(gemmKC, j.k-pc)
+			flags := 0
+			if pc > 0 || j.accumulate {
+				flags |= kernAccumulate
+			}
+			if pc+kc == j.k && j.relu {
+				flags |= kernReLU
+			}
+			useBias := pc == 0 && j.bias != nil
+			var bp []float32
+			fullN := nc / gemmNR * gemmNR
+			if directB {
+				if fullN < nc {
+					// pack only the ragged last panel
+					bp = ws.bufB(gemmNR * kc)
+					packB(bp, j.b, j.ldb, false, pc, kc, jc+fullN, nc-fullN)
+				}
+			} else {
+				np := (nc + gemmNR - 1) / gemmNR
+				bp = ws.bufB(np * gemmNR * kc)
+				packB(bp, j.b, j.ldb, j.transB, pc, kc, jc, nc)
+			}
+			for ic := i0; ic < i1; ic += gemmMC {
+				mc := min(gemmMC, i1-ic)
+				var ap []float32
+				if j.pa != nil {
+					off := pc*j.pa.mPad + ic*kc
+					ap = j.pa.data[off : off+(mc+gemmMR-1)/gemmMR*gemmMR*kc]
+				} else {
+					ap = ws.bufA((mc + gemmMR - 1) / gemmMR * gemmMR * kc)
+					packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc)
+				}
+				for jr := 0; jr < nc; jr += gemmNR {
+					nr := min(gemmNR, nc-jr)
+					var bptr *float32
+					ldb := gemmNR
+					switch {
+					case directB && nr == gemmNR:
+						off := pc*j.ldb + jc + jr
+						_ = j.b[off+(kc-1)*j.ldb+gemmNR-1]
+						bptr, ldb = &j.b[off], j.ldb
+					case directB:
+						bptr = &bp[0]
+					default:
+						off := jr * kc
+						_ = bp[off+gemmNR*kc-1]
+						bptr = &bp[off]
+					}
+					for ir := 0; ir < mc; ir += gemmMR {
+						mr := min(gemmMR, mc-ir)
+						aptr := &ap[ir*kc]
+						row := ic + ir
+						if mr == gemmMR && (nr == gemmNR || nr == 8) {
+							bias := &zeroBias[0]
+							if useBias {
+								bias = &j.bias[row : row+gemmMR][0]
+							}
+							coff := row*j.ldc + jc + jr
+							_ = j.c[coff+(gemmMR-1)*j.ldc+nr-1]
+							if nr == gemmNR {
+								sgemmKernel6x16(kc, aptr, bptr, ldb, &j.c[coff], j.ldc, bias, flags)
+							} else {
+								sgemmKernel6x8(kc, aptr, bptr, ldb, &j.c[coff], j.ldc, bias, flags)
+							}
+							continue
+						}
+						j.edgeTile(ws, kc, aptr, bptr, ldb, row, jc+jr, mr, nr, useBias, flags)
+					}
+				}
+			}
+		}
+	}
+}
+
+// edgeTile computes a tile of mr<6 rows or nr∉{8,16} columns through the
+// temporary tile.
+func (j *gemmJob) edgeTile(ws *gemmWS, kc int, aptr, bptr *float32, ldb, row, col, mr, nr int, useBias bool, flags int) {
+	t := &ws.tmp
+	if nr <= 8 {
+		sgemmKernel6x8(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
+	} else {
+		sgemmKernel6x16(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
+	}
+	for i := 0; i < mr; i++ {
+		var bv float32
+		if useBias {
+			bv = j.bias[row+i]
+		}
+		crow := j.c[(row+i)*j.ldc+col:][:nr]
+		for x := range crow {
+			s := t[i*gemmNR+x] + bv
+			if flags&kernAccumulate != 0 {
+				s += crow[x]
+			}
+			if flags&kernReLU != 0 && s < 0 {
+				s = 0
+			}
+			crow[x] = s
+		}
+	}
+}
+
+// gemmPacked is the fast path of Gemm: the packed driver with the
+// assembly micro-kernels, reading transposed operands in the packing.
+func gemmPacked(c, a, b []float32, p GemmParams, parallel bool) {
+	j := gemmJobPool.Get().(*gemmJob)
+	*j = gemmJob{
+		m: p.M, n: p.N, k: p.K,
+		a: a, lda: p.LDA, transA: p.TransA,
+		b: b, ldb: p.LDB, transB: p.TransB,
+		c: c, ldc: p.LDC, accumulate: p.Accumulate,
+	}
+	gemmFast(j, parallel)
+	*j = gemmJob{}
+	gemmJobPool.Put(j)
+}
+
+// gemmBiasAct computes C(M×N) = A(M×K)·B(K×N) + bias[row], then act, with
+// A either raw row-major (a) or pre-packed (pa); it is the fused pointwise
+// and im2col convolution. It needs useAVX2.
+func gemmBiasAct(c, a []float32, pa *packedA, b []float32, m, n, k int, bias []float32, act Activation, parallel bool) {
+	j := gemmJobPool.Get().(*gemmJob)
+	*j = gemmJob{
+		m: m, n: n, k: k,
+		a: a, lda: k, pa: pa,
+		b: b, ldb: n,
+		c: c, ldc: n,
+		bias: bias, relu: act == ActReLU,
+	}
+	gemmFast(j, parallel)
+	*j = gemmJob{}
+	gemmJobPool.Put(j)
+}
