@@ -38,10 +38,27 @@ func (m *ImageClassifier) ForwardAll(x *Tensor) (Outputs, error) {
 	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
 		return Outputs{}, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
 	}
-	h := m.Backbone.Stage0.forwardEval(x)
+	return m.forwardEval(x, plainConv)
+}
+
+// convFunc runs conv c of a block: out = act(conv(in) + bias) for the
+// batch geometry p. The eval forward pass takes one so that a Predictor
+// can run pre-packed weights through the same code.
+type convFunc func(c *Conv2d, out, in []float32, p kernels.ConvParams, act kernels.Activation)
+
+func plainConv(c *Conv2d, out, in []float32, p kernels.ConvParams, act kernels.Activation) {
+	var bias []float32
+	if c.Bias != nil {
+		bias = c.Bias.Data
+	}
+	kernels.Conv2D(out, in, c.Weight.Data, bias, p, act)
+}
+
+func (m *ImageClassifier) forwardEval(x *Tensor, conv convFunc) (Outputs, error) {
+	h := m.Backbone.Stage0.forwardEval(x, conv)
 	for _, stage := range m.Backbone.Stages {
 		for _, b := range stage {
-			h = b.forwardEval(h)
+			h = b.forwardEval(h, conv)
 		}
 	}
 	n, c := h.Shape[0], h.Shape[1]
@@ -55,7 +72,7 @@ func (m *ImageClassifier) ForwardAll(x *Tensor) (Outputs, error) {
 // forwardEval is MobileOneBlock.forward in eval mode: act(se(sum of
 // branches)) with the branches added in upstream's order (identity, scale,
 // conv 0..n−1), or act(se(branch_reparam(x))) once deployed.
-func (b *MobileOneBlock) forwardEval(x *Tensor) *Tensor {
+func (b *MobileOneBlock) forwardEval(x *Tensor, conv convFunc) *Tensor {
 	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	p := kernels.ConvParams{N: n, InC: b.In, InH: h, InW: w, OutC: b.Out, KH: b.K, KW: b.K,
 		StrideH: b.Stride, StrideW: b.Stride, PadH: b.Padding, PadW: b.Padding, Groups: b.Groups}
@@ -66,7 +83,7 @@ func (b *MobileOneBlock) forwardEval(x *Tensor) *Tensor {
 		act = kernels.ActNone
 	}
 	if b.BranchReparam != nil {
-		kernels.Conv2D(out.Data, x.Data, b.BranchReparam.Weight.Data, b.BranchReparam.Bias.Data, p, act)
+		conv(b.BranchReparam, out.Data, x.Data, p, act)
 	} else {
 		started := false
 		if bn := b.BranchNorm; bn != nil {
@@ -75,7 +92,7 @@ func (b *MobileOneBlock) forwardEval(x *Tensor) *Tensor {
 		}
 		tmp := make([]float32, len(out.Data))
 		branch := func(cb *ConvBN) {
-			kernels.Conv2D(tmp, x.Data, cb.Conv.Weight.Data, nil, cb.Conv.params(n, h, w), kernels.ActNone)
+			conv(cb.Conv, tmp, x.Data, cb.Conv.params(n, h, w), kernels.ActNone)
 			bn := cb.Norm
 			kernels.BatchNormInference(out.Data, tmp, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.Out, oh*ow, started)
 			started = true

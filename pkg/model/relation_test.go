@@ -147,3 +147,29 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("make_divisible(128, 8) = %d", got)
 	}
 }
+
+// TestPredictorEqualsForward: packed weights give the plain forward's
+// results, for both graphs, several batch sizes and input sizes.
+func TestPredictorEqualsForward(t *testing.T) {
+	for _, deploy := range []bool{false, true} {
+		m := randomModel(t, Config{Arch: tinyArch, NumClasses: 10}, 9)
+		if deploy {
+			m.SwitchToDeploy()
+		}
+		p := m.NewPredictor()
+		for i, shape := range [][3]int{{1, 64, 64}, {3, 64, 64}, {2, 40, 56}, {1, 64, 64}} {
+			x := randomInput(shape[0], shape[1], shape[2], int64(10+i))
+			want, err := m.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxAbsDiff(got.Data, want.Data); d > 1e-4 {
+				t.Fatalf("deploy=%v shape %v: predictor differs by %g", deploy, shape, d)
+			}
+		}
+	}
+}

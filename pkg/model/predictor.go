@@ -1,0 +1,72 @@
+package model
+
+import (
+	"sync"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+)
+
+// Predictor runs the eval-mode forward pass with every conv's weights
+// re-laid out once for the fast kernels (kernels.PackedConv), as an
+// inference engine does at load time. It snapshots the weights: build a new
+// Predictor after changing the model. It is safe for concurrent use.
+type Predictor struct {
+	m *ImageClassifier
+
+	mu     sync.Mutex
+	packed map[packKey]*kernels.PackedConv
+}
+
+type packKey struct {
+	conv    *Conv2d
+	h, w, n int
+}
+
+// NewPredictor returns a Predictor for m (either graph).
+func (m *ImageClassifier) NewPredictor() *Predictor {
+	return &Predictor{m: m, packed: map[packKey]*kernels.PackedConv{}}
+}
+
+// Forward is ImageClassifier.Forward with packed weights.
+func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
+	out, err := p.ForwardAll(x)
+	return out.Logits, err
+}
+
+// ForwardAll is ImageClassifier.ForwardAll with packed weights.
+func (p *Predictor) ForwardAll(x *Tensor) (Outputs, error) {
+	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
+		return Outputs{}, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	}
+	return p.m.forwardEval(x, p.conv)
+}
+
+// conv runs c through its PackedConv for this geometry, packing the weights
+// the first time c is seen (the packed panels are shared across input
+// sizes and batch sizes).
+func (p *Predictor) conv(c *Conv2d, out, in []float32, cp kernels.ConvParams, act kernels.Activation) {
+	key := packKey{c, cp.InH, cp.InW, cp.N}
+	p.mu.Lock()
+	pc, ok := p.packed[key]
+	if !ok {
+		var base *kernels.PackedConv
+		for k, v := range p.packed {
+			if k.conv == c && k.h == cp.InH && k.w == cp.InW {
+				base = v
+				break
+			}
+		}
+		if base != nil {
+			pc = base.WithBatch(cp.N)
+		} else {
+			var bias []float32
+			if c.Bias != nil {
+				bias = c.Bias.Data
+			}
+			pc = kernels.NewPackedConv(c.Weight.Data, bias, cp)
+		}
+		p.packed[key] = pc
+	}
+	p.mu.Unlock()
+	pc.Forward(out, in, act)
+}
