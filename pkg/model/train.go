@@ -1,0 +1,288 @@
+package model
+
+import (
+	"fmt"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+)
+
+// Grads holds one gradient tensor per trainable parameter, in the order of
+// Parameters() (so Grads.Tensors[i] is the gradient of Parameters()[i]).
+type Grads struct {
+	Keys    []string
+	Tensors []*Tensor
+	index   map[*Tensor]int // parameter storage -> slot
+}
+
+// NewGrads allocates zero gradients for every trainable parameter of m.
+func (m *ImageClassifier) NewGrads() *Grads {
+	ps := m.Parameters()
+	g := &Grads{Keys: make([]string, len(ps)), Tensors: make([]*Tensor, len(ps)), index: make(map[*Tensor]int, len(ps))}
+	for i, e := range ps {
+		g.Keys[i] = e.Key
+		g.Tensors[i] = NewTensor(e.Tensor.Shape...)
+		g.index[e.Tensor] = i
+	}
+	return g
+}
+
+// Zero sets every gradient to 0.
+func (g *Grads) Zero() {
+	for _, t := range g.Tensors {
+		clear(t.Data)
+	}
+}
+
+// Of returns the gradient slot of the parameter tensor p; it panics when p is
+// not a parameter the Grads were made for (a programmer error).
+func (g *Grads) Of(p *Tensor) *Tensor {
+	i, ok := g.index[p]
+	if !ok {
+		panic("model: gradient requested for a tensor that is not a parameter of this model")
+	}
+	return g.Tensors[i]
+}
+
+// Get returns the gradient of the parameter with the given state-dict key.
+func (g *Grads) Get(key string) (*Tensor, bool) {
+	for i, k := range g.Keys {
+		if k == key {
+			return g.Tensors[i], true
+		}
+	}
+	return nil, false
+}
+
+// TrainPass is one train-mode forward pass: its logits and everything
+// Backward needs.
+type TrainPass struct {
+	Logits *Tensor // [N, num_classes]
+	Neck   *Tensor // GlobalAveragePooling output [N, C]
+
+	m      *ImageClassifier
+	blocks []*blockCache
+	feat   *Tensor // backbone output [N, C, h, w]
+}
+
+// blockCache is what one block's forward saves for its backward.
+type blockCache struct {
+	b      *MobileOneBlock
+	x      *Tensor            // block input
+	p      kernels.ConvParams // the block's conv over x
+	normSt kernels.BNStats    // branch_norm statistics
+	cbs    []*ConvBN          // scale branch then conv branches
+	convs  [][]float32        // pre-BN conv outputs of cbs
+	stats  []kernels.BNStats  // BN statistics of cbs
+	sum    []float32          // pre-SE activation (only with SE)
+	pooled []float32          // SE: GAP(sum) [N, C]
+	a1     []float32          // SE: ReLU(conv1) [N, sq]
+	exc    []float32          // SE: sigmoid(conv2) [N, C]
+	out    *Tensor            // block output (after ReLU)
+}
+
+// ForwardTrain runs the forward pass in training mode, as
+// model.train(); model(x) does in PyTorch: every BatchNorm normalizes with
+// the batch's statistics (mean and biased variance over N·H·W) and updates
+// its running statistics with momentum m (PyTorch convention:
+// running = (1−m)·running + m·batch, the variance being the unbiased batch
+// variance) and increments num_batches_tracked. The returned pass holds the
+// logits and the activations Backward needs. Works on both graphs (the
+// deploy graph has no BatchNorm).
+func (m *ImageClassifier) ForwardTrain(x *Tensor) (*TrainPass, error) {
+	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
+		return nil, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	}
+	pass := &TrainPass{m: m}
+	blocks, _ := m.Blocks()
+	h := x
+	for _, b := range blocks {
+		c := b.forwardTrain(h)
+		pass.blocks = append(pass.blocks, c)
+		h = c.out
+	}
+	pass.feat = h
+	n, ch := h.Shape[0], h.Shape[1]
+	pass.Neck = NewTensor(n, ch)
+	kernels.GlobalAvgPool(pass.Neck.Data, h.Data, n, ch, h.Shape[2]*h.Shape[3])
+	pass.Logits = NewTensor(n, m.Head.FC.Out)
+	kernels.Linear(pass.Logits.Data, pass.Neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
+	return pass, nil
+}
+
+func (b *MobileOneBlock) convParams(x *Tensor) kernels.ConvParams {
+	return kernels.ConvParams{N: x.Shape[0], InC: b.In, InH: x.Shape[2], InW: x.Shape[3], OutC: b.Out, KH: b.K, KW: b.K,
+		StrideH: b.Stride, StrideW: b.Stride, PadH: b.Padding, PadW: b.Padding, Groups: b.Groups}
+}
+
+func newBNStats(c int) kernels.BNStats {
+	buf := make([]float32, 3*c)
+	return kernels.BNStats{Mean: buf[:c], InvStd: buf[c : 2*c], VarUnbiased: buf[2*c:]}
+}
+
+// updateRunning applies PyTorch's running-statistics update (computed in
+// float64 like ATen's CPU kernel, stored as float32).
+func (bn *BatchNorm2d) updateRunning(st kernels.BNStats) {
+	m := float64(bn.Momentum)
+	for c := range bn.RunningMean.Data {
+		bn.RunningMean.Data[c] = float32(m*float64(st.Mean[c]) + (1-m)*float64(bn.RunningMean.Data[c]))
+		bn.RunningVar.Data[c] = float32(m*float64(st.VarUnbiased[c]) + (1-m)*float64(bn.RunningVar.Data[c]))
+	}
+	bn.NumBatchesTracked++
+}
+
+func (b *MobileOneBlock) forwardTrain(x *Tensor) *blockCache {
+	p := b.convParams(x)
+	n, oh, ow := p.N, p.OutH(), p.OutW()
+	hw := oh * ow
+	c := &blockCache{b: b, x: x, p: p}
+	out := NewTensor(n, b.Out, oh, ow)
+	c.out = out
+	if b.BranchReparam != nil {
+		kernels.Conv2D(out.Data, x.Data, b.BranchReparam.Weight.Data, b.BranchReparam.Bias.Data, p, kernels.ActNone)
+	} else {
+		started := false
+		if bn := b.BranchNorm; bn != nil {
+			c.normSt = newBNStats(b.In)
+			kernels.BatchNormTrain(out.Data, x.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.In, hw, c.normSt, false)
+			bn.updateRunning(c.normSt)
+			started = true
+		}
+		if b.BranchScale != nil {
+			c.cbs = append(c.cbs, b.BranchScale)
+		}
+		c.cbs = append(c.cbs, b.BranchConvList...)
+		for _, cb := range c.cbs {
+			conv := make([]float32, len(out.Data))
+			kernels.Conv2D(conv, x.Data, cb.Conv.Weight.Data, nil, cb.Conv.params(n, x.Shape[2], x.Shape[3]), kernels.ActNone)
+			st := newBNStats(b.Out)
+			kernels.BatchNormTrain(out.Data, conv, cb.Norm.Weight.Data, cb.Norm.Bias.Data, cb.Norm.Eps, n, b.Out, hw, st, started)
+			cb.Norm.updateRunning(st)
+			started = true
+			c.convs = append(c.convs, conv)
+			c.stats = append(c.stats, st)
+		}
+	}
+	if se := b.SE; se != nil {
+		c.sum = append([]float32(nil), out.Data...)
+		sq := se.Conv1.Out
+		c.pooled = make([]float32, n*b.Out)
+		kernels.GlobalAvgPool(c.pooled, c.sum, n, b.Out, hw)
+		c.a1 = make([]float32, n*sq)
+		kernels.Conv2D(c.a1, c.pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
+		c.exc = make([]float32, n*b.Out)
+		kernels.Conv2D(c.exc, c.a1, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
+		kernels.Sigmoid(c.exc, c.exc)
+		kernels.ScaleChannels(out.Data, c.sum, c.exc, n, b.Out, hw)
+	}
+	kernels.ReLU(out.Data, out.Data)
+	return c
+}
+
+// Backward back-propagates dLogits (the gradient of the loss with respect to
+// Logits, [N, num_classes]) through the pass and writes the gradient of
+// every trainable parameter into g (overwriting it; g must come from
+// NewGrads of the same model). The model's parameters must not have changed
+// since ForwardTrain.
+func (p *TrainPass) Backward(dLogits *Tensor, g *Grads) error {
+	m := p.m
+	n := p.Logits.Shape[0]
+	k := m.Head.FC.Out
+	if !dLogits.SameShape(p.Logits.Shape) {
+		return &ShapeError{Got: dLogits.Shape, Want: fmt.Sprintf("%v (the logits' shape)", p.Logits.Shape)}
+	}
+	fc := m.Head.FC
+	// Linear: dW = dLᵀ·neck, db = Σ dL, dneck = dL·W.
+	kernels.Gemm(g.Of(fc.Weight).Data, dLogits.Data, p.Neck.Data, kernels.GemmParams{M: k, N: fc.In, K: n, TransA: true})
+	kernels.BiasBackward(g.Of(fc.Bias).Data, dLogits.Data, n, k, 1)
+	dNeck := make([]float32, n*fc.In)
+	kernels.Gemm(dNeck, dLogits.Data, fc.Weight.Data, kernels.GemmParams{M: n, N: fc.In, K: k})
+	f := p.feat
+	dh := make([]float32, len(f.Data))
+	kernels.GlobalAvgPoolBackward(dh, dNeck, n, f.Shape[1], f.Shape[2]*f.Shape[3], false)
+	for i := len(p.blocks) - 1; i >= 0; i-- {
+		dh = p.blocks[i].backward(dh, g, i > 0)
+	}
+	return nil
+}
+
+// backward turns the gradient of the block output into parameter gradients
+// and (when needInput) the gradient of the block input. dOut is clobbered.
+func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool) []float32 {
+	b, p := c.b, c.p
+	n, hw := p.N, p.OutH()*p.OutW()
+	// ReLU: the output is > 0 exactly where its input is.
+	kernels.ReLUBackward(dOut, dOut, c.out.Data)
+	ds := dOut
+	if se := b.SE; se != nil {
+		ds = c.seBackward(dOut, g)
+	}
+	var dx []float32
+	if needInput {
+		dx = make([]float32, len(c.x.Data))
+	}
+	if b.BranchReparam != nil {
+		conv := b.BranchReparam
+		kernels.Conv2DBackwardWeight(g.Of(conv.Weight).Data, c.x.Data, ds, p)
+		kernels.BiasBackward(g.Of(conv.Bias).Data, ds, n, b.Out, hw)
+		if needInput {
+			kernels.Conv2DBackwardData(dx, ds, conv.Weight.Data, p)
+		}
+		return dx
+	}
+	if bn := b.BranchNorm; bn != nil {
+		kernels.BatchNormTrainBackward(dx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
+	}
+	dConv := make([]float32, len(ds))
+	var tmp []float32
+	if needInput {
+		tmp = make([]float32, len(c.x.Data))
+	}
+	for i, cb := range c.cbs {
+		clear(dConv)
+		kernels.BatchNormTrainBackward(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i])
+		cp := cb.Conv.params(n, c.x.Shape[2], c.x.Shape[3])
+		kernels.Conv2DBackwardWeight(g.Of(cb.Conv.Weight).Data, c.x.Data, dConv, cp)
+		if needInput {
+			kernels.Conv2DBackwardData(tmp, dConv, cb.Conv.Weight.Data, cp)
+			kernels.Add(dx, dx, tmp)
+		}
+	}
+	return dx
+}
+
+// seBackward back-propagates dy (gradient of y = sum·exc) through the SE
+// layer, returning the gradient of the pre-SE sum.
+func (c *blockCache) seBackward(dy []float32, g *Grads) []float32 {
+	se := c.b.SE
+	n, ch, hw := c.p.N, c.b.Out, c.p.OutH()*c.p.OutW()
+	sq := se.Conv1.Out
+	ds := make([]float32, len(dy))
+	dz2 := make([]float32, n*ch)
+	for i := 0; i < n*ch; i++ {
+		e := c.exc[i]
+		var de float64
+		src, d := c.sum[i*hw:(i+1)*hw], dy[i*hw:(i+1)*hw]
+		dst := ds[i*hw : (i+1)*hw]
+		for j, v := range src {
+			de += float64(d[j]) * float64(v)
+			dst[j] = d[j] * e
+		}
+		dz2[i] = float32(de) * e * (1 - e)
+	}
+	w1, w2 := se.Conv1.Weight.Data, se.Conv2.Weight.Data // [sq, ch], [ch, sq]
+	dw1, db1 := g.Of(se.Conv1.Weight).Data, g.Of(se.Conv1.Bias).Data
+	dw2, db2 := g.Of(se.Conv2.Weight).Data, g.Of(se.Conv2.Bias).Data
+	// conv2: z2[n,c] = Σ_s w2[c,s]·a1[n,s] + b2[c]
+	kernels.Gemm(dw2, dz2, c.a1, kernels.GemmParams{M: ch, N: sq, K: n, TransA: true})
+	kernels.BiasBackward(db2, dz2, n, ch, 1)
+	da1 := make([]float32, n*sq)
+	kernels.Gemm(da1, dz2, w2, kernels.GemmParams{M: n, N: sq, K: ch})
+	kernels.ReLUBackward(da1, da1, c.a1)
+	// conv1: z1[n,s] = Σ_c w1[s,c]·pooled[n,c] + b1[s]
+	kernels.Gemm(dw1, da1, c.pooled, kernels.GemmParams{M: sq, N: ch, K: n, TransA: true})
+	kernels.BiasBackward(db1, da1, n, sq, 1)
+	dPooled := make([]float32, n*ch)
+	kernels.Gemm(dPooled, da1, w1, kernels.GemmParams{M: n, N: ch, K: sq})
+	kernels.GlobalAvgPoolBackward(ds, dPooled, n, ch, hw, true)
+	return ds
+}

@@ -1,0 +1,165 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mobileone-go/mobileone/pkg/checkpoint"
+	"github.com/mobileone-go/mobileone/pkg/config"
+)
+
+// writeToyDataset writes a 3-class folder dataset of 16×16 PNGs whose class
+// is the bright quadrant.
+func writeToyDataset(t *testing.T, root string) {
+	for _, split := range []string{"train", "val"} {
+		for c := 0; c < 3; c++ {
+			dir := filepath.Join(root, split, fmt.Sprintf("class%d", c))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 6; i++ {
+				img := image.NewGray(image.Rect(0, 0, 16, 16))
+				for y := 0; y < 16; y++ {
+					for x := 0; x < 16; x++ {
+						v := uint8((x*7 + y*13 + i*29) % 64)
+						if (x/8)+(y/8) == c {
+							v += 150
+						}
+						img.SetGray(x, y, color.Gray{v})
+					}
+				}
+				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d.png", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				png.Encode(f, img)
+				f.Close()
+			}
+		}
+	}
+}
+
+const toyConfig = `
+model = dict(type='ImageClassifier',
+    backbone=dict(type='MobileOne', arch=dict(num_blocks=[1, 1, 1, 1], width_factor=[0.125, 0.125, 0.125, 0.25],
+        num_conv_branches=[2, 2, 2, 2], num_se_blocks=[0, 0, 0, 1]), out_indices=(3, )),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(type='LinearClsHead', num_classes=3, in_channels=128,
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'), topk=(1, 5)))
+data_preprocessor = dict(num_classes=3, mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+pipe = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', scale=16, backend='pillow'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackInputs')]
+train_dataloader = dict(batch_size=4, num_workers=2, dataset=dict(type='CustomDataset', data_root='ROOT', data_prefix='train', pipeline=pipe),
+    sampler=dict(type='DefaultSampler', shuffle=True))
+val_dataloader = dict(batch_size=5, num_workers=1, dataset=dict(type='CustomDataset', data_root='ROOT', data_prefix='val',
+    pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]), sampler=dict(type='DefaultSampler', shuffle=False))
+val_evaluator = dict(type='Accuracy', topk=(1, 5))
+optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=2, eta_min=1e-6, by_epoch=True, begin=1, end=3),
+    dict(type='CosineAnnealingParamScheduler', param_name='weight_decay', eta_min=1e-5, by_epoch=True, begin=0, end=3)]
+train_cfg = dict(by_epoch=True, max_epochs=3, val_interval=1)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1), logger=dict(type='LoggerHook', interval=2))
+randomness = dict(seed=5, deterministic=False)
+custom_hooks = [dict(type='SwitchRecipeHook', schedule=[dict(action_epoch=2, pipeline=pipe)]),
+    dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL', update_buffers=True)]
+`
+
+func toyRun(t *testing.T, root, workDir, resume string, stop int) (*Result, error) {
+	t.Helper()
+	src := []byte(fmt.Sprintf("%s", replaceAll(toyConfig, "ROOT", root)))
+	cfg, err := config.LoadBytes("toy.py", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(time.Millisecond); return clock }
+	return Run(context.Background(), Options{Config: cfg, WorkDir: workDir, Resume: resume, StopAfterIters: stop, Now: now}, os.Stdout, os.Stderr)
+}
+
+func replaceAll(s, old, new string) string {
+	out := ""
+	for {
+		i := indexOf(s, old)
+		if i < 0 {
+			return out + s
+		}
+		out += s[:i] + new
+		s = s[i+len(old):]
+	}
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func finalState(t *testing.T, path string) *checkpoint.StateDict {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := f.StateDict()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sd
+}
+
+// TestRunResumeSameWeights: a run killed mid-epoch and resumed from its last
+// checkpoint ends with the same weights (bit for bit) as an uninterrupted run.
+func TestRunResumeSameWeights(t *testing.T) {
+	root := t.TempDir()
+	writeToyDataset(t, root)
+	full, err := toyRun(t, root, filepath.Join(root, "full"), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Epoch != 3 || full.Metrics == nil {
+		t.Fatalf("full run: %+v", full)
+	}
+	for _, f := range []string{"epoch_1.pth", "epoch_3.pth", "last_checkpoint", "training_curves.png"} {
+		if _, err := os.Stat(filepath.Join(root, "full", f)); err != nil {
+			t.Error(err)
+		}
+	}
+	part := filepath.Join(root, "part")
+	// 18 samples / batch 4 = 5 iterations per epoch: stop in epoch 2.
+	if _, err := toyRun(t, root, part, "", 7); !errors.Is(err, ErrStopped) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	res, err := toyRun(t, root, part, "auto", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epoch != 3 {
+		t.Fatalf("resumed run ended at epoch %d", res.Epoch)
+	}
+	a, b := finalState(t, filepath.Join(root, "full", "epoch_3.pth")), finalState(t, filepath.Join(part, "epoch_3.pth"))
+	for _, k := range a.Keys {
+		ta, tb := a.Tensors[k], b.Tensors[k]
+		for i := range ta.F32 {
+			if ta.F32[i] != tb.F32[i] {
+				t.Fatalf("%s[%d]: %v uninterrupted, %v resumed", k, i, ta.F32[i], tb.F32[i])
+			}
+		}
+		for i := range ta.I64 {
+			if ta.I64[i] != tb.I64[i] {
+				t.Fatalf("%s: %v vs %v", k, ta.I64, tb.I64)
+			}
+		}
+	}
+}
