@@ -1,0 +1,171 @@
+// Package benchmark implements `mobileone benchmark`: latency and
+// throughput of a config's model on synthetic input.
+package benchmark
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"runtime"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+	"github.com/mobileone-go/mobileone/pkg/model"
+	"github.com/mobileone-go/mobileone/pkg/setup"
+)
+
+// Options are the parsed arguments of benchmark.
+type Options struct {
+	IO         *cmdutil.IOStreams
+	Config     string
+	Checkpoint string
+	CfgOptions []string
+	BatchSize  int
+	H, W       int
+	Threads    int
+	Iters      int
+	Warmup     int
+	JSON       bool
+}
+
+// NewCmdBenchmark returns the benchmark command.
+func NewCmdBenchmark(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO}
+	var shape []int
+	cmd := &cobra.Command{
+		Use:   "benchmark CONFIG",
+		Short: "Measure the model's forward latency and images/s on synthetic input",
+		Long: `Run the config's model on random input and report the median, min and max time
+per batch and the images/s. Without --checkpoint the weights are random (speed does
+not depend on them). Use a deploy config for the reparameterized model.`,
+		Example: `  mobileone benchmark mobileone-s0_deploy_8xb32_in1k
+  mobileone benchmark mobileone-s0_deploy_8xb32_in1k --batch-size 32 --threads 2 --json
+  mobileone benchmark mobileone-s4_deploy_8xb32_in1k --shape 256 --iters 20`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: printconfig.CompleteConfig,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Config = args[0]
+			switch len(shape) {
+			case 1:
+				opts.H, opts.W = shape[0], shape[0]
+			case 2:
+				opts.H, opts.W = shape[0], shape[1]
+			default:
+				return cmdutil.FlagErrorf("--shape takes H or H,W")
+			}
+			if opts.H < 1 || opts.W < 1 || opts.BatchSize < 1 || opts.Iters < 1 || opts.Warmup < 0 || opts.Threads < 0 {
+				return cmdutil.FlagErrorf("--shape, --batch-size and --iters must be positive, --warmup and --threads not negative")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Checkpoint, "checkpoint", "", "load these weights instead of random ones")
+	fl.StringArrayVar(&opts.CfgOptions, "cfg-options", nil, "override config settings: key=value (repeatable)")
+	fl.IntVar(&opts.BatchSize, "batch-size", 1, "images per forward pass")
+	fl.IntSliceVar(&shape, "shape", []int{224}, "input size H or H,W")
+	fl.IntVar(&opts.Threads, "threads", 0, "goroutines per kernel (default: GOMAXPROCS)")
+	fl.IntVar(&opts.Iters, "iters", 30, "timed iterations")
+	fl.IntVar(&opts.Warmup, "warmup", 3, "untimed iterations first")
+	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON")
+	return cmd
+}
+
+// Report is benchmark's result; its JSON form is benchmark --json's.
+type Report struct {
+	Config     string    `json:"config"`
+	Deploy     bool      `json:"deploy"`
+	BatchSize  int       `json:"batch_size"`
+	Shape      [2]int    `json:"shape"`
+	Threads    int       `json:"threads"`
+	Iters      int       `json:"iters"`
+	MedianMS   float64   `json:"median_ms"`
+	MinMS      float64   `json:"min_ms"`
+	MaxMS      float64   `json:"max_ms"`
+	ImagesPerS float64   `json:"images_per_s"`
+	TimesMS    []float64 `json:"times_ms"`
+	GOARCH     string    `json:"goarch"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	cfg, err := config.Load(opts.Config)
+	if err != nil {
+		return err
+	}
+	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
+		return err
+	}
+	mc, err := setup.ModelConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var m *model.ImageClassifier
+	if opts.Checkpoint != "" {
+		l, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
+		if err != nil {
+			return err
+		}
+		m = l.Model
+	} else {
+		if m, err = model.New(mc); err != nil {
+			return err
+		}
+		m.InitWeights(rand.New(rand.NewSource(0)))
+	}
+	pred := m.NewPredictor()
+	if opts.Threads > 0 {
+		defer kernels.SetThreads(kernels.SetThreads(opts.Threads))
+	}
+	r := rand.New(rand.NewSource(1))
+	x := model.NewTensor(opts.BatchSize, 3, opts.H, opts.W)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	for i := 0; i < opts.Warmup; i++ {
+		if _, err := pred.Forward(x); err != nil {
+			return err
+		}
+	}
+	rep := Report{Config: cfg.Filename, Deploy: mc.Deploy, BatchSize: opts.BatchSize, Shape: [2]int{opts.H, opts.W},
+		Threads: kernels.Threads(), Iters: opts.Iters, GOARCH: runtime.GOARCH}
+	for i := 0; i < opts.Iters; i++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
+		}
+		t0 := time.Now()
+		if _, err := pred.Forward(x); err != nil {
+			return err
+		}
+		rep.TimesMS = append(rep.TimesMS, float64(time.Since(t0).Microseconds())/1000)
+	}
+	sorted := append([]float64(nil), rep.TimesMS...)
+	sort.Float64s(sorted)
+	rep.MinMS, rep.MaxMS = sorted[0], sorted[len(sorted)-1]
+	rep.MedianMS = sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		rep.MedianMS = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	}
+	rep.ImagesPerS = float64(opts.BatchSize) / (rep.MedianMS / 1000)
+	if opts.JSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(opts.IO.Out, string(b))
+		return nil
+	}
+	graph := "train-time graph"
+	if mc.Deploy {
+		graph = "deploy graph"
+	}
+	fmt.Fprintf(opts.IO.Out, "%s (%s), batch %d, %dx%d, %d threads, %d iterations\n", cfg.Filename, graph, opts.BatchSize, opts.H, opts.W, rep.Threads, opts.Iters)
+	fmt.Fprintf(opts.IO.Out, "median %.2f ms  min %.2f ms  max %.2f ms  %.1f images/s\n", rep.MedianMS, rep.MinMS, rep.MaxMS, rep.ImagesPerS)
+	return nil
+}

@@ -1,0 +1,107 @@
+// Package root assembles the mobileone command tree and turns a command's
+// error into the process exit code.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
+	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
+	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
+	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
+	"github.com/mobileone-go/mobileone/pkg/cmd/reparameterize"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+)
+
+// Version is the release version; builds from a checkout report the VCS
+// revision from the build info instead when it is left empty.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel-" + s.Value[:12]
+			}
+		}
+	}
+	return "devel"
+}
+
+// NewCmdRoot returns the mobileone command with every subcommand.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mobileone <command>",
+		Short: "Train, test, reparameterize and run MobileOne models with mmpretrain's configs and checkpoints",
+		Long: `mobileone does for MobileOne what OpenMMLab mmpretrain's tools do in Python:
+the same config files, the same .pth checkpoints (read and written), the same
+preprocessing and the same metrics, in one static binary.
+
+CONFIG arguments take a config file path or a built-in config name such as
+mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --list).`,
+		Version:       f.Version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetIn(f.IO.In)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
+	cmd.AddCommand(
+		reparameterize.NewCmdReparameterize(f, nil),
+		infer.NewCmdInfer(f, nil),
+		printconfig.NewCmdPrintConfig(f, nil),
+		flops.NewCmdFlops(f, nil),
+		benchmark.NewCmdBenchmark(f, nil),
+	)
+	return cmd
+}
+
+// Main runs the command line of the process and returns its exit code.
+func Main() int {
+	f := cmdutil.NewFactory(version())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, f, os.Args[1:])
+}
+
+// Run executes args against the command tree and maps the result to an
+// exit code, printing the error (and the usage for flag errors).
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	c, err := cmd.ExecuteContextC(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	if ctx.Err() != nil && !errors.Is(err, cmdutil.ErrCancel) {
+		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
+	}
+	var fe *cmdutil.FlagError
+	switch {
+	case errors.Is(err, cmdutil.ErrSilent):
+	case errors.As(err, &fe):
+		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
+		if c != nil {
+			fmt.Fprintln(f.IO.ErrOut)
+			fmt.Fprint(f.IO.ErrOut, c.UsageString())
+		}
+	default:
+		fmt.Fprintln(f.IO.ErrOut, "Error:", err)
+	}
+	return cmdutil.ExitCode(err)
+}
