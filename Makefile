@@ -1,0 +1,50 @@
+# mobileone — common tasks. `make demo` is the main job, `make test` the test suite.
+GO      ?= go
+BIN     ?= ./mobileone
+PKGS    := ./...
+DEMO    := testdata/demo
+DEMO_IMAGES := testdata/imagenet/skimage_chelsea.png testdata/imagenet/skimage_camera.png testdata/imagenet/gomod_go-turns-two-280x360.jpeg
+OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
+
+.PHONY: all build test test-purego vet demo bench bench-test fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mobileone
+
+vet:
+	$(GO) vet $(PKGS)
+	$(GO) vet -tags purego $(PKGS)
+
+# The test suite: vet, the tests with the assembly kernels, and the tests
+# with the portable plain-Go kernels (-tags purego).
+test: vet
+	$(GO) test $(PKGS)
+	$(GO) test -tags purego $(PKGS)
+
+# The main job, offline: reparameterize the bundled train-time checkpoint,
+# classify the bundled photos with both graphs and check they agree.
+demo: build
+	@mkdir -p $(OUT)
+	$(BIN) reparameterize $(DEMO)/mobileone-tiny_demo.py testdata/checkpoint/tiny_train.pth $(OUT)/tiny_deploy.pth
+	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo.py --checkpoint testdata/checkpoint/tiny_train.pth --topk 3 $(DEMO_IMAGES)
+	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo_deploy.py --checkpoint $(OUT)/tiny_deploy.pth --topk 3 $(DEMO_IMAGES)
+	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo.py --checkpoint testdata/checkpoint/tiny_train.pth --json $(DEMO_IMAGES) > $(OUT)/train.json
+	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo_deploy.py --checkpoint $(OUT)/tiny_deploy.pth --json $(DEMO_IMAGES) > $(OUT)/deploy.json
+	$(GO) run ./internal/demo/compare $(OUT)/train.json $(OUT)/deploy.json
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/kernels/ ./pkg/model/
+
+bench-test:
+	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x ./pkg/cmd/test/
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/checkpoint/
+	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/config/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/imagenet/
+
+clean:
+	rm -f $(BIN)
+	rm -rf $(OUT)
