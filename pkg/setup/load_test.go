@@ -1,0 +1,100 @@
+package setup
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/model"
+)
+
+func tinyConfig(t *testing.T, deploy bool) *config.Config {
+	t.Helper()
+	name := "demo/mobileone-tiny_demo.py"
+	if deploy {
+		name = "demo/mobileone-tiny_demo_deploy.py"
+	}
+	cfg, err := config.Load(fixtures.Testdata(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// A train-time checkpoint with a deploy config is reparameterized on load,
+// with a notice; its classes come from the checkpoint meta.
+func TestLoadModelReparameterizesTrainCheckpoint(t *testing.T) {
+	mc, err := ModelConfig(tinyConfig(t, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notices bytes.Buffer
+	l, err := LoadModel(context.Background(), mc, fixtures.Testdata(t, "checkpoint/tiny_train.pth"), nil, &notices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Reparameterized || !l.Model.Deployed() || !strings.Contains(notices.String(), "reparameterized") {
+		t.Errorf("reparameterized=%v deployed=%v notices=%q", l.Reparameterized, l.Model.Deployed(), notices.String())
+	}
+	if len(l.Classes) != 10 || l.Classes[0] != "airplane" {
+		t.Errorf("classes = %v", l.Classes)
+	}
+	// The deploy checkpoint loads as is.
+	notices.Reset()
+	l, err = LoadModel(context.Background(), mc, fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), nil, &notices)
+	if err != nil || l.Reparameterized || notices.Len() != 0 {
+		t.Errorf("deploy checkpoint: %v, reparameterized=%v, notices=%q", err, l.Reparameterized, notices.String())
+	}
+}
+
+func TestLoadModelErrors(t *testing.T) {
+	train, err := ModelConfig(tinyConfig(t, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LoadModel(context.Background(), train, fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "deploy config") {
+		t.Errorf("deploy checkpoint with train config: %v", err)
+	}
+	// A checkpoint whose head has another class count: one error naming
+	// the file and the mismatched key.
+	other := train
+	other.NumClasses = 7
+	_, err = LoadModel(context.Background(), other, fixtures.Testdata(t, "checkpoint/tiny_train.pth"), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "tiny_train.pth") || !strings.Contains(err.Error(), "head.fc.weight") {
+		t.Errorf("class-count mismatch: %v", err)
+	}
+}
+
+func TestModelConfigRejectsUnsupported(t *testing.T) {
+	for opt, want := range map[string]string{
+		"model.backbone.type=ResNet":          "ResNet",
+		"model.backbone.norm_cfg.type=SyncBN": "SyncBN",
+		"model.backbone.out_indices=(1,2)":    "last stage",
+		"model.backbone.typo=1":               "typo",
+		"model.head.num_classes=0":            "num_classes",
+		"model.head.in_channels=512":          "in_channels",
+	} {
+		cfg := tinyConfig(t, false)
+		if err := cfg.MergeOptions([]string{opt}); err != nil {
+			t.Fatal(err)
+		}
+		mc, err := ModelConfig(cfg)
+		if err == nil {
+			// in_channels is checked when the model is built.
+			_, err = model.New(mc)
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", opt, err, want)
+		}
+	}
+	if got := OfficialCheckpoint("mobileone-s0_deploy_8xb32_in1k"); !strings.HasSuffix(got, "mobileone-s0_8xb32_in1k_20221110-0bc94952.pth") {
+		t.Errorf("official s0 deploy checkpoint = %q", got)
+	}
+	if got := ImageNetClasses(); len(got) != 1000 || got[0] != "tench, Tinca tinca" {
+		t.Errorf("ImageNet classes: %d, %q", len(got), got[0])
+	}
+}
