@@ -18,6 +18,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmd/reparameterize"
+	testcmd "github.com/mobileone-go/mobileone/pkg/cmd/test"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
 
@@ -62,6 +63,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 	cmd.SetIn(f.IO.In)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.AddCommand(
+		testcmd.NewCmdTest(f, nil),
 		reparameterize.NewCmdReparameterize(f, nil),
 		infer.NewCmdInfer(f, nil),
 		printconfig.NewCmdPrintConfig(f, nil),

@@ -1,0 +1,567 @@
+// Package test implements `mobileone test`, mmpretrain's tools/test.py:
+// evaluate a checkpoint on the config's test set and print its accuracy.
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/pkg/checkpoint"
+	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/evaluate"
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
+	"github.com/mobileone-go/mobileone/pkg/setup"
+)
+
+// Options are the parsed arguments of test.
+type Options struct {
+	IO          *cmdutil.IOStreams
+	Now         func() time.Time
+	Config      string
+	Checkpoint  string
+	CfgOptions  []string
+	WorkDir     string
+	Out         string
+	OutItem     string
+	BatchSize   int
+	Workers     int
+	TTA         bool
+	DataRoot    string
+	JSON        bool
+	SkipInvalid bool
+
+	// decode replaces imagenet.DecodeFile (tests); chunk is the forward
+	// pass size (0: evaluate's default).
+	decode func(path string) (*imagenet.Image, error)
+	chunk  int
+}
+
+// NewCmdTest returns the test command.
+func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "test CONFIG CHECKPOINT",
+		Short: "Evaluate a checkpoint's top-1/top-5 accuracy on the config's test set",
+		Long: `Evaluate a checkpoint as mmpretrain's tools/test.py does: the config's
+test_dataloader dataset (ImageNet or CustomDataset; annotation-file or folder layout)
+through its test pipeline, Accuracy(topk=(1, 5)) with mmpretrain's float32 arithmetic,
+printed as mmengine prints it and saved as JSON in <work-dir>/<timestamp>/<timestamp>.json.
+
+Images are decoded and preprocessed by worker goroutines while the model runs;
+memory stays bounded and results come in dataset order. CHECKPOINT may be a path
+or an https:// URL (downloaded once into the torch hub cache). A train-time
+checkpoint with a deploy config is reparameterized on load; a checkpoint with
+another class count than the config's model is an error.
+
+--out FILE.pkl (or .pickle) writes a plain pickle (pickle.load, no torch needed)
+of one dict per sample: img_path, sample_idx, gt_label, pred_label, pred_score
+(a list of floats) and num_classes; --out FILE.json writes the same as JSON;
+--out-item metrics writes the metrics instead. With --tta, pred_score is the mean
+of the flipped and the original view and, as upstream, pred_label is the flipped
+view's.
+
+A missing, unreadable or corrupt image, a label out of range or a malformed
+annotation line stops the run with an error naming the file (and line). With
+--skip-invalid such samples are left out, listed at the end and counted in the
+accuracy line; the accuracy is over the remaining samples.`,
+		Example: `  mobileone test mobileone-s0_8xb32_in1k mobileone-s0_8xb32_in1k_20221110-0bc94952.pth --data-root data/imagenet
+  mobileone test mobileone-s0_deploy_8xb32_in1k s0_deploy.pth --data-root data/imagenet --out preds.pkl
+  mobileone test my_config.py work_dirs/my_config/epoch_30.pth --tta --json`,
+		Args: cobra.ExactArgs(2),
+		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return printconfig.CompleteConfig(c, args, s)
+			}
+			return nil, cobra.ShellCompDirectiveDefault
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Config, opts.Checkpoint = args[0], args[1]
+			if cmd.Flags().Changed("out-item") && opts.Out == "" {
+				return cmdutil.FlagErrorf("--out-item needs --out")
+			}
+			if opts.OutItem != "pred" && opts.OutItem != "metrics" {
+				return cmdutil.FlagErrorf("--out-item must be pred or metrics, got %q", opts.OutItem)
+			}
+			if opts.Out != "" && opts.OutItem == "pred" {
+				ext := strings.ToLower(filepath.Ext(opts.Out))
+				if ext != ".pkl" && ext != ".pickle" && ext != ".json" {
+					return cmdutil.FlagErrorf("--out %q: predictions are written as .pkl/.pickle or .json", opts.Out)
+				}
+			}
+			if opts.BatchSize < 0 || opts.Workers < 0 {
+				return cmdutil.FlagErrorf("--batch-size and --workers must not be negative")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&opts.CfgOptions, "cfg-options", nil, "override config settings: key=value (repeatable)")
+	fl.StringVar(&opts.WorkDir, "work-dir", "", "where to save the metrics (default ./work_dirs/<config name>)")
+	fl.StringVar(&opts.Out, "out", "", "dump predictions (.pkl or .json) or, with --out-item metrics, the metrics")
+	fl.StringVar(&opts.OutItem, "out-item", "pred", "what --out holds: pred or metrics")
+	fl.IntVar(&opts.BatchSize, "batch-size", 0, "images per batch (default: test_dataloader.batch_size)")
+	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs)")
+	fl.BoolVar(&opts.TTA, "tta", false, "test-time augmentation: average the scores of the image and its horizontal flip")
+	fl.StringVar(&opts.DataRoot, "data-root", "", "override test_dataloader.dataset.data_root")
+	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as a JSON object on stdout")
+	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "leave out unreadable or corrupt images (counted and listed) instead of stopping")
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	cfg, err := config.Load(opts.Config)
+	if err != nil {
+		return err
+	}
+	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
+		return err
+	}
+	mc, err := setup.ModelConfig(cfg)
+	if err != nil {
+		return err
+	}
+	norm, err := setup.Normalizer(cfg)
+	if err != nil {
+		return err
+	}
+	pipe, err := setup.Pipeline(cfg, "test_dataloader.dataset.pipeline", nil)
+	if err != nil {
+		return err
+	}
+	ds, badLines, err := listDataset(cfg, opts)
+	if err != nil {
+		return err
+	}
+	if ds.NumClasses > mc.NumClasses {
+		return fmt.Errorf("the test set %s has %d classes but the model has %d (model.head.num_classes)", ds.Root, ds.NumClasses, mc.NumClasses)
+	}
+	// Labels the dataset could not check (CustomDataset with an annotation
+	// file and no classes) are checked against the model.
+	ds.Samples, badLines, err = checkLabels(ds, mc.NumClasses, badLines, opts.SkipInvalid)
+	if err != nil {
+		return err
+	}
+	batch := opts.BatchSize
+	if batch == 0 {
+		if v, ok := cfg.Get("test_dataloader.batch_size"); ok && v != nil {
+			if err := cfg.Decode("test_dataloader.batch_size", &batch); err != nil {
+				return err
+			}
+		}
+		batch = max(1, batch)
+	}
+	workers := opts.Workers
+	if workers == 0 {
+		workers = runtime.NumCPU()
+	}
+	// The checkpoint is loaded (and checked against the model) before any
+	// image is read.
+	loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
+	if err != nil {
+		return explainClassCount(err, opts.Checkpoint, mc.NumClasses)
+	}
+	workDir := opts.WorkDir
+	if workDir == "" {
+		if v, ok := cfg.Get("work_dir"); ok {
+			workDir, _ = v.(string)
+		}
+	}
+	if workDir == "" {
+		workDir = filepath.Join("work_dirs", strings.TrimSuffix(filepath.Base(cfg.Filename), ".py"))
+	}
+	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, workers, imagenet.LoaderOptions{SkipInvalid: opts.SkipInvalid, Decode: opts.decode})
+	defer loader.Close()
+	total := loader.NumBatches()
+	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s (batch %d, %d workers)\n", loaded.Path, len(ds.Samples), ds.Root, batch, workers)
+	progress := newProgress(opts.IO, len(ds.Samples), batch, total)
+	res, err := evaluate.Run(ctx, loaded.Model, loader, evaluate.Options{TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
+	progress.finish()
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
+		}
+		return err
+	}
+	if res.Metrics == nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s has no labels (ImageNet split \"test\" or with_label=False): no accuracy\n", ds.Root)
+	}
+	perIter := res.Time.Seconds() / float64(max(1, res.Batches))
+	dataPerIter := res.DataTime.Seconds() / float64(max(1, res.Batches))
+	line := fmt.Sprintf("Epoch(test) [%d/%d]    ", res.Batches, total)
+	for _, m := range res.Metrics {
+		line += fmt.Sprintf("%s: %.4f  ", m.Name, m.Value)
+	}
+	line += fmt.Sprintf("data_time: %.4f  time: %.4f", dataPerIter, perIter)
+	skipped := len(badLines) + len(res.Skipped)
+	if skipped > 0 {
+		line += fmt.Sprintf("  (%d of %d samples skipped as invalid)", skipped, len(ds.Samples)+len(badLines))
+		fmt.Fprintf(opts.IO.ErrOut, "skipped %d invalid samples:\n", skipped)
+		for _, e := range badLines {
+			fmt.Fprintf(opts.IO.ErrOut, "  %v\n", e)
+		}
+		for _, s := range res.Skipped {
+			fmt.Fprintf(opts.IO.ErrOut, "  %v\n", s.Error())
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%d images in %.1f s: %.1f images/s\n", res.Samples, res.Time.Seconds(), float64(res.Samples)/res.Time.Seconds())
+
+	metrics := map[string]any{}
+	ordered := make([]string, 0, len(res.Metrics))
+	for _, m := range res.Metrics {
+		metrics[m.Name] = m.Value
+		ordered = append(ordered, m.Name)
+	}
+	if err := saveRun(opts, workDir, metrics, ordered, perIter, dataPerIter); err != nil {
+		return err
+	}
+	if opts.Out != "" {
+		if err := dumpOut(opts, metrics, ordered, res.Predictions); err != nil {
+			return err
+		}
+	}
+	if opts.JSON {
+		fmt.Fprintln(opts.IO.ErrOut, line)
+		fmt.Fprintln(opts.IO.Out, string(pyJSON(metrics, ordered)))
+	} else {
+		fmt.Fprintln(opts.IO.Out, line)
+	}
+	return nil
+}
+
+// listDataset lists test_dataloader.dataset. With --skip-invalid, bad
+// annotation lines (malformed, or a label out of range) are left out and
+// returned; the rest of the file is read with the same rules.
+func listDataset(cfg *config.Config, opts *Options) (*imagenet.Dataset, []error, error) {
+	const path = "test_dataloader.dataset"
+	ds, err := setup.Dataset(cfg, path, opts.DataRoot)
+	var de *imagenet.DatasetError
+	if err == nil || !opts.SkipInvalid || !errors.As(err, &de) || de.Line == 0 {
+		return ds, nil, err
+	}
+	annFile := de.Path
+	data, rerr := os.ReadFile(annFile)
+	if rerr != nil {
+		return nil, nil, err
+	}
+	lines := strings.Split(string(data), "\n")
+	bad := map[int]error{de.Line: de} // by line number in annFile
+	for {
+		// Read the file again without the bad lines, until it passes;
+		// kept maps a line of the filtered copy to its line in annFile.
+		var b strings.Builder
+		var kept []int
+		for i, l := range lines {
+			if bad[i+1] == nil {
+				if len(kept) > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(l)
+				kept = append(kept, i+1)
+			}
+		}
+		tmp, terr := os.CreateTemp("", "mobileone-ann-*.txt")
+		if terr != nil {
+			return nil, nil, terr
+		}
+		_, terr = tmp.WriteString(b.String())
+		tmp.Close()
+		if terr == nil {
+			terr = cfg.Set(path+".ann_file", tmp.Name())
+		}
+		if terr != nil {
+			os.Remove(tmp.Name())
+			return nil, nil, terr
+		}
+		ds, err = setup.Dataset(cfg, path, opts.DataRoot)
+		os.Remove(tmp.Name())
+		if err == nil {
+			ds.AnnFile = annFile
+			var out []error
+			for i := 1; i <= len(lines); i++ {
+				if e := bad[i]; e != nil {
+					out = append(out, e)
+				}
+			}
+			return ds, out, nil
+		}
+		if !errors.As(err, &de) || de.Line == 0 || de.Line > len(kept) {
+			// e.g. every line was bad: "no samples"
+			return nil, nil, fmt.Errorf("%s: %w (after leaving out %d invalid lines)", annFile, unwrapDatasetError(err), len(bad))
+		}
+		bad[kept[de.Line-1]] = &imagenet.DatasetError{Path: annFile, Line: kept[de.Line-1], Err: de.Err}
+	}
+}
+
+func unwrapDatasetError(err error) error {
+	var de *imagenet.DatasetError
+	if errors.As(err, &de) {
+		return de.Err
+	}
+	return err
+}
+
+// checkLabels checks every label against the model's class count. Samples
+// with a label out of range are an error naming the annotation file and
+// line, or with skip are left out and added to bad.
+func checkLabels(ds *imagenet.Dataset, numClasses int, bad []error, skip bool) ([]imagenet.Sample, []error, error) {
+	var keep []imagenet.Sample
+	for i, s := range ds.Samples {
+		if s.Label < numClasses {
+			if keep != nil {
+				keep = append(keep, s)
+			}
+			continue
+		}
+		e := error(&imagenet.SampleError{Sample: s, Err: fmt.Errorf("label %d out of range [0, %d) of the model's classes", s.Label, numClasses)})
+		if ds.AnnFile != "" {
+			e = &imagenet.DatasetError{Path: ds.AnnFile, Line: annLine(ds, bad, i), Err: imagenet.FormatError(fmt.Sprintf("%s: label %d out of range [0, %d) of the model's classes", s.Path, s.Label, numClasses))}
+		}
+		if !skip {
+			return nil, nil, e
+		}
+		if keep == nil {
+			keep = append([]imagenet.Sample{}, ds.Samples[:i]...)
+		}
+		bad = append(bad, e)
+	}
+	if keep == nil {
+		return ds.Samples, bad, nil
+	}
+	if len(keep) == 0 {
+		return nil, nil, fmt.Errorf("%s: no valid samples (%d left out)", ds.AnnFile, len(bad))
+	}
+	for i := range keep {
+		keep[i].Index = i
+	}
+	return keep, bad, nil
+}
+
+// annLine returns the line of annotation file holding sample i, given the
+// lines already left out (annotation files have one sample per line).
+func annLine(ds *imagenet.Dataset, bad []error, i int) int {
+	var skipped []int
+	for _, e := range bad {
+		var de *imagenet.DatasetError
+		if errors.As(e, &de) && de.Line > 0 {
+			skipped = append(skipped, de.Line)
+		}
+	}
+	sort.Ints(skipped)
+	line := i + 1
+	for _, l := range skipped {
+		if l <= line {
+			line++
+		}
+	}
+	return line
+}
+
+// explainClassCount turns a head shape mismatch into a plain statement of
+// the two class counts.
+func explainClassCount(err error, ckpt string, want int) error {
+	var le *checkpoint.LoadError
+	if !errors.As(err, &le) {
+		return err
+	}
+	for _, m := range le.Mismatched {
+		if (m.Key == "head.fc.weight" || m.Key == "head.fc.bias") && len(m.File) > 0 {
+			return fmt.Errorf("%s has %d classes (%s %v) but the config's model has %d (model.head.num_classes); set --cfg-options model.head.num_classes=%d or use the matching checkpoint: %w",
+				ckpt, m.File[0], m.Key, m.File, want, m.File[0], err)
+		}
+	}
+	return err
+}
+
+// saveRun writes the metrics into <work_dir>/<timestamp>/<timestamp>.json
+// as mmengine's LoggerHook.after_test_epoch does: the metrics, then
+// data_time and time (seconds per iteration).
+func saveRun(opts *Options, workDir string, metrics map[string]any, order []string, perIter, dataPerIter float64) error {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	stamp := now().Format("20060102_150405")
+	dir := filepath.Join(workDir, stamp)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	m := map[string]any{"data_time": dataPerIter, "time": perIter}
+	for k, v := range metrics {
+		m[k] = v
+	}
+	keys := append(append([]string{}, order...), "data_time", "time")
+	b := pyJSON(m, keys)
+	path := filepath.Join(dir, stamp+".json")
+	if err := writeAtomic(path, b); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "metrics saved to %s\n", path)
+	return nil
+}
+
+// dumpOut writes --out: the predictions (DumpResults: a pickled list of
+// per-sample dicts, or the same as JSON) or the metrics (mmengine.dump,
+// format by extension).
+func dumpOut(opts *Options, metrics map[string]any, order []string, preds []evaluate.Prediction) error {
+	ext := strings.ToLower(filepath.Ext(opts.Out))
+	var data []byte
+	var err error
+	if opts.OutItem == "metrics" {
+		switch ext {
+		case ".pkl", ".pickle":
+			d := checkpoint.NewDict()
+			for _, k := range order {
+				d.Set(k, metrics[k])
+			}
+			data, err = checkpoint.MarshalPickle(d)
+		default:
+			data = pyJSON(metrics, order)
+		}
+	} else {
+		switch ext {
+		case ".json":
+			data, err = json.Marshal(preds)
+		default:
+			list := make(checkpoint.List, len(preds))
+			for i, p := range preds {
+				d := checkpoint.NewDict()
+				d.Set("img_path", p.ImgPath)
+				d.Set("sample_idx", int64(p.SampleIdx))
+				d.Set("gt_label", int64(p.GTLabel))
+				d.Set("pred_label", int64(p.PredLabel))
+				scores := make(checkpoint.List, len(p.PredScore))
+				for j, s := range p.PredScore {
+					scores[j] = float64(s)
+				}
+				d.Set("pred_score", scores)
+				d.Set("num_classes", int64(p.NumClasses))
+				list[i] = d
+			}
+			data, err = checkpoint.MarshalPickle(list)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Out), 0o755); err != nil {
+		return err
+	}
+	if err := writeAtomic(opts.Out, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "results dumped to %s\n", opts.Out)
+	return nil
+}
+
+// pyJSON encodes the float values of m in the order of keys as Python's
+// json.dump does (mmengine.dump): ", " and ": " separators, and floats
+// always with a fraction or exponent (20.0, not 20).
+func pyJSON(m map[string]any, keys []string) []byte {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		kb, _ := json.Marshal(k)
+		vb, _ := json.Marshal(m[k])
+		if f, ok := m[k].(float64); ok && !math.IsInf(f, 0) && !math.IsNaN(f) && !strings.ContainsAny(string(vb), ".eE") {
+			vb = append(vb, ".0"...)
+		}
+		b.Write(kb)
+		b.WriteString(": ")
+		b.Write(vb)
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+// writeAtomic writes data to a temporary file beside path and renames it.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// progress shows a progress bar with images/s and the ETA when stderr is
+// a terminal, and otherwise mmengine-style log lines about every tenth of
+// the run.
+type progress struct {
+	w        io.Writer
+	bar      *progressbar.ProgressBar
+	images   int
+	batch    int
+	batches  int
+	interval int // images between log lines
+	next     int
+}
+
+func newProgress(ios *cmdutil.IOStreams, images, batch, batches int) *progress {
+	p := &progress{w: ios.ErrOut, images: images, batch: batch, batches: batches}
+	p.interval = max(batch, (batches+9)/10*batch)
+	p.next = p.interval
+	if ios.IsStderrTTY() {
+		p.bar = progressbar.NewOptions(images, progressbar.OptionSetWriter(ios.ErrOut), progressbar.OptionSetDescription("test"),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	return p
+}
+
+// update is evaluate's Progress callback: done samples (evaluated or
+// skipped) so far.
+func (p *progress) update(done int, elapsed, dataTime time.Duration) {
+	if p.bar != nil {
+		_ = p.bar.Set(min(done, p.images))
+		return
+	}
+	if done < p.next && done < p.images {
+		return
+	}
+	for p.next <= done {
+		p.next += p.interval
+	}
+	iters := (done + p.batch - 1) / p.batch
+	per := elapsed.Seconds() / float64(iters)
+	eta := time.Duration(elapsed.Seconds() / float64(done) * float64(p.images-done) * float64(time.Second)).Round(time.Second)
+	fmt.Fprintf(p.w, "Epoch(test) [%d/%d]    eta: %s  time: %.4f  data_time: %.4f  %.1f images/s\n", iters, p.batches, eta, per,
+		dataTime.Seconds()/float64(iters), float64(done)/elapsed.Seconds())
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

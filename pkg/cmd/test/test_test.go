@@ -1,0 +1,279 @@
+package test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
+	"github.com/mobileone-go/mobileone/pkg/imagenet/jpeg"
+)
+
+func TestNewCmdTestParsesFlags(t *testing.T) {
+	for _, c := range []struct {
+		args    []string
+		wantErr string
+		check   func(*Options) bool
+	}{
+		{args: []string{"cfg.py", "ck.pth"}, check: func(o *Options) bool {
+			return o.Config == "cfg.py" && o.Checkpoint == "ck.pth" && o.OutItem == "pred" && o.BatchSize == 0 && !o.TTA
+		}},
+		{args: []string{"cfg.py", "https://x/y.pth", "--out", "r.pkl", "--tta", "--batch-size", "8", "--workers", "3", "--skip-invalid",
+			"--cfg-options", "a=1", "--cfg-options", "b=2", "--data-root", "d", "--work-dir", "w", "--json"}, check: func(o *Options) bool {
+			return o.Out == "r.pkl" && o.TTA && o.BatchSize == 8 && o.Workers == 3 && o.SkipInvalid && len(o.CfgOptions) == 2 &&
+				o.DataRoot == "d" && o.WorkDir == "w" && o.JSON && o.Checkpoint == "https://x/y.pth"
+		}},
+		{args: []string{"cfg.py", "ck.pth", "--out", "m.json", "--out-item", "metrics"}, check: func(o *Options) bool { return o.OutItem == "metrics" }},
+		{args: []string{"cfg.py", "ck.pth", "--out", "r.json"}, check: func(o *Options) bool { return o.OutItem == "pred" }},
+		{args: []string{"cfg.py", "ck.pth", "--out-item", "metrics"}, wantErr: "--out-item needs --out"},
+		{args: []string{"cfg.py", "ck.pth", "--out", "r.pkl", "--out-item", "both"}, wantErr: "pred or metrics"},
+		{args: []string{"cfg.py", "ck.pth", "--out", "r.txt"}, wantErr: ".pkl"},
+		{args: []string{"cfg.py", "ck.pth", "--batch-size", "-1"}, wantErr: "negative"},
+		{args: []string{"cfg.py"}, wantErr: "accepts 2 arg"},
+	} {
+		ios, _, _, _ := cmdutil.Test()
+		var got *Options
+		cmd := NewCmdTest(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
+		cmd.SetArgs(c.args)
+		cmd.SetOut(ios.ErrOut)
+		cmd.SetErr(ios.ErrOut)
+		err := cmd.Execute()
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%v: err = %v, want %q", c.args, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		if !c.check(got) {
+			t.Errorf("%v: got %+v", c.args, got)
+		}
+	}
+}
+
+// exactDecode decodes JPEGs with pkg/imagenet/jpeg (libjpeg-turbo's
+// output, as cv2.imdecode) and other formats with imagenet.Decode.
+func exactDecode(path string) (*imagenet.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if imagenet.Format(data) == "jpeg" {
+		m, err := jpeg.Decode(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return &imagenet.Image{Width: m.Width, Height: m.Height, Pix: m.Pix}, nil
+	}
+	return imagenet.Decode(data)
+}
+
+type manifestDataset struct {
+	Expected struct {
+		Top1 float64 `json:"accuracy_top1"`
+		Top5 float64 `json:"accuracy_top5"`
+	} `json:"expected"`
+	Samples []struct {
+		File       string `json:"file"`
+		Label      int    `json:"label"`
+		PredLabel  int    `json:"pred_label"`
+		Top5       []int  `json:"top5"`
+		PredDeploy int    `json:"pred_label_deploy"`
+		Top5Deploy []int  `json:"top5_deploy"`
+	} `json:"samples"`
+}
+
+// runTest runs the command and returns stdout and stderr.
+func runTest(t *testing.T, opts *Options) (string, string, error) {
+	t.Helper()
+	ios, _, out, errOut := cmdutil.Test()
+	opts.IO = ios
+	if opts.OutItem == "" {
+		opts.OutItem = "pred"
+	}
+	if opts.WorkDir == "" {
+		opts.WorkDir = t.TempDir()
+	}
+	if opts.Now == nil {
+		opts.Now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+	}
+	err := run(t.Context(), opts)
+	return out.String(), errOut.String(), err
+}
+
+type pred struct {
+	ImgPath    string    `json:"img_path"`
+	SampleIdx  int       `json:"sample_idx"`
+	GTLabel    int       `json:"gt_label"`
+	PredLabel  int       `json:"pred_label"`
+	PredScore  []float64 `json:"pred_score"`
+	NumClasses int       `json:"num_classes"`
+}
+
+// loadPickle reads an --out .pkl with gopickle (a plain pickle reader, no
+// torch) into the structure of the JSON dump.
+func loadPickle(t *testing.T, path string) []pred {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	u := pickle.NewUnpickler(f)
+	v, err := u.Load()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	list, ok := v.(*types.List)
+	if !ok {
+		t.Fatalf("%s: top level is %T, want a list", path, v)
+	}
+	var out []pred
+	for _, e := range *list {
+		d, ok := e.(*types.Dict)
+		if !ok {
+			t.Fatalf("%s: element is %T, want a dict", path, e)
+		}
+		var p pred
+		get := func(k string) any {
+			v, ok := d.Get(k)
+			if !ok {
+				t.Fatalf("%s: no key %q", path, k)
+			}
+			return v
+		}
+		p.ImgPath = get("img_path").(string)
+		p.SampleIdx = get("sample_idx").(int)
+		p.GTLabel = get("gt_label").(int)
+		p.PredLabel = get("pred_label").(int)
+		p.NumClasses = get("num_classes").(int)
+		for _, s := range *get("pred_score").(*types.List) {
+			p.PredScore = append(p.PredScore, s.(float64))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func top5(scores []float64) []int {
+	var idx []int
+	for len(idx) < 5 {
+		best := -1
+		for i, s := range scores {
+			if !contains(idx, i) && (best < 0 || s > scores[best]) {
+				best = i
+			}
+		}
+		idx = append(idx, best)
+	}
+	return idx
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// The 30-image fixture gives upstream's accuracies (tools/test.py on
+// mmpretrain 1.2.0, manifest.dataset.expected) with the s0 train-time
+// checkpoint (reparameterized on load) and the deploy one, and every
+// image's top-5 matches upstream's.
+func TestFixtureAccuracy(t *testing.T) {
+	root := fixtures.Shared(t, "imagenet")
+	var man struct {
+		Dataset manifestDataset `json:"dataset"`
+	}
+	data, err := os.ReadFile(fixtures.Shared(t, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &man); err != nil {
+		t.Fatal(err)
+	}
+	exp := man.Dataset
+	// pixelsExact reports whether the command's default decoder gives
+	// libjpeg-turbo's pixels for a file: only then can its prediction be
+	// required to equal upstream's (the random-weight s0 is very sensitive
+	// to pixels).
+	pixelsExact := map[string]bool{}
+	for _, s := range exp.Samples {
+		p := filepath.Join(root, "val", s.File)
+		a, err1 := imagenet.DecodeFile(p)
+		b, err2 := exactDecode(p)
+		pixelsExact[s.File] = err1 == nil && err2 == nil && a.Width == b.Width && a.Height == b.Height && string(a.Pix) == string(b.Pix)
+	}
+	for _, c := range []struct {
+		name, ckpt string
+		decode     func(string) (*imagenet.Image, error)
+	}{
+		{"train/exact-decoder", "s0_train.pth", exactDecode},
+		{"deploy/exact-decoder", "s0_deploy.pth", exactDecode},
+		{"deploy/default-decoder", "s0_deploy.pth", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			work := t.TempDir()
+			out := filepath.Join(work, "preds.pkl")
+			stdout, stderr, err := runTest(t, &Options{Config: "mobileone-s0_deploy_8xb32_in1k",
+				Checkpoint: fixtures.Shared(t, "checkpoints/"+c.ckpt), DataRoot: root, WorkDir: work,
+				BatchSize: 8, Out: out, JSON: true, decode: c.decode})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			allExact := true
+			preds := loadPickle(t, out)
+			if len(preds) != len(exp.Samples) {
+				t.Fatalf("%d predictions, want %d", len(preds), len(exp.Samples))
+			}
+			checked := 0
+			for i, s := range exp.Samples {
+				p := preds[i]
+				if p.SampleIdx != i || filepath.Base(p.ImgPath) != s.File || p.GTLabel != s.Label || p.NumClasses != 1000 {
+					t.Errorf("prediction %d: %+v", i, p)
+				}
+				if c.decode == nil && !pixelsExact[s.File] {
+					allExact = false
+					continue
+				}
+				checked++
+				if got := top5(p.PredScore); p.PredLabel != s.PredDeploy || !reflect.DeepEqual(got, s.Top5Deploy) {
+					t.Errorf("%s: pred %d top-5 %v, upstream %d %v", s.File, p.PredLabel, got, s.PredDeploy, s.Top5Deploy)
+				}
+			}
+			if !allExact {
+				t.Logf("the default JPEG decoder is not libjpeg-turbo-exact: checked %d of %d images, and not the accuracy", checked, len(exp.Samples))
+				return
+			}
+			want := fmt.Sprintf(`{"accuracy/top1": %v, "accuracy/top5": %v}`, exp.Expected.Top1, exp.Expected.Top5)
+			if strings.TrimSpace(stdout) != want {
+				t.Errorf("stdout %s, want %s", stdout, want)
+			}
+			if !strings.Contains(stderr, "Epoch(test) [4/4]    accuracy/top1: 43.3333  accuracy/top5: 63.3333  data_time: ") {
+				t.Errorf("no mmengine line in\n%s", stderr)
+			}
+			saved, err := os.ReadFile(filepath.Join(work, "20260102_030405", "20260102_030405.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(saved), strings.TrimSuffix(want, "}")+`, "data_time": `) {
+				t.Errorf("work-dir JSON %s", saved)
+			}
+		})
+	}
+}
