@@ -282,8 +282,10 @@ func TestSpecificValues(t *testing.T) {
 // their train config except for model.backbone.deploy.
 func TestAllBuiltins(t *testing.T) {
 	names := BuiltinNames()
-	if len(names) != 10 {
-		t.Fatalf("BuiltinNames() = %v, want 10 names", names)
+	// mmpretrain's ten MobileOne configs plus this project's fine-tuning
+	// example.
+	if len(names) != 11 || names[2] != "mobileone-s0_fashionmnist" {
+		t.Fatalf("BuiltinNames() = %v, want 11 names", names)
 	}
 	for _, n := range []string{"0", "1", "2", "3", "4"} {
 		train := mustLoad(t, "mobileone-s"+n+"_8xb32_in1k")
