@@ -1,0 +1,65 @@
+package jpeg
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+)
+
+// checkDecode runs Decode and DecodeConfig on data and checks the
+// invariants every input must satisfy: no panic, errors are FormatError or
+// UnsupportedError, and an image has the size DecodeConfig reports.
+func checkDecode(t *testing.T, data []byte) {
+	t.Helper()
+	w, h, cerr := DecodeConfig(data)
+	if cerr == nil && w*h > 1e6 {
+		return // keep fuzzing fast, as image/jpeg's FuzzDecode does
+	}
+	img, err := Decode(data)
+	if err != nil {
+		var fe FormatError
+		var ue UnsupportedError
+		if !errors.As(err, &fe) && !errors.As(err, &ue) {
+			t.Fatalf("error of type %T: %v", err, err)
+		}
+		return
+	}
+	if cerr != nil {
+		t.Fatalf("Decode succeeded but DecodeConfig failed: %v", cerr)
+	}
+	if img.Width != w || img.Height != h || len(img.Pix) != w*h*3 {
+		t.Fatalf("image %dx%d with %d bytes, DecodeConfig said %dx%d", img.Width, img.Height, len(img.Pix), w, h)
+	}
+}
+
+// FuzzDecode is seeded with the committed JPEGs under 30 kB.
+func FuzzDecode(f *testing.F) {
+	if testing.Short() {
+		f.Skip("skipping in short mode")
+	}
+	paths, err := filepath.Glob(filepath.Join(fixtures.Root(f), "testdata", "jpeg", "images", "*.jpg"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no seed JPEGs in testdata/jpeg/images: %v", err)
+	}
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if len(data) <= 30000 {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
+		checkDecode(t, data)
+		// A slow input counts as a finding: Decode must not hang.
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("decoding took %v", d)
+		}
+	})
+}
