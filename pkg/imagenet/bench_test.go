@@ -2,6 +2,7 @@ package imagenet
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -11,7 +12,7 @@ import (
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 )
 
-func imagenetFiles(b *testing.B) [][]byte {
+func imagenetFiles(b testing.TB) [][]byte {
 	root := fixtures.Shared(b, "imagenet/val")
 	entries, err := os.ReadDir(root)
 	if err != nil {
@@ -28,7 +29,7 @@ func imagenetFiles(b *testing.B) [][]byte {
 }
 
 // BenchmarkPreprocess measures the test pipeline per image on the 30
-// shared ImageNet JPEGs: decode (placeholder image/jpeg), decode+resize+crop,
+// shared ImageNet JPEGs: decode (pkg/imagenet/jpeg), decode+resize+crop,
 // and the full path including normalization. Reported as images/s.
 func BenchmarkPreprocess(b *testing.B) {
 	files := imagenetFiles(b)
@@ -87,26 +88,34 @@ func BenchmarkResize(b *testing.B) {
 	}
 }
 
-// BenchmarkLoader: the whole loader on the 30 JPEGs, batch 8, 2 workers.
+// BenchmarkLoader: the whole loader on the 30 JPEGs (decode, test
+// pipeline, normalization, collation), batch 8, with 1 and 2 workers.
+// Reports images/s (wall clock) and the process CPU time per image.
 func BenchmarkLoader(b *testing.B) {
 	ds, err := NewDataset(DatasetConfig{Type: "ImageNet", DataRoot: fixtures.Shared(b, "imagenet"), Split: "val"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := mustPipeline(b, testPipelineSteps)
-	n := 0
-	for b.Loop() {
-		l := NewLoader(ds, nil, p, ImageNetNormalizer(), 8, 2, LoaderOptions{})
-		for {
-			bt, err := l.Next(context.Background())
-			if err == io.EOF {
-				break
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			n := 0
+			cpu0 := processCPU()
+			for b.Loop() {
+				l := NewLoader(ds, nil, p, ImageNetNormalizer(), 8, workers, LoaderOptions{})
+				for {
+					bt, err := l.Next(context.Background())
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += bt.N
+				}
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += bt.N
-		}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "images/s")
+			b.ReportMetric(float64(processCPU()-cpu0)/1e6/float64(n), "cpu-ms/image")
+		})
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "images/s")
 }

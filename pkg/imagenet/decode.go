@@ -7,43 +7,38 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
-	stdjpeg "image/jpeg"
 	"image/png"
 	"os"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
+
+	"github.com/mobileone-go/mobileone/pkg/imagenet/jpeg"
 )
 
 // MaxPixels bounds Width*Height of any decoded image; larger headers are
 // rejected with UnsupportedError before pixel memory is allocated.
 const MaxPixels = 1 << 28
 
-// decodeJPEG decodes a JPEG file into BGR pixels. Every JPEG goes through
-// this variable. The standard library's image/jpeg is a placeholder: it is
-// not libjpeg-turbo (different IDCT, chroma upsampling and YCbCr rounding,
-// ±1–4 levels on many pixels) and does not apply EXIF orientation. The lead
-// replaces it with the exact decoder of pkg/imagenet/jpeg, e.g.
-//
-//	decodeJPEG = func(b []byte) (*Image, error) {
-//		m, err := jpeg.Decode(b)
-//		if err != nil { return nil, err }
-//		return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix}, nil
-//	}
+// decodeJPEG decodes a JPEG file into BGR pixels; every JPEG goes through
+// this variable (tests replace it). It is pkg/imagenet/jpeg: libjpeg-turbo's
+// decoding as OpenCV 4.6 runs it (ISLOW IDCT, fancy upsampling, libjpeg's
+// YCbCr tables, EXIF orientation applied), byte for byte.
 var decodeJPEG = func(data []byte) (*Image, error) {
-	cfg, err := stdjpeg.DecodeConfig(bytes.NewReader(data))
+	m, err := jpeg.Decode(data)
 	if err != nil {
-		return nil, wrapDecodeError("jpeg", err)
+		var fe jpeg.FormatError
+		var ue jpeg.UnsupportedError
+		switch {
+		case errors.As(err, &ue):
+			return nil, UnsupportedError("jpeg: " + string(ue))
+		case errors.As(err, &fe):
+			return nil, FormatError("jpeg: " + string(fe))
+		}
+		return nil, FormatError("jpeg: " + err.Error())
 	}
-	if err := checkSize(cfg.Width, cfg.Height); err != nil {
-		return nil, err
-	}
-	m, err := stdjpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, wrapDecodeError("jpeg", err)
-	}
-	return FromImage(m), nil
+	return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix}, nil
 }
 
 // DecodeFile reads and decodes an image file. Errors name the file.
@@ -160,7 +155,6 @@ func checkSize(w, h int) error {
 func wrapDecodeError(format string, err error) error {
 	var (
 		pu png.UnsupportedError
-		ju stdjpeg.UnsupportedError
 		tu tiff.UnsupportedError
 		fe FormatError
 		ue UnsupportedError
@@ -168,7 +162,7 @@ func wrapDecodeError(format string, err error) error {
 	switch {
 	case errors.As(err, &fe), errors.As(err, &ue):
 		return err
-	case errors.As(err, &pu), errors.As(err, &ju), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
+	case errors.As(err, &pu), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
 		return UnsupportedError(format + ": " + err.Error())
 	}
 	return FormatError(format + ": " + err.Error())

@@ -16,5 +16,7 @@
 //     even like Python 3 round().
 //   - Normalizer divides (true division, float32) after the BGR->RGB flip.
 //
-// The package depends on no other package of this module.
+// JPEG files are decoded by pkg/imagenet/jpeg (libjpeg-turbo's results
+// exactly, EXIF orientation applied); apart from it the package depends on
+// no other package of this module.
 package imagenet

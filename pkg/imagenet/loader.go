@@ -77,7 +77,12 @@ type Loader struct {
 
 	mu      sync.Mutex
 	skipped []SampleError
+
+	tensors sync.Pool // *tensorBuf: per-sample outputs, recycled by collate
 }
+
+// tensorBuf holds one preprocessed sample between a worker and collate.
+type tensorBuf struct{ v []float32 }
 
 type pendingBatch struct {
 	samples   []Sample
@@ -87,7 +92,7 @@ type pendingBatch struct {
 }
 
 type sampleResult struct {
-	data []float32
+	data *tensorBuf
 	h, w int
 	err  error
 }
@@ -182,37 +187,70 @@ func (l *Loader) dispatch(ctx context.Context, jobs chan<- job) {
 
 func (l *Loader) work(ctx context.Context, jobs <-chan job) {
 	defer l.wg.Done()
+	w := l.newWorker()
 	for j := range jobs {
 		if ctx.Err() != nil {
 			return
 		}
 		s := j.b.samples[j.slot]
-		j.b.results[j.slot] = l.load(s)
+		j.b.results[j.slot] = w.load(s)
 		if j.b.remaining.Add(-1) == 0 {
 			close(j.b.done)
 		}
 	}
 }
 
+// worker is one worker goroutine's reusable state: the sample RNG (reseeded
+// per sample, the stream of SampleRNG) and the buffer of the pipeline's
+// fused ResizeEdge+CenterCrop output, so that the steady state of the test
+// pipeline allocates nothing beyond what the decoder allocates.
+type worker struct {
+	l   *Loader
+	pcg *rand.PCG
+	rng *rand.Rand
+	buf Image
+}
+
+func (l *Loader) newWorker() *worker {
+	pcg := rand.NewPCG(0, 0)
+	return &worker{l: l, pcg: pcg, rng: rand.New(pcg)}
+}
+
+// sampleRNG reseeds the worker's RNG to SampleRNG(Seed, Epoch, index)'s
+// state and returns it.
+func (w *worker) sampleRNG(index int) *rand.Rand {
+	w.pcg.Seed(w.l.opts.Seed, uint64(w.l.opts.Epoch)<<32^uint64(uint32(index)))
+	return w.rng
+}
+
 // load decodes, transforms and normalizes one sample, turning panics from
 // decoders or transforms into errors.
-func (l *Loader) load(s Sample) (r sampleResult) {
+func (w *worker) load(s Sample) (r sampleResult) {
 	defer func() {
 		if p := recover(); p != nil {
 			r = sampleResult{err: fmt.Errorf("panic: %v", p)}
 		}
 	}()
+	l := w.l
 	img, err := l.opts.Decode(s.Path)
 	if err != nil {
 		return sampleResult{err: err}
 	}
-	img, err = l.pipe.Apply(img, SampleRNG(l.opts.Seed, l.opts.Epoch, s.Index))
+	img, err = l.pipe.apply(img, w.sampleRNG(s.Index), &w.buf)
 	if err != nil {
 		return sampleResult{err: err}
 	}
-	data := make([]float32, 3*img.Width*img.Height)
-	l.norm.ToCHW(data, img)
-	return sampleResult{data: data, h: img.Height, w: img.Width}
+	n := 3 * img.Width * img.Height
+	t, _ := l.tensors.Get().(*tensorBuf)
+	if t == nil {
+		t = &tensorBuf{}
+	}
+	if cap(t.v) < n {
+		t.v = make([]float32, n)
+	}
+	t.v = t.v[:n]
+	l.norm.ToCHW(t.v, img)
+	return sampleResult{data: t, h: img.Height, w: img.Width}
 }
 
 // Next returns the next batch, io.EOF after the last one, or the first
@@ -268,11 +306,13 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		}
 		if b.N == 0 {
 			b.H, b.W = r.h, r.w
-			b.Data = make([]float32, 0, len(pb.results)*len(r.data))
+			b.Data = make([]float32, 0, len(pb.results)*len(r.data.v))
 		} else if r.h != b.H || r.w != b.W {
 			return nil, &SampleError{Sample: s, Err: fmt.Errorf("preprocessed size %dx%d differs from the batch's %dx%d (add a crop or resize to the pipeline)", r.w, r.h, b.W, b.H)}
 		}
-		b.Data = append(b.Data, r.data...)
+		b.Data = append(b.Data, r.data.v...)
+		l.tensors.Put(r.data)
+		pb.results[i].data = nil
 		b.Labels = append(b.Labels, s.Label)
 		b.Samples = append(b.Samples, s)
 		b.N++

@@ -35,6 +35,22 @@ func NewNormalizer(mean, std []float64, toRGB bool) (Normalizer, error) {
 	return n, nil
 }
 
+// lut returns the normalized value of every byte for each output
+// channel: lut[c][v] = (float32(v) - Mean[c]) / Std[c], each step rounded
+// to float32 as PyTorch's separate sub and div kernels do. A table of the
+// 256 possible results gives the same bits as computing every sample.
+func (n Normalizer) lut() (t [3][256]float32) {
+	for c := range t {
+		m, s := n.Mean[c], n.Std[c]
+		for v := range t[c] {
+			// Explicit conversions keep each step rounded to float32 (no
+			// fusing).
+			t[c][v] = float32(float32(v)-m) / s
+		}
+	}
+	return t
+}
+
 // ToCHW writes img as a normalized float32 [3, H, W] tensor into dst,
 // which must hold 3*H*W values.
 func (n Normalizer) ToCHW(dst []float32, img *Image) {
@@ -43,18 +59,19 @@ func (n Normalizer) ToCHW(dst []float32, img *Image) {
 	if len(dst) < 3*hw {
 		panic(fmt.Sprintf("imagenet: ToCHW dst has %d values, need %d", len(dst), 3*hw))
 	}
-	for c := 0; c < 3; c++ {
-		src := c // byte offset of output channel c inside a BGR pixel
-		if n.ToRGB {
-			src = 2 - c
+	t := n.lut()
+	l0, l1, l2 := &t[0], &t[1], &t[2]
+	d0, d1, d2 := dst[:hw], dst[hw:2*hw], dst[2*hw:3*hw]
+	pix := img.Pix[:3*hw]
+	if n.ToRGB { // output channel c is byte 2-c of a BGR pixel
+		for i := range d0 {
+			p := pix[3*i : 3*i+3 : 3*i+3]
+			d0[i], d1[i], d2[i] = l0[p[2]], l1[p[1]], l2[p[0]]
 		}
-		m, s := n.Mean[c], n.Std[c]
-		out := dst[c*hw : (c+1)*hw]
-		pix := img.Pix[src:]
-		for i := range out {
-			// Explicit conversions keep each step rounded to float32
-			// (no fusing), as PyTorch's separate sub and div kernels do.
-			out[i] = float32(float32(pix[3*i])-m) / s
-		}
+		return
+	}
+	for i := range d0 {
+		p := pix[3*i : 3*i+3 : 3*i+3]
+		d0[i], d1[i], d2[i] = l0[p[0]], l1[p[1]], l2[p[2]]
 	}
 }

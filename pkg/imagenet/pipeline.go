@@ -94,10 +94,31 @@ func (r Registry) NewPipeline(steps []map[string]any) (*Pipeline, error) {
 }
 
 // Apply runs every step in order. img may be modified.
+//
+// A ResizeEdge step directly followed by a CenterCrop step (the test
+// pipeline of every MobileOne config) runs as one step that computes only
+// the crop's window of the resized image: the same bytes, with about 1.7×
+// less work on a 500×375 photo.
 func (p *Pipeline) Apply(img *Image, rng *rand.Rand) (*Image, error) {
+	return p.apply(img, rng, nil)
+}
+
+// apply is Apply; a fused ResizeEdge+CenterCrop step writes its output
+// into buf's buffer when buf is not nil, so the caller must be done with
+// the result before reusing buf.
+func (p *Pipeline) apply(img *Image, rng *rand.Rand, buf *Image) (*Image, error) {
 	var err error
-	for i, t := range p.Steps {
-		img, err = t.Apply(img, rng)
+	for i := 0; i < len(p.Steps); i++ {
+		if re, ok := p.Steps[i].(*ResizeEdge); ok && i+1 < len(p.Steps) {
+			if cc, ok := p.Steps[i+1].(*CenterCrop); ok {
+				if img, err = re.applyWithCrop(img, cc, buf); err != nil {
+					return nil, fmt.Errorf("%s: %w", p.Names[i], err)
+				}
+				i++
+				continue
+			}
+		}
+		img, err = p.Steps[i].Apply(img, rng)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p.Names[i], err)
 		}

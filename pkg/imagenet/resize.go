@@ -2,6 +2,7 @@ package imagenet
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"sync"
 )
@@ -167,15 +168,69 @@ func clip8(v int32) byte {
 // vertical pass reads, with a uint8 intermediate. A pass whose size does
 // not change is skipped; if neither changes the image is copied.
 //
+// A Resizer made by NewCropResizer computes only a window of the resized
+// image (resize then crop): every output sample of Pillow's separable
+// resample depends only on its own row's and column's coefficients, so the
+// window's bytes equal those of the full resize, cropped.
+//
 // The plan is built once per shape (like x/image/draw's NewScaler) and is
-// safe for concurrent use; scratch buffers come from an internal pool, so
+// safe for concurrent use; scratch buffers come from a pool, so
 // steady-state resizing does not allocate.
 type Resizer struct {
 	dw, dh, sw, sh int
+	win            image.Rectangle // the part of the dw×dh result produced
 	needH, needV   bool
-	h, v           axisPlan
-	yFirst, yLast  int       // source rows [yFirst, yLast) feed the vertical pass
-	pool           sync.Pool // *scratch
+	h              hplan
+	v              axisPlan // the window's rows; bounds relative to the vertical pass's input
+	yFirst, yLast  int      // source rows [yFirst, yLast) feed the vertical pass
+}
+
+// hplan is the horizontal pass's plan for the window's columns: output
+// column i reads exactly taps source pixels starting at byte offset off[i]
+// with weights w[i*taps : (i+1)*taps]. Pillow's windows shorter than taps
+// are padded with zero weights (moved left at the right edge so that reads
+// stay inside the row); a zero weight adds exactly 0 to the integer sums,
+// so the result is Pillow's, with a fixed tap count the loops can unroll.
+type hplan struct {
+	taps   int
+	off    []int
+	w      []int32
+	noClip bool // sumsFitByte for every output
+}
+
+// sumsFitByte reports whether every sum half + Σ v*k[i] over bytes v lies
+// in [0, 256<<precisionBits), so that clip8 reduces to a shift: all weights
+// non-negative (bilinear, box and hamming; not bicubic or lanczos) and
+// 255*Σk + half below 256<<precisionBits.
+func sumsFitByte(k []int32) bool {
+	sum := int64(0)
+	for _, w := range k {
+		if w < 0 {
+			return false
+		}
+		sum += int64(w)
+	}
+	return 255*sum+int64(half) < 256<<precisionBits
+}
+
+func newHPlan(p axisPlan, x0, x1, in int) hplan {
+	taps := 1
+	for o := x0; o < x1; o++ {
+		taps = max(taps, p.bounds[2*o+1])
+	}
+	hp := hplan{taps: taps, off: make([]int, x1-x0), w: make([]int32, (x1-x0)*taps)}
+	for i := range hp.off {
+		o := x0 + i
+		xmin, n := p.bounds[2*o], p.bounds[2*o+1]
+		start := min(xmin, in-taps) // taps <= in: every window lies inside the row
+		hp.off[i] = 3 * start
+		copy(hp.w[i*taps+xmin-start:], p.kk[o*p.ksize:o*p.ksize+n])
+	}
+	hp.noClip = true
+	for i := range hp.off {
+		hp.noClip = hp.noClip && sumsFitByte(hp.w[i*taps:(i+1)*taps])
+	}
+	return hp
 }
 
 // NewResizer returns a Pillow-bilinear (antialiased) Resizer.
@@ -185,116 +240,190 @@ func NewResizer(dstW, dstH, srcW, srcH int) *Resizer {
 
 // NewResizer returns a Resizer using filter f.
 func (f *Filter) NewResizer(dstW, dstH, srcW, srcH int) *Resizer {
+	return f.NewCropResizer(dstW, dstH, srcW, srcH, image.Rect(0, 0, dstW, dstH))
+}
+
+// NewCropResizer returns a Resizer whose output is the crop rectangle of
+// the dstW×dstH resize of a srcW×srcH image, computing only that window:
+// the same bytes as resizing and then cropping, with less work. crop must
+// be non-empty and lie inside (0, 0)-(dstW, dstH).
+func (f *Filter) NewCropResizer(dstW, dstH, srcW, srcH int, crop image.Rectangle) *Resizer {
 	if dstW <= 0 || dstH <= 0 || srcW <= 0 || srcH <= 0 {
 		panic(fmt.Sprintf("imagenet: bad resize %dx%d -> %dx%d", srcW, srcH, dstW, dstH))
 	}
-	r := &Resizer{dw: dstW, dh: dstH, sw: srcW, sh: srcH, needH: dstW != srcW, needV: dstH != srcH}
-	r.h = newAxisPlan(f, srcW, dstW)
-	r.v = newAxisPlan(f, srcH, dstH)
-	r.yFirst = r.v.bounds[0]
-	r.yLast = r.v.bounds[2*dstH-2] + r.v.bounds[2*dstH-1]
+	if crop.Empty() || !crop.In(image.Rect(0, 0, dstW, dstH)) {
+		panic(fmt.Sprintf("imagenet: crop %v outside the %dx%d resize", crop, dstW, dstH))
+	}
+	r := &Resizer{dw: dstW, dh: dstH, sw: srcW, sh: srcH, win: crop, needH: dstW != srcW, needV: dstH != srcH}
 	if r.needH {
-		// The vertical pass reads the horizontal pass's output, which
-		// starts at source row yFirst.
-		for o := 0; o < dstH; o++ {
-			r.v.bounds[2*o] -= r.yFirst
+		r.h = newHPlan(newAxisPlan(f, srcW, dstW), crop.Min.X, crop.Max.X, srcW)
+	}
+	if r.needV {
+		v := newAxisPlan(f, srcH, dstH)
+		y0, y1 := crop.Min.Y, crop.Max.Y
+		r.v = axisPlan{ksize: v.ksize, bounds: v.bounds[2*y0 : 2*y1], kk: v.kk[y0*v.ksize : y1*v.ksize]}
+		r.yFirst = r.v.bounds[0]
+		r.yLast = r.v.bounds[len(r.v.bounds)-2] + r.v.bounds[len(r.v.bounds)-1]
+		if r.needH {
+			// The vertical pass reads the horizontal pass's output,
+			// which starts at source row yFirst.
+			for i := 0; i < len(r.v.bounds); i += 2 {
+				r.v.bounds[i] -= r.yFirst
+			}
 		}
-	} else {
-		r.yFirst, r.yLast = 0, srcH
 	}
 	return r
 }
 
-// Resize writes the resized src into dst. dst must be dstW×dstH and src
-// srcW×srcH (the sizes given to NewResizer); a mismatch panics.
+// OutputSize returns the size of the images Resize writes: the crop's
+// size for a NewCropResizer, else the destination size.
+func (r *Resizer) OutputSize() (w, h int) { return r.win.Dx(), r.win.Dy() }
+
+// Resize writes the resized src (or its window) into dst. dst must have
+// OutputSize and src srcW×srcH; a mismatch panics.
 func (r *Resizer) Resize(dst, src *Image) {
 	src.check("source")
 	dst.check("destination")
-	if src.Width != r.sw || src.Height != r.sh || dst.Width != r.dw || dst.Height != r.dh {
-		panic(fmt.Sprintf("imagenet: Resizer for %dx%d -> %dx%d used with %dx%d -> %dx%d",
-			r.sw, r.sh, r.dw, r.dh, src.Width, src.Height, dst.Width, dst.Height))
+	ow, oh := r.win.Dx(), r.win.Dy()
+	if src.Width != r.sw || src.Height != r.sh || dst.Width != ow || dst.Height != oh {
+		panic(fmt.Sprintf("imagenet: Resizer for %dx%d -> %dx%d (window %v) used with %dx%d -> %dx%d",
+			r.sw, r.sh, r.dw, r.dh, r.win, src.Width, src.Height, dst.Width, dst.Height))
 	}
 	switch {
 	case !r.needH && !r.needV:
-		copy(dst.Pix, src.Pix[:3*r.sw*r.sh])
+		src.CropInto(dst, r.win)
 	case !r.needV:
-		r.horizontal(dst.Pix, src.Pix, 0, r.sh)
+		r.horizontal(dst.Pix, src.Pix, r.win.Min.Y, r.win.Max.Y)
+	case !r.needH:
+		sc := getScratch(0, 3*ow)
+		r.vertical(dst.Pix, src.Pix, 3*r.sw, 3*r.win.Min.X, sc.acc)
+		scratchPool.Put(sc)
 	default:
-		sc := r.scratch()
-		if r.needH {
-			r.horizontal(sc.tmp, src.Pix, r.yFirst, r.yLast)
-			r.vertical(dst.Pix, sc.tmp, sc.acc)
-		} else {
-			r.vertical(dst.Pix, src.Pix, sc.acc)
-		}
-		r.pool.Put(sc)
+		sc := getScratch(3*ow*(r.yLast-r.yFirst), 3*ow)
+		r.horizontal(sc.tmp, src.Pix, r.yFirst, r.yLast)
+		r.vertical(dst.Pix, sc.tmp, 3*ow, 0, sc.acc)
+		scratchPool.Put(sc)
 	}
 }
 
-// scratch buffers of one Resize call.
+// scratch buffers of one Resize call, shared by all Resizers.
 type scratch struct {
-	tmp []byte  // horizontal pass output, rows [yFirst, yLast)
-	acc []int32 // one row of vertical accumulators
+	tmp []byte  // horizontal pass output
+	acc []int32 // one row of vertical accumulators (long kernels only)
 }
 
-func (r *Resizer) scratch() *scratch {
-	if sc, ok := r.pool.Get().(*scratch); ok {
-		return sc
+var scratchPool sync.Pool // *scratch
+
+func getScratch(tmp, acc int) *scratch {
+	sc, _ := scratchPool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
 	}
-	sc := &scratch{acc: make([]int32, 3*r.dw)}
-	if r.needH {
-		sc.tmp = make([]byte, 3*r.dw*(r.yLast-r.yFirst))
+	if cap(sc.tmp) < tmp {
+		sc.tmp = make([]byte, tmp)
 	}
+	if cap(sc.acc) < acc {
+		sc.acc = make([]int32, acc)
+	}
+	sc.tmp, sc.acc = sc.tmp[:tmp], sc.acc[:acc]
 	return sc
 }
 
-// horizontal is ImagingResampleHorizontal_8bpc over source rows [y0, y1),
-// writing dw-wide rows to out starting at out's row 0.
+// horizontal is ImagingResampleHorizontal_8bpc for the window's columns
+// over source rows [y0, y1), writing rows of the window's width to out
+// starting at out's row 0.
 func (r *Resizer) horizontal(out, in []byte, y0, y1 int) {
-	ks := r.h.ksize
-	sStride, dStride := 3*r.sw, 3*r.dw
+	sStride, dStride := 3*r.sw, 3*r.win.Dx()
+	hp := &r.h
 	for y := y0; y < y1; y++ {
 		row := in[y*sStride : (y+1)*sStride]
 		o := out[(y-y0)*dStride : (y-y0+1)*dStride]
-		for xx := 0; xx < r.dw; xx++ {
-			xmin, n := r.h.bounds[2*xx], r.h.bounds[2*xx+1]
-			k := r.h.kk[xx*ks : xx*ks+n]
-			px := row[3*xmin : 3*(xmin+n)]
-			s0, s1, s2 := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
-			for x, w := range k {
-				p := px[3*x : 3*x+3]
-				s0 += int32(p[0]) * w
-				s1 += int32(p[1]) * w
-				s2 += int32(p[2]) * w
+		if hp.noClip {
+			switch hp.taps {
+			case 2:
+				hrow2NC(o, row, hp.off, hp.w)
+				continue
+			case 3:
+				hrow3NC(o, row, hp.off, hp.w)
+				continue
+			case 4:
+				hrow4NC(o, row, hp.off, hp.w)
+				continue
+			case 5:
+				hrow5NC(o, row, hp.off, hp.w)
+				continue
+			case 6:
+				hrow6NC(o, row, hp.off, hp.w)
+				continue
 			}
-			o[3*xx], o[3*xx+1], o[3*xx+2] = clip8(s0), clip8(s1), clip8(s2)
+		}
+		switch hp.taps {
+		case 2:
+			hrow2(o, row, hp.off, hp.w)
+		case 3:
+			hrow3(o, row, hp.off, hp.w)
+		case 4:
+			hrow4(o, row, hp.off, hp.w)
+		case 5:
+			hrow5(o, row, hp.off, hp.w)
+		case 6:
+			hrow6(o, row, hp.off, hp.w)
+		default:
+			hrowN(o, row, hp.off, hp.w, hp.taps)
 		}
 	}
 }
 
-// vertical is ImagingResampleVertical_8bpc: dh output rows from in, whose
-// rows are dw pixels wide and indexed by the (shifted) vertical bounds.
-// It accumulates whole rows into acc (3*dw int32); integer sums do not
-// depend on the order, so this equals Pillow's per-pixel loop.
-func (r *Resizer) vertical(out, in []byte, acc []int32) {
+// vertical is ImagingResampleVertical_8bpc for the window's rows: input
+// row y of the pass starts at in[y*stride+col] and the window is
+// 3*OutputSize().w bytes wide. Integer sums do not depend on their order,
+// so whole-row accumulation equals Pillow's per-pixel loop.
+func (r *Resizer) vertical(out, in []byte, stride, col int, acc []int32) {
+	rowBytes := 3 * r.win.Dx()
 	ks := r.v.ksize
-	stride := 3 * r.dw
-	acc = acc[:stride]
-	for yy := 0; yy < r.dh; yy++ {
+	row := func(y int) []byte { return in[y*stride+col : y*stride+col+rowBytes] }
+	for yy := 0; yy < r.win.Dy(); yy++ {
 		ymin, n := r.v.bounds[2*yy], r.v.bounds[2*yy+1]
-		for i := range acc {
-			acc[i] = 1 << (precisionBits - 1)
-		}
-		for y, w := range r.v.kk[yy*ks : yy*ks+n] {
-			row := in[(ymin+y)*stride : (ymin+y+1)*stride]
-			a := acc[:len(row)]
-			for i, v := range row {
-				a[i] += int32(v) * w
+		k := r.v.kk[yy*ks : yy*ks+n]
+		o := out[yy*rowBytes : (yy+1)*rowBytes]
+		if sumsFitByte(k) {
+			switch n {
+			case 1:
+				vrow1NC(o, row(ymin), k[0])
+				continue
+			case 2:
+				vrow2NC(o, row(ymin), row(ymin+1), k[0], k[1])
+				continue
+			case 3:
+				vrow3NC(o, row(ymin), row(ymin+1), row(ymin+2), k[0], k[1], k[2])
+				continue
+			case 4:
+				vrow4NC(o, row(ymin), row(ymin+1), row(ymin+2), row(ymin+3), k[0], k[1], k[2], k[3])
+				continue
 			}
 		}
-		o := out[yy*stride : (yy+1)*stride]
-		for i, a := range acc {
-			o[i] = clip8(a)
+		switch n {
+		case 1:
+			vrow1(o, row(ymin), k[0])
+		case 2:
+			vrow2(o, row(ymin), row(ymin+1), k[0], k[1])
+		case 3:
+			vrow3(o, row(ymin), row(ymin+1), row(ymin+2), k[0], k[1], k[2])
+		case 4:
+			vrow4(o, row(ymin), row(ymin+1), row(ymin+2), row(ymin+3), k[0], k[1], k[2], k[3])
+		default:
+			a := acc[:rowBytes]
+			for i := range a {
+				a[i] = 1 << (precisionBits - 1)
+			}
+			for y, w := range k {
+				for i, v := range row(ymin + y) {
+					a[i] += int32(v) * w
+				}
+			}
+			for i, s := range a {
+				o[i] = clip8(s)
+			}
 		}
 	}
 }

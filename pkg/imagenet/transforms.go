@@ -3,8 +3,11 @@ package imagenet
 import (
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 )
 
 // errNeedRNG is returned by random transforms applied with a nil rng.
@@ -30,14 +33,53 @@ func resizeFilter(p Params, defBackend string) (*Filter, error) {
 }
 
 // resizeTo resizes img to w×h with f; the same size returns img unchanged
-// (Pillow returns a copy).
-func resizeTo(img *Image, w, h int, f *Filter) *Image {
+// (Pillow returns a copy). cached uses the shared plan cache (for
+// transforms whose sizes repeat: ResizeEdge, Resize).
+func resizeTo(img *Image, w, h int, f *Filter, cached bool) *Image {
 	if img.Width == w && img.Height == h {
 		return img
 	}
 	dst := NewImage(w, h)
-	f.NewResizer(w, h, img.Width, img.Height).Resize(dst, img)
+	win := image.Rect(0, 0, w, h)
+	if cached {
+		cachedResizer(f, w, h, img.Width, img.Height, win).Resize(dst, img)
+	} else {
+		f.NewCropResizer(w, h, img.Width, img.Height, win).Resize(dst, img)
+	}
 	return dst
+}
+
+// planKey identifies a Resizer: filter, sizes and output window.
+type planKey struct {
+	f              *Filter
+	dw, dh, sw, sh int
+	win            image.Rectangle
+}
+
+// maxCachedPlans bounds the plan cache: ImageNet photos come in a few
+// hundred distinct sizes; past the bound, plans are built per call.
+const maxCachedPlans = 4096
+
+var (
+	planCache sync.Map // planKey -> *Resizer
+	planCount atomic.Int32
+)
+
+// cachedResizer returns a shared Resizer for the key, building it once.
+// Plans are immutable and Resize is safe for concurrent use.
+func cachedResizer(f *Filter, dw, dh, sw, sh int, win image.Rectangle) *Resizer {
+	k := planKey{f, dw, dh, sw, sh, win}
+	if r, ok := planCache.Load(k); ok {
+		return r.(*Resizer)
+	}
+	r := f.NewCropResizer(dw, dh, sw, sh, win)
+	if planCount.Load() < maxCachedPlans {
+		if prev, loaded := planCache.LoadOrStore(k, r); loaded {
+			return prev.(*Resizer)
+		}
+		planCount.Add(1)
+	}
+	return r
 }
 
 // LoadImageFromFile is a marker: the loader decodes files (OpenCV
@@ -115,7 +157,30 @@ func (t *ResizeEdge) Apply(img *Image, _ *rand.Rand) (*Image, error) {
 	if w <= 0 || h <= 0 {
 		return nil, FormatError(fmt.Sprintf("ResizeEdge of %dx%d gives %dx%d", img.Width, img.Height, w, h))
 	}
-	return resizeTo(img, w, h, t.Filter), nil
+	return resizeTo(img, w, h, t.Filter, true), nil
+}
+
+// applyWithCrop is ResizeEdge t followed by CenterCrop c in one step:
+// only the crop's window of the resized image is computed (see
+// NewCropResizer), giving the same bytes as applying the two transforms
+// one after the other. The result is written into dst when dst is not nil
+// (its buffer reused), else into a new image; when no resize is needed and
+// the crop is the whole image, img itself is returned, as the two steps do.
+func (t *ResizeEdge) applyWithCrop(img *Image, c *CenterCrop, dst *Image) (*Image, error) {
+	w, h := ResizeEdgeSize(img.Width, img.Height, t.Scale, t.Edge)
+	if w <= 0 || h <= 0 {
+		return nil, FormatError(fmt.Sprintf("ResizeEdge of %dx%d gives %dx%d", img.Width, img.Height, w, h))
+	}
+	r := CenterCropRect(w, h, c.W, c.H)
+	if w == img.Width && h == img.Height {
+		if r == img.Bounds() {
+			return img, nil
+		}
+		return img.CropInto(dst, r), nil
+	}
+	dst = reuseImage(dst, r.Dx(), r.Dy())
+	cachedResizer(t.Filter, w, h, img.Width, img.Height, r).Resize(dst, img)
+	return dst, nil
 }
 
 // Resize is mmcv's Resize for images: to Scale (w, h) exactly, or with
@@ -174,7 +239,7 @@ func (t *Resize) Apply(img *Image, _ *rand.Rand) (*Image, error) {
 	if w <= 0 || h <= 0 {
 		return nil, FormatError(fmt.Sprintf("Resize of %dx%d gives %dx%d", img.Width, img.Height, w, h))
 	}
-	return resizeTo(img, w, h, t.Filter), nil
+	return resizeTo(img, w, h, t.Filter, true), nil
 }
 
 // CenterCrop is mmcv's CenterCrop with auto_pad=False.
@@ -263,7 +328,7 @@ func (t *RandomResizedCrop) Apply(img *Image, rng *rand.Rand) (*Image, error) {
 	if r != img.Bounds() {
 		c = img.Crop(r)
 	}
-	return resizeTo(c, t.W, t.H, t.Filter), nil
+	return resizeTo(c, t.W, t.H, t.Filter, false), nil
 }
 
 // RandomFlip is mmcv's RandomFlip with one direction: flip with
