@@ -5,12 +5,12 @@
 package setup
 
 import (
-	_ "embed"
 	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
 
@@ -175,10 +175,5 @@ func checkOutIndices(v any) error {
 	return nil
 }
 
-//go:embed imagenet_classes.txt
-var imagenetClasses string
-
 // ImageNetClasses returns mmpretrain's IMAGENET_CATEGORIES (1000 names).
-func ImageNetClasses() []string {
-	return strings.Split(strings.TrimRight(imagenetClasses, "\n"), "\n")
-}
+func ImageNetClasses() []string { return imagenet.ImageNetCategories() }
