@@ -148,7 +148,7 @@ type Result struct {
 // Run evaluates m (eval mode) on every batch of loader and computes the
 // accuracy. A dataset without labels (label -1, e.g. ImageNet split
 // "test") gives no metrics, as accuracy needs ground truth.
-func Run(ctx context.Context, m *model.ImageClassifier, loader *imagenet.Loader, opts Options) (*Result, error) {
+func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Options) (*Result, error) {
 	topk := opts.TopK
 	if len(topk) == 0 {
 		topk = []int{1, 5}
@@ -158,7 +158,7 @@ func Run(ctx context.Context, m *model.ImageClassifier, loader *imagenet.Loader,
 		chunk = 32
 	}
 	acc := NewAccuracy(topk...)
-	k := m.Head.FC.Out
+	k := m.NumClasses()
 	res := &Result{}
 	labeled := false
 	start := time.Now()
@@ -219,7 +219,7 @@ func Run(ctx context.Context, m *model.ImageClassifier, loader *imagenet.Loader,
 }
 
 // chunkedScores runs Scores on slices of at most chunk images of b.
-func chunkedScores(m *model.ImageClassifier, b *imagenet.Batch, tta bool, chunk int) ([]float32, []int, error) {
+func chunkedScores(m Classifier, b *imagenet.Batch, tta bool, chunk int) ([]float32, []int, error) {
 	if b.N <= chunk {
 		return scores(m, b, tta)
 	}
@@ -239,9 +239,16 @@ func chunkedScores(m *model.ImageClassifier, b *imagenet.Batch, tta bool, chunk 
 	return all, flip, nil
 }
 
+// Classifier is what Run evaluates: a model.Predictor (packed weights) or
+// a *model.ImageClassifier.
+type Classifier interface {
+	Forward(x *model.Tensor) (*model.Tensor, error)
+	NumClasses() int
+}
+
 // Scores runs the model on a batch and returns its softmax scores
 // [N·classes]; with tta, the mean of the flipped and the original view.
-func Scores(m *model.ImageClassifier, b *imagenet.Batch, tta bool) ([]float32, error) {
+func Scores(m Classifier, b *imagenet.Batch, tta bool) ([]float32, error) {
 	s, _, err := scores(m, b, tta)
 	return s, err
 }
@@ -252,7 +259,7 @@ func Scores(m *model.ImageClassifier, b *imagenet.Batch, tta bool) ([]float32, e
 // pred_label included) and then sets only pred_score, so the pred_label
 // that --out dumps with --tta is the flipped view's; the metrics use
 // pred_score.
-func scores(m *model.ImageClassifier, b *imagenet.Batch, tta bool) ([]float32, []int, error) {
+func scores(m Classifier, b *imagenet.Batch, tta bool) ([]float32, []int, error) {
 	x := &model.Tensor{Shape: []int{b.N, 3, b.H, b.W}, Data: b.Data}
 	logits, err := m.Forward(x)
 	if err != nil {

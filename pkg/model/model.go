@@ -223,3 +223,6 @@ func (m *ImageClassifier) Blocks() ([]*MobileOneBlock, []string) {
 
 // Deployed reports whether the model is the reparameterized graph.
 func (m *ImageClassifier) Deployed() bool { return m.Backbone.Stage0.Deployed() }
+
+// NumClasses is the head's output size.
+func (m *ImageClassifier) NumClasses() int { return m.Head.FC.Out }

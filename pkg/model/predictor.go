@@ -70,3 +70,6 @@ func (p *Predictor) conv(c *Conv2d, out, in []float32, cp kernels.ConvParams, ac
 	p.mu.Unlock()
 	pc.Forward(out, in, act)
 }
+
+// NumClasses is the model's number of classes.
+func (p *Predictor) NumClasses() int { return p.m.NumClasses() }

@@ -192,7 +192,7 @@ func run(ctx context.Context, opts *Options) error {
 	total := loader.NumBatches()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s (batch %d, %d workers)\n", loaded.Path, len(ds.Samples), ds.Root, batch, workers)
 	progress := newProgress(opts.IO, len(ds.Samples), batch, total)
-	res, err := evaluate.Run(ctx, loaded.Model, loader, evaluate.Options{TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
+	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
 	progress.finish()
 	if err != nil {
 		if ctx.Err() != nil {
