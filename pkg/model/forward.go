@@ -61,12 +61,18 @@ func (m *ImageClassifier) forwardEval(x *Tensor, conv convFunc) (Outputs, error)
 			h = b.forwardEval(h, conv)
 		}
 	}
-	n, c := h.Shape[0], h.Shape[1]
-	neck := NewTensor(n, c)
-	kernels.GlobalAvgPool(neck.Data, h.Data, n, c, h.Shape[2]*h.Shape[3])
-	logits := NewTensor(n, m.Head.FC.Out)
-	kernels.Linear(logits.Data, neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
+	neck, logits := m.neckHead(h)
 	return Outputs{Backbone: h, Neck: neck, Logits: logits}, nil
+}
+
+// neckHead is GlobalAveragePooling followed by the LinearClsHead's fc.
+func (m *ImageClassifier) neckHead(h *Tensor) (neck, logits *Tensor) {
+	n, c := h.Shape[0], h.Shape[1]
+	neck = NewTensor(n, c)
+	kernels.GlobalAvgPool(neck.Data, h.Data, n, c, h.Shape[2]*h.Shape[3])
+	logits = NewTensor(n, m.Head.FC.Out)
+	kernels.Linear(logits.Data, neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
+	return neck, logits
 }
 
 // forwardEval is MobileOneBlock.forward in eval mode: act(se(sum of

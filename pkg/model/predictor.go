@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/mobileone-go/mobileone/pkg/kernels"
 )
@@ -73,3 +75,32 @@ func (p *Predictor) conv(c *Conv2d, out, in []float32, cp kernels.ConvParams, ac
 
 // NumClasses is the model's number of classes.
 func (p *Predictor) NumClasses() int { return p.m.NumClasses() }
+
+// StageTime is the wall time one part of the forward pass took.
+type StageTime struct {
+	Name    string
+	Seconds float64
+}
+
+// ProfileStages runs one forward pass and returns the time of stage0,
+// stage1..stage4 and the neck with the head.
+func (p *Predictor) ProfileStages(x *Tensor) ([]StageTime, error) {
+	if len(x.Shape) != 4 || x.Shape[1] != 3 || len(x.Data) != x.Numel() {
+		return nil, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	}
+	var out []StageTime
+	t0 := time.Now()
+	h := p.m.Backbone.Stage0.forwardEval(x, p.conv)
+	out = append(out, StageTime{"backbone.stage0", time.Since(t0).Seconds()})
+	for s, stage := range p.m.Backbone.Stages {
+		t0 = time.Now()
+		for _, b := range stage {
+			h = b.forwardEval(h, p.conv)
+		}
+		out = append(out, StageTime{fmt.Sprintf("backbone.stage%d", s+1), time.Since(t0).Seconds()})
+	}
+	t0 = time.Now()
+	p.m.neckHead(h)
+	out = append(out, StageTime{"neck+head", time.Since(t0).Seconds()})
+	return out, nil
+}

@@ -33,6 +33,7 @@ type Options struct {
 	Iters      int
 	Warmup     int
 	JSON       bool
+	Verbose    bool
 }
 
 // NewCmdBenchmark returns the benchmark command.
@@ -78,7 +79,14 @@ not depend on them). Use a deploy config for the reparameterized model.`,
 	fl.IntVar(&opts.Iters, "iters", 30, "timed iterations")
 	fl.IntVar(&opts.Warmup, "warmup", 3, "untimed iterations first")
 	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "also report the median time of each stage")
 	return cmd
+}
+
+// Stage is one stage's median time.
+type Stage struct {
+	Name     string  `json:"name"`
+	MedianMS float64 `json:"median_ms"`
 }
 
 // Report is benchmark's result; its JSON form is benchmark --json's.
@@ -94,7 +102,9 @@ type Report struct {
 	MaxMS      float64   `json:"max_ms"`
 	ImagesPerS float64   `json:"images_per_s"`
 	TimesMS    []float64 `json:"times_ms"`
-	GOARCH     string    `json:"goarch"`
+	// Stages holds the median time of each stage (with --verbose).
+	Stages []Stage `json:"stages,omitempty"`
+	GOARCH string  `json:"goarch"`
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -148,12 +158,26 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		rep.TimesMS = append(rep.TimesMS, float64(time.Since(t0).Microseconds())/1000)
 	}
-	sorted := append([]float64(nil), rep.TimesMS...)
-	sort.Float64s(sorted)
-	rep.MinMS, rep.MaxMS = sorted[0], sorted[len(sorted)-1]
-	rep.MedianMS = sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		rep.MedianMS = (sorted[len(sorted)/2-1] + sorted[len(sorted)/2]) / 2
+	rep.MedianMS, rep.MinMS, rep.MaxMS = median(rep.TimesMS)
+	if opts.Verbose {
+		per := map[string][]float64{}
+		var names []string
+		for i := 0; i < opts.Iters; i++ {
+			st, err := pred.ProfileStages(x)
+			if err != nil {
+				return err
+			}
+			for _, s := range st {
+				if _, ok := per[s.Name]; !ok {
+					names = append(names, s.Name)
+				}
+				per[s.Name] = append(per[s.Name], s.Seconds*1000)
+			}
+		}
+		for _, n := range names {
+			m, _, _ := median(per[n])
+			rep.Stages = append(rep.Stages, Stage{Name: n, MedianMS: m})
+		}
 	}
 	rep.ImagesPerS = float64(opts.BatchSize) / (rep.MedianMS / 1000)
 	if opts.JSON {
@@ -167,5 +191,19 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "%s (%s), batch %d, %dx%d, %d threads, %d iterations\n", cfg.Filename, graph, opts.BatchSize, opts.H, opts.W, rep.Threads, opts.Iters)
 	fmt.Fprintf(opts.IO.Out, "median %.2f ms  min %.2f ms  max %.2f ms  %.1f images/s\n", rep.MedianMS, rep.MinMS, rep.MaxMS, rep.ImagesPerS)
+	for _, s := range rep.Stages {
+		fmt.Fprintf(opts.IO.Out, "  %-16s %8.2f ms\n", s.Name, s.MedianMS)
+	}
 	return nil
+}
+
+// median returns the median, min and max of v (not empty).
+func median(v []float64) (med, lo, hi float64) {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	med = s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return med, s[0], s[len(s)-1]
 }
