@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -171,5 +172,23 @@ func TestApplyRealModel(t *testing.T) {
 		if err := Apply(m2.StateDict(), sd); !errors.As(err, &le) || len(le.Missing) == 0 || len(le.Unexpected) == 0 {
 			t.Errorf("%s into the other graph: %v", c.file, err)
 		}
+	}
+}
+
+func TestLoadErrorIsShort(t *testing.T) {
+	e := &LoadError{}
+	for i := 0; i < 1000; i++ {
+		e.Missing = append(e.Missing, fmt.Sprintf("backbone.stage3.%d.branch_conv_list.0.conv.weight", i))
+		e.Unexpected = append(e.Unexpected, fmt.Sprintf("other.%d", i))
+		e.Mismatched = append(e.Mismatched, ShapeMismatch{Key: fmt.Sprintf("m.%d", i), File: []int{1}, Model: []int{2}})
+	}
+	msg := e.Error()
+	for _, want := range []string{"and 995 more.", "Missing key(s) in state_dict: \"backbone.stage3.0.", "and 995 more size mismatches."} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	if len(msg) > 2000 {
+		t.Errorf("message is %d bytes long", len(msg))
 	}
 }

@@ -71,17 +71,33 @@ type LoadError struct {
 }
 
 func (e *LoadError) Error() string {
+	// torch's wording, but at most `show` keys of each kind: a wrong
+	// checkpoint for s0 would otherwise list 1,323 keys.
+	const show = 5
 	var parts []string
-	if len(e.Unexpected) > 0 {
-		parts = append(parts, "Unexpected key(s) in state_dict: "+quoteList(e.Unexpected)+".")
+	if n := len(e.Unexpected); n > 0 {
+		parts = append(parts, "Unexpected key(s) in state_dict: "+quoteList(head(e.Unexpected, show))+more(n, show)+".")
 	}
-	if len(e.Missing) > 0 {
-		parts = append(parts, "Missing key(s) in state_dict: "+quoteList(e.Missing)+".")
+	if n := len(e.Missing); n > 0 {
+		parts = append(parts, "Missing key(s) in state_dict: "+quoteList(head(e.Missing, show))+more(n, show)+".")
 	}
-	for _, m := range e.Mismatched {
+	for i, m := range e.Mismatched {
+		if i == show {
+			parts = append(parts, fmt.Sprintf("and %d more size mismatches.", len(e.Mismatched)-show))
+			break
+		}
 		parts = append(parts, fmt.Sprintf("size mismatch for %s: copying a param with shape %v from checkpoint, the shape in current model is %v.", m.Key, m.File, m.Model))
 	}
 	return "checkpoint: error(s) in loading state_dict: " + strings.Join(parts, " ")
+}
+
+func head(keys []string, n int) []string { return keys[:min(n, len(keys))] }
+
+func more(total, shown int) string {
+	if total <= shown {
+		return ""
+	}
+	return fmt.Sprintf(" and %d more", total-shown)
 }
 
 func quoteList(keys []string) string {
