@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -186,9 +187,37 @@ func (c *Config) Decode(path string, dst any) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// Say which config key holds what, not which Go field.
+			key := te.Field
+			if path != "" {
+				key = path + "." + key
+			}
+			return &Error{File: c.Filename, Msg: fmt.Sprintf("%s: want %s, got %s", strings.TrimSuffix(key, "."), goTypeName(te.Type.Kind().String()), te.Value), Err: err}
+		}
 		return &Error{File: c.Filename, Msg: fmt.Sprintf("decoding %s: %v", pathName(path), err), Err: err}
 	}
 	return nil
+}
+
+// goTypeName names a Go kind the way a config author thinks of it.
+func goTypeName(kind string) string {
+	switch {
+	case strings.HasPrefix(kind, "int"), strings.HasPrefix(kind, "uint"):
+		return "an integer"
+	case strings.HasPrefix(kind, "float"):
+		return "a number"
+	case kind == "bool":
+		return "True or False"
+	case kind == "string":
+		return "a string"
+	case kind == "slice", kind == "array":
+		return "a list"
+	case kind == "map", kind == "struct":
+		return "a dict"
+	}
+	return kind
 }
 
 func pathName(p string) string {
@@ -213,6 +242,9 @@ func (c *Config) MergeOptions(opts []string) error {
 		k, val, ok := strings.Cut(kv, "=")
 		if !ok {
 			return &Error{File: optionsFile, Msg: fmt.Sprintf("bad item %q: want KEY=VALUE", kv)}
+		}
+		if k == "" || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") || strings.Contains(k, "..") {
+			return &Error{File: optionsFile, Msg: fmt.Sprintf("bad item %q: the key is empty or has an empty segment", kv)}
 		}
 		v, err := ParseOptionValue(val)
 		if err != nil {

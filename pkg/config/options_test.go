@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -118,5 +119,24 @@ func TestMergeOptions(t *testing.T) {
 		if string(before) != string(after) {
 			t.Errorf("%q: failed MergeOptions changed the config", bad)
 		}
+	}
+}
+
+func TestOptionErrorsNameTheKey(t *testing.T) {
+	c := mustLoad(t, "mobileone-s0_8xb32_in1k")
+	for _, bad := range []string{"=3", ".a=1", "a..b=1", "a.=1"} {
+		if err := c.MergeOptions([]string{bad}); err == nil || !strings.Contains(err.Error(), "--cfg-options") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+	if err := c.MergeOptions([]string{"model.head.num_classes=abc"}); err != nil {
+		t.Fatal(err)
+	}
+	var head struct {
+		NumClasses int `json:"num_classes"`
+	}
+	err := c.Decode("model.head", &head)
+	if err == nil || !strings.Contains(err.Error(), "model.head.num_classes: want an integer") || strings.Contains(err.Error(), "Go struct") {
+		t.Errorf("decode error = %v", err)
 	}
 }
