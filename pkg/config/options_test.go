@@ -132,10 +132,8 @@ func TestOptionErrorsNameTheKey(t *testing.T) {
 	if err := c.MergeOptions([]string{"model.head.num_classes=abc"}); err != nil {
 		t.Fatal(err)
 	}
-	var head struct {
-		NumClasses int `json:"num_classes"`
-	}
-	err := c.Decode("model.head", &head)
+	var n int
+	err := c.Decode("model.head.num_classes", &n)
 	if err == nil || !strings.Contains(err.Error(), "model.head.num_classes: want an integer") || strings.Contains(err.Error(), "Go struct") {
 		t.Errorf("decode error = %v", err)
 	}
