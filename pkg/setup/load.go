@@ -71,7 +71,7 @@ func LoadModel(ctx context.Context, cfg model.Config, ckpt string, progress, not
 	case cfg.Deploy && hasTrain && !hasDeploy:
 		build.Deploy, reparam = false, true
 	case !cfg.Deploy && hasDeploy && !hasTrain:
-		return nil, fmt.Errorf("%s holds a reparameterized (deploy) model but the config builds the train-time graph: use the matching deploy config (e.g. mobileone-s0_deploy_8xb32_in1k) or set model.backbone.deploy=True", local)
+		return nil, fmt.Errorf("%s holds a reparameterized (deploy) model but the config builds the train-time graph: use the deploy variant of the config (mobileone-sN_deploy_8xb32_in1k for the built-in ones) or set model.backbone.deploy=True", local)
 	}
 	m, err := model.New(build)
 	if err != nil {

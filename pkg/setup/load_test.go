@@ -56,7 +56,7 @@ func TestLoadModelErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = LoadModel(context.Background(), train, fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), nil, nil)
-	if err == nil || !strings.Contains(err.Error(), "deploy config") {
+	if err == nil || !strings.Contains(err.Error(), "deploy variant of the config") {
 		t.Errorf("deploy checkpoint with train config: %v", err)
 	}
 	// A checkpoint whose head has another class count: one error naming

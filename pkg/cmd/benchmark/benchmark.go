@@ -61,8 +61,13 @@ not depend on them). Use a deploy config for the reparameterized model.`,
 			default:
 				return cmdutil.FlagErrorf("--shape takes H or H,W")
 			}
-			if opts.H < 1 || opts.W < 1 || opts.BatchSize < 1 || opts.Iters < 1 || opts.Warmup < 0 || opts.Threads < 0 {
-				return cmdutil.FlagErrorf("--shape, --batch-size and --iters must be positive, --warmup and --threads not negative")
+			for _, c := range []struct {
+				name     string
+				v, least int
+			}{{"--shape", min(opts.H, opts.W), 1}, {"--batch-size", opts.BatchSize, 1}, {"--iters", opts.Iters, 1}, {"--warmup", opts.Warmup, 0}, {"--threads", opts.Threads, 0}} {
+				if c.v < c.least {
+					return cmdutil.FlagErrorf("%s must be at least %d, got %d", c.name, c.least, c.v)
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -4,6 +4,7 @@ package printconfig
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,10 @@ or with --json as the JSON object of mmengine's Config.to_dict().`,
   mobileone print-config --list`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if opts.List {
-				return cobra.NoArgs(cmd, args)
+				if len(args) > 0 {
+					return cmdutil.FlagErrorf("--list takes no CONFIG argument")
+				}
+				return nil
 			}
 			if len(args) != 1 {
 				return cmdutil.FlagErrorf("print-config takes one CONFIG argument, got %d", len(args))
@@ -66,7 +70,13 @@ func CompleteConfig(cmd *cobra.Command, args []string, toComplete string) ([]str
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveDefault
 	}
-	return config.BuiltinNames(), cobra.ShellCompDirectiveDefault
+	var out []string
+	for _, n := range config.BuiltinNames() {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	return out, cobra.ShellCompDirectiveDefault
 }
 
 func run(opts *Options) error {

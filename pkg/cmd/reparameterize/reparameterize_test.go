@@ -184,7 +184,7 @@ func TestReparameterizeErrors(t *testing.T) {
 	cfg := fixtures.Testdata(t, "demo/mobileone-tiny_demo.py")
 	// A deploy checkpoint with the train config names the fix.
 	err := run(context.Background(), &Options{IO: ios, Config: cfg, Src: fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), Dst: filepath.Join(dir, "a.pth")})
-	if err == nil || !strings.Contains(err.Error(), "deploy config") {
+	if err == nil || !strings.Contains(err.Error(), "deploy variant of the config") {
 		t.Errorf("deploy source: %v", err)
 	}
 	// A checkpoint of another model lists the mismatches.
