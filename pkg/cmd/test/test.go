@@ -146,6 +146,13 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// The checkpoint is loaded (and checked against the model) before the
+	// data set is listed and before any image is read, so that a checkpoint
+	// of another class count is reported as such, not as bad labels.
+	loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
+	if err != nil {
+		return explainClassCount(err, opts.Checkpoint, mc.NumClasses)
+	}
 	ds, badLines, err := listDataset(cfg, opts)
 	if err != nil {
 		return err
@@ -171,12 +178,6 @@ func run(ctx context.Context, opts *Options) error {
 	workers := opts.Workers
 	if workers == 0 {
 		workers = runtime.NumCPU()
-	}
-	// The checkpoint is loaded (and checked against the model) before any
-	// image is read.
-	loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
-	if err != nil {
-		return explainClassCount(err, opts.Checkpoint, mc.NumClasses)
 	}
 	workDir := opts.WorkDir
 	if workDir == "" {
