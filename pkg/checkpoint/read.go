@@ -209,7 +209,7 @@ func readRecord(f *zip.File, want int64, limit int64) ([]byte, error) {
 func readZip(ra io.ReaderAt, size int64) (any, error) {
 	zr, err := zip.NewReader(ra, size)
 	if err != nil {
-		return nil, formatErrorf("zip: %v (truncated or damaged file?)", err)
+		return nil, formatErrorf("%s (truncated or damaged file?)", strings.TrimPrefix(err.Error(), "zip: "))
 	}
 	if len(zr.File) == 0 {
 		return nil, FormatError("zip archive has no records")

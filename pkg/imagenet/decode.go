@@ -88,7 +88,7 @@ func Decode(data []byte) (m *Image, err error) {
 		if len(data) == 0 {
 			return nil, FormatError("empty image data")
 		}
-		return nil, UnsupportedError("unknown image format")
+		return nil, FormatError("not an image in a known format (JPEG, PNG, BMP, TIFF, GIF, WebP, PPM/PGM)")
 	}
 	// Third-party decoders must not take the process down on bad input.
 	defer func() {

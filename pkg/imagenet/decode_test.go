@@ -172,7 +172,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"truncated png", png[:len(png)/3], false},
 		{"png header only", png[:40], false},
 		{"corrupt png", append(append([]byte{}, png[:100]...), bytes.Repeat([]byte{0xAA}, 500)...), false},
-		{"unknown", []byte("hello world"), true},
+		{"not an image", []byte("hello world"), false}, // bad input, not an unsupported image
 		{"truncated jpeg", []byte{0xFF, 0xD8, 0xFF, 0xE0, 0, 16}, false},
 		{"pnm short", []byte("P6 4 4 255\n\x01\x02"), false},
 		{"pnm huge", []byte("P5 100000 100000 255\n\x00"), true},

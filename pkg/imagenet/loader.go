@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -52,7 +53,11 @@ type SampleError struct {
 }
 
 func (e *SampleError) Error() string {
-	return fmt.Sprintf("imagenet: sample %d (%s): %v", e.Sample.Index, e.Sample.Path, e.Err)
+	msg := e.Err.Error()
+	if strings.Contains(msg, e.Sample.Path) { // DecodeFile names the file already
+		return fmt.Sprintf("sample %d: %s", e.Sample.Index, msg)
+	}
+	return fmt.Sprintf("sample %d (%s): %s", e.Sample.Index, e.Sample.Path, msg)
 }
 
 func (e *SampleError) Unwrap() error { return e.Err }
