@@ -95,9 +95,14 @@ func BiasBackward(db, dOut []float32, n, channels, hw int) {
 // kernels: Wᵀ·dOut as a GEMM followed by col2im for dense and grouped convs,
 // a direct scatter for depthwise ones. The GEMM reads Wᵀ in its packing
 // routine (no transposed copy). Images run on separate goroutines; a single
-// image spreads its GEMM.
+// image spreads its GEMM. With AVX2+FMA, Wᵀ is packed once for the whole
+// batch and 3×3 depthwise convs with stride 1 run the forward plane kernel
+// with flipped taps.
 func Conv2DBackwardData(dIn, dOut, w []float32, p ConvParams) {
 	p.check(dOut, dIn, w)
+	if backwardDataFast(dIn, dOut, w, p) {
+		return
+	}
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
 	if p.N == 1 {
 		// a single image spreads its GEMM instead
@@ -164,9 +169,14 @@ func depthwiseBackwardData(dIn, dOut, w []float32, p ConvParams) {
 // Conv2DBackwardWeight computes Conv2DBackwardWeightRef with the production
 // kernels: dOut·colᵀ GEMMs for dense and grouped convs, a direct reduction
 // for depthwise ones. Each goroutine sums a share of the batch into its own
-// buffer; the shares are added at the end.
+// buffer; the shares are added at the end. With AVX2+FMA each goroutine
+// instead owns a share of the output rows of dW (dense) or of the channels
+// (depthwise) and walks the whole batch, so nothing is added up afterwards.
 func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 	p.check(dOut, in, dW)
+	if backwardWeightFast(dW, in, dOut, p) {
+		return
+	}
 	wsz := p.WeightSize()
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
 	parts := min(Threads(), p.N)

@@ -29,6 +29,48 @@ func dwRowGeneric(out []float32, rows [3][]float32, w []float32, inW, stride int
 	}
 }
 
+// dw1x1 reports whether p is a 1×1 depthwise conv without padding (the
+// scale branch of MobileOne's depthwise blocks): a per-channel scale,
+// subsampled for stride > 1.
+func dw1x1(p ConvParams) bool {
+	return p.depthwise() && p.KH == 1 && p.KW == 1 && p.PadH == 0 && p.PadW == 0
+}
+
+// depthwise1x1 runs channels [c0,c1) of one image of a dw1x1 conv.
+func depthwise1x1(out, in, w, bias []float32, p ConvParams, act Activation, c0, c1 int) {
+	oh, ow := p.OutH(), p.OutW()
+	for c := c0; c < c1; c++ {
+		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
+		dst := out[c*oh*ow : (c+1)*oh*ow]
+		wv := w[c]
+		var b float32
+		if bias != nil {
+			b = bias[c]
+		}
+		for y := 0; y < oh; y++ {
+			src := plane[y*p.StrideH*p.InW:]
+			d := dst[y*ow : (y+1)*ow]
+			if p.StrideW == 1 {
+				src = src[:len(d)]
+				for x, v := range src {
+					d[x] = v*wv + b
+				}
+			} else {
+				for x := range d {
+					d[x] = src[x*p.StrideW]*wv + b
+				}
+			}
+			if act == ActReLU {
+				for x, v := range d {
+					if v < 0 {
+						d[x] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
 // dw3x3Fast reports whether the assembly depthwise kernels handle p.
 func dw3x3Fast(p ConvParams) bool {
 	return useAVX2 && p.depthwise() && p.KH == 3 && p.KW == 3 && p.PadH == 1 && p.PadW == 1 &&
@@ -38,8 +80,9 @@ func dw3x3Fast(p ConvParams) bool {
 // Minimum input widths of the row kernels; narrower rows are staged in a
 // zero-extended buffer of this width (the zeros are the right padding).
 const (
-	dwMinW1 = 10
-	dwMinW2 = 18
+	dwPlaneMinW = 9 // dwConv3x3s1Plane
+	dwMinW1     = 10
+	dwMinW2     = 18
 )
 
 // depthwise3x3 runs channels [c0,c1) of one image through the row kernels,
@@ -54,6 +97,42 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 	minW := dwMinW1
 	if s == 2 {
 		minW = dwMinW2
+	}
+	if s == 1 && W >= dwPlaneMinW {
+		// whole planes, borders vectorised
+		for c := c0; c < c1; c++ {
+			bp := &zeroBias[0]
+			if bias != nil {
+				bp = &bias[c]
+			}
+			plane := in[c*H*W : (c+1)*H*W]
+			dst := out[c*H*W : (c+1)*H*W]
+			dwConv3x3s1Plane(&dst[0], &plane[0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
+		}
+		return
+	}
+	if s == 2 && W < minW && W >= dwPlaneMinW {
+		// Narrow stride-2 planes (14→7): the stride-1 plane kernel, then
+		// every other row and column (the same taps, so the same sums).
+		buf := getBuf(H * W)
+		full := *buf
+		for c := c0; c < c1; c++ {
+			bp := &zeroBias[0]
+			if bias != nil {
+				bp = &bias[c]
+			}
+			dwConv3x3s1Plane(&full[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
+			dst := out[c*oh*ow : (c+1)*oh*ow]
+			for y := 0; y < oh; y++ {
+				src := full[2*y*W : 2*y*W+W]
+				d := dst[y*ow : (y+1)*ow]
+				for x := range d {
+					d[x] = src[2*x]
+				}
+			}
+		}
+		putBuf(buf)
+		return
 	}
 	if W >= minW {
 		// Common case: rows are passed in place; only rows above and
@@ -151,12 +230,19 @@ func convFastOK(p ConvParams) bool {
 	if !useAVX2 {
 		return false
 	}
-	return dw3x3Fast(p) || p.Groups == 1
+	return dw3x3Fast(p) || dw1x1(p) || p.Groups == 1
 }
 
 // conv2DFast is Conv2D on the fast kernels (convFastOK(p) must hold). pa
 // holds pre-packed weights per group, or is nil.
 func conv2DFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act Activation) {
+	var scratch *scratchPackedA
+	if pa == nil && p.N > 1 && p.Groups == 1 && !dw3x3Fast(p) {
+		// pack the weights once for the whole batch
+		k := p.InC * p.KH * p.KW
+		scratch = getScratchPackedA(w, k, false, p.OutC, k)
+		pa = scratch.grp[:]
+	}
 	j := convJobPool.Get().(*convJob)
 	*j = convJob{out: out, in: in, w: w, bias: bias, pa: pa, p: p, act: act, parts: 1}
 	t := Threads()
@@ -172,6 +258,9 @@ func conv2DFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act Act
 	}
 	*j = convJob{}
 	convJobPool.Put(j)
+	if scratch != nil {
+		putScratchPackedA(scratch)
+	}
 }
 
 var convJobPool = sync.Pool{New: func() any { return new(convJob) }}
@@ -182,6 +271,10 @@ func convImageFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act 
 	ohw := p.OutH() * p.OutW()
 	if dw3x3Fast(p) {
 		depthwise3x3(out, in, w, bias, p, act, 0, p.InC)
+		return
+	}
+	if dw1x1(p) {
+		depthwise1x1(out, in, w, bias, p, act, 0, p.InC)
 		return
 	}
 	var pk *packedA
@@ -229,7 +322,7 @@ func newPackedConv(w, bias []float32, p ConvParams) *PackedConv {
 		}
 		c.bias = append([]float32(nil), bias[:p.OutC]...)
 	}
-	if useAVX2 && p.Groups == 1 && !dw3x3Fast(p) {
+	if useAVX2 && p.Groups == 1 {
 		k := p.InC * p.KH * p.KW
 		c.pa = []*packedA{newPackedA(c.w, k, false, p.OutC, k)}
 	}

@@ -29,3 +29,101 @@ func dwConv3x3s1Row(out, r0, r1, r2, w *float32, width int, bias *float32, relu 
 func dwConv3x3s2Row(out, r0, r1, r2, w *float32, inW, outW int, bias *float32, relu int) {
 	dwRowGeneric(unsafe.Slice(out, outW), [3][]float32{unsafe.Slice(r0, inW), unsafe.Slice(r1, inW), unsafe.Slice(r2, inW)}, unsafe.Slice(w, 9), inW, 2, *bias, relu != 0)
 }
+
+func reluVec(out, x *float32, n int) {
+	o, xs := unsafe.Slice(out, n), unsafe.Slice(x, n)
+	for i, v := range xs {
+		if v < 0 {
+			v = 0
+		}
+		o[i] = v
+	}
+}
+
+func reluBackwardVec(out, dy, y *float32, n int) {
+	o, d, ys := unsafe.Slice(out, n), unsafe.Slice(dy, n), unsafe.Slice(y, n)
+	for i, v := range ys {
+		if v > 0 {
+			o[i] = d[i]
+		} else {
+			o[i] = 0
+		}
+	}
+}
+
+func addVec(out, a, b *float32, n int) {
+	o, as, bs := unsafe.Slice(out, n), unsafe.Slice(a, n), unsafe.Slice(b, n)
+	for i, v := range as {
+		o[i] = v + bs[i]
+	}
+}
+
+func dwConv3x3s1Plane(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32) {
+	o, x, z := unsafe.Slice(out, H*W), unsafe.Slice(in, H*W), unsafe.Slice(zero, W)
+	for y := 0; y < H; y++ {
+		r0, r2 := z, z
+		if y > 0 {
+			r0 = x[(y-1)*W : y*W]
+		}
+		if y+1 < H {
+			r2 = x[(y+1)*W : (y+2)*W]
+		}
+		dwRowGeneric(o[y*W:(y+1)*W], [3][]float32{r0, x[y*W : (y+1)*W], r2}, unsafe.Slice(w, 9), W, 1, *bias, relu != 0)
+	}
+}
+
+func bnSumsVec(x *float32, n int, mean float64, sq int) float64 {
+	var s float64
+	for _, v := range unsafe.Slice(x, n) {
+		if sq != 0 {
+			d := float64(v) - mean
+			s += d * d
+		} else {
+			s += float64(v)
+		}
+	}
+	return s
+}
+
+func bnBackwardSumsVec(ds, xs *float32, n int, mean, invstd float32) (float64, float64) {
+	var a, b float64
+	d := unsafe.Slice(ds, n)
+	for i, v := range unsafe.Slice(xs, n) {
+		g := float64(d[i])
+		a += g
+		b += g * float64((v-mean)*invstd)
+	}
+	return a, b
+}
+
+func bnTrainOutVec(dst, src *float32, n int, mean, invstd, w, b float32, accumulate int) {
+	d := unsafe.Slice(dst, n)
+	for i, v := range unsafe.Slice(src, n) {
+		if accumulate != 0 {
+			d[i] += (v-mean)*invstd*w + b
+		} else {
+			d[i] = (v-mean)*invstd*w + b
+		}
+	}
+}
+
+func bnBackwardDxVec(dd, ds, xs *float32, n int, mean, invstd, k, mb, mw float32) {
+	o, d := unsafe.Slice(dd, n), unsafe.Slice(ds, n)
+	for i, v := range unsafe.Slice(xs, n) {
+		xh := (v - mean) * invstd
+		o[i] += k * (d[i] - mb - xh*mw)
+	}
+}
+
+func dwGradW3x3s1Plane(acc, in, dout *float32, H, W int, zero *float32) {
+	a, x, d := unsafe.Slice(acc, 9), unsafe.Slice(in, H*W), unsafe.Slice(dout, H*W)
+	for y := 0; y < H; y++ {
+		for ky := 0; ky < 3; ky++ {
+			iy := y - 1 + ky
+			if iy < 0 || iy >= H {
+				continue
+			}
+			dwWeightRow((*[3]float32)(a[ky*3:]), d[y*W:(y+1)*W], x[iy*W:(iy+1)*W], 1)
+		}
+	}
+}

@@ -364,3 +364,35 @@ func TestConvBackwardFast(t *testing.T) {
 		}
 	})
 }
+
+func TestDepthwisePlaneKernel(t *testing.T) {
+	if !useAVX2 {
+		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
+	}
+	r := rand.New(rand.NewSource(18))
+	for W := dwPlaneMinW; W < dwPlaneMinW+42; W++ {
+		for _, H := range []int{1, 2, 3, 5} {
+			in, wt := randSlice(r, H*W), randSlice(r, 9)
+			for _, relu := range []int{0, 1} {
+				bias := float32(r.NormFloat64())
+				want := make([]float32, H*W)
+				for y := 0; y < H; y++ {
+					rows := [3][]float32{dwZeros[:W], in[y*W : (y+1)*W], dwZeros[:W]}
+					if y > 0 {
+						rows[0] = in[(y-1)*W : y*W]
+					}
+					if y+1 < H {
+						rows[2] = in[(y+1)*W : (y+2)*W]
+					}
+					dwRowGeneric(want[y*W:(y+1)*W], rows, wt, W, 1, bias, relu == 1)
+				}
+				got, check := withGuard(r, H*W)
+				dwConv3x3s1Plane(&got[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
+				check(t, "depthwise plane")
+				if e, at := maxRelErr(got, want); e > 1e-6 {
+					t.Fatalf("H %d W %d relu %d: rel err %g at %d", H, W, relu, e, at)
+				}
+			}
+		}
+	}
+}

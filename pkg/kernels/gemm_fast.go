@@ -107,13 +107,54 @@ type packedA struct {
 }
 
 func newPackedA(a []float32, lda int, trans bool, m, k int) *packedA {
+	pa := &packedA{}
+	pa.pack(a, lda, trans, m, k)
+	return pa
+}
+
+// pack (re)fills pa with op(A) (m×k), reusing pa.data when it is big
+// enough.
+func (pa *packedA) pack(a []float32, lda int, trans bool, m, k int) {
 	mPad := (m + gemmMR - 1) / gemmMR * gemmMR
-	pa := &packedA{m: m, k: k, mPad: mPad, data: make([]float32, mPad*k)}
+	pa.m, pa.k, pa.mPad = m, k, mPad
+	if cap(pa.data) < mPad*k {
+		pa.data = make([]float32, mPad*k)
+	}
+	pa.data = pa.data[:mPad*k]
 	for pc := 0; pc < k; pc += gemmKC {
 		kc := min(gemmKC, k-pc)
 		packA(pa.data[pc*mPad:pc*mPad+mPad*kc], a, lda, trans, 0, m, pc, kc)
 	}
-	return pa
+}
+
+// scratchPackedA is a pooled packedA (with a one-element group slice) for
+// weights packed once per call and shared by the images of a batch.
+type scratchPackedA struct {
+	pa  packedA
+	grp [1]*packedA
+}
+
+var scratchPackedAPool = sync.Pool{New: func() any { return new(scratchPackedA) }}
+
+// getScratchPackedA packs op(A) into a pooled buffer; release it with
+// putScratchPackedA.
+func getScratchPackedA(a []float32, lda int, trans bool, m, k int) *scratchPackedA {
+	s := scratchPackedAPool.Get().(*scratchPackedA)
+	s.pa.pack(a, lda, trans, m, k)
+	s.grp[0] = &s.pa
+	return s
+}
+
+func putScratchPackedA(s *scratchPackedA) { scratchPackedAPool.Put(s) }
+
+// gemmWithPackedA computes C(m×n) = A·B (+C when accumulate) with A
+// pre-packed and B row-major with row stride n.
+func gemmWithPackedA(c []float32, pa *packedA, b []float32, m, n, k int, accumulate, parallel bool) {
+	j := gemmJobPool.Get().(*gemmJob)
+	*j = gemmJob{m: m, n: n, k: k, pa: pa, b: b, ldb: n, c: c, ldc: n, accumulate: accumulate}
+	gemmFast(j, parallel)
+	*j = gemmJob{}
+	gemmJobPool.Put(j)
 }
 
 // packA packs rows [i0, i0+mc) and columns [k0, k0+kc) of op(A) into 6-row

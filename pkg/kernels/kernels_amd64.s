@@ -620,3 +620,684 @@ dwConv3x3s2Row_st:
 dwConv3x3s2Row_done:
 	VZEROUPPER
 	RET
+
+// func dwConv3x3s1Plane(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32)
+// Requires: AVX, AVX2, CMOV, FMA3
+TEXT ·dwConv3x3s1Plane(SB), NOSPLIT, $8-64
+	MOVQ         w+16(FP), AX
+	VBROADCASTSS (AX), Y0
+	VBROADCASTSS 4(AX), Y1
+	VBROADCASTSS 8(AX), Y2
+	VBROADCASTSS 12(AX), Y3
+	VBROADCASTSS 16(AX), Y4
+	VBROADCASTSS 20(AX), Y5
+	VBROADCASTSS 24(AX), Y6
+	VBROADCASTSS 28(AX), Y7
+	VBROADCASTSS 32(AX), Y8
+	MOVQ         out+0(FP), AX
+	MOVQ         in+8(FP), CX
+	MOVQ         H+24(FP), DX
+	MOVQ         W+32(FP), BX
+	MOVQ         bias+40(FP), SI
+	MOVQ         relu+48(FP), DI
+	MOVQ         zero+56(FP), R8
+	MOVQ         BX, R9
+	SHLQ         $0x02, R9
+	VXORPS       Y9, Y9, Y9
+	XORQ         R10, R10
+	MOVQ         CX, R11
+	LEAQ         -1(DX), R13
+
+dwConv3x3s1Plane_row:
+	MOVQ         R8, CX
+	MOVQ         R8, R12
+	MOVQ         R11, R15
+	SUBQ         R9, R15
+	TESTQ        R10, R10
+	CMOVQNE      R15, CX
+	LEAQ         (R11)(R9*1), R15
+	CMPQ         R10, R13
+	CMOVQLT      R15, R12
+	XORQ         R14, R14
+	VBROADCASTSS (SI), Y10
+	VXORPS       Y11, Y11, Y11
+	VMOVUPS      (CX)(R14*4), Y12
+	VFMADD231PS  Y12, Y1, Y11
+	VMOVUPS      dwShiftRight<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x01, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y0, Y10
+	VFMADD231PS  4(CX)(R14*4), Y2, Y10
+	VMOVUPS      (R11)(R14*4), Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VMOVUPS      dwShiftRight<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x01, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y3, Y10
+	VFMADD231PS  4(R11)(R14*4), Y5, Y10
+	VMOVUPS      (R12)(R14*4), Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VMOVUPS      dwShiftRight<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x01, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y6, Y10
+	VFMADD231PS  4(R12)(R14*4), Y8, Y10
+	VADDPS       Y11, Y10, Y10
+	TESTQ        DI, DI
+	JZ           dwConv3x3s1Plane_b0
+	VMAXPS       Y10, Y9, Y10
+
+dwConv3x3s1Plane_b0:
+	VMOVUPS Y10, (AX)(R14*4)
+	LEAQ    -16(BX), BP
+	MOVQ    $0x0000000000000008, R14
+
+dwConv3x3s1Plane_mid:
+	LEAQ         8(R14), R15
+	CMPQ         R15, BX
+	JGE          dwConv3x3s1Plane_last
+	CMPQ         R14, BP
+	CMOVQGT      BP, R14
+	VBROADCASTSS (SI), Y10
+	VXORPS       Y11, Y11, Y11
+	VMOVUPS      (CX)(R14*4), Y12
+	VFMADD231PS  Y12, Y1, Y11
+	VFMADD231PS  -4(CX)(R14*4), Y0, Y10
+	VFMADD231PS  4(CX)(R14*4), Y2, Y10
+	VMOVUPS      (R11)(R14*4), Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD231PS  -4(R11)(R14*4), Y3, Y10
+	VFMADD231PS  4(R11)(R14*4), Y5, Y10
+	VMOVUPS      (R12)(R14*4), Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VFMADD231PS  -4(R12)(R14*4), Y6, Y10
+	VFMADD231PS  4(R12)(R14*4), Y8, Y10
+	VADDPS       Y11, Y10, Y10
+	TESTQ        DI, DI
+	JZ           dwConv3x3s1Plane_bm
+	VMAXPS       Y10, Y9, Y10
+
+dwConv3x3s1Plane_bm:
+	VMOVUPS Y10, (AX)(R14*4)
+	ADDQ    $0x08, R14
+	JMP     dwConv3x3s1Plane_mid
+
+dwConv3x3s1Plane_last:
+	LEAQ         -8(BX), R14
+	VBROADCASTSS (SI), Y10
+	VXORPS       Y11, Y11, Y11
+	VMOVUPS      (CX)(R14*4), Y12
+	VFMADD231PS  Y12, Y1, Y11
+	VFMADD231PS  -4(CX)(R14*4), Y0, Y10
+	VMOVUPS      dwShiftLeft<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x80, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y2, Y10
+	VMOVUPS      (R11)(R14*4), Y12
+	VFMADD231PS  Y12, Y4, Y11
+	VFMADD231PS  -4(R11)(R14*4), Y3, Y10
+	VMOVUPS      dwShiftLeft<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x80, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y5, Y10
+	VMOVUPS      (R12)(R14*4), Y12
+	VFMADD231PS  Y12, Y7, Y11
+	VFMADD231PS  -4(R12)(R14*4), Y6, Y10
+	VMOVUPS      dwShiftLeft<>+0(SB), Y13
+	VPERMPS      Y12, Y13, Y12
+	VBLENDPS     $0x80, Y9, Y12, Y12
+	VFMADD231PS  Y12, Y8, Y10
+	VADDPS       Y11, Y10, Y10
+	TESTQ        DI, DI
+	JZ           dwConv3x3s1Plane_bl
+	VMAXPS       Y10, Y9, Y10
+
+dwConv3x3s1Plane_bl:
+	VMOVUPS Y10, (AX)(R14*4)
+	ADDQ    R9, AX
+	ADDQ    R9, R11
+	INCQ    R10
+	CMPQ    R10, DX
+	JL      dwConv3x3s1Plane_row
+	VZEROUPPER
+	RET
+
+DATA dwShiftRight<>+0(SB)/4, $0x00000000
+DATA dwShiftRight<>+4(SB)/4, $0x00000000
+DATA dwShiftRight<>+8(SB)/4, $0x00000001
+DATA dwShiftRight<>+12(SB)/4, $0x00000002
+DATA dwShiftRight<>+16(SB)/4, $0x00000003
+DATA dwShiftRight<>+20(SB)/4, $0x00000004
+DATA dwShiftRight<>+24(SB)/4, $0x00000005
+DATA dwShiftRight<>+28(SB)/4, $0x00000006
+GLOBL dwShiftRight<>(SB), RODATA|NOPTR, $32
+
+DATA dwShiftLeft<>+0(SB)/4, $0x00000001
+DATA dwShiftLeft<>+4(SB)/4, $0x00000002
+DATA dwShiftLeft<>+8(SB)/4, $0x00000003
+DATA dwShiftLeft<>+12(SB)/4, $0x00000004
+DATA dwShiftLeft<>+16(SB)/4, $0x00000005
+DATA dwShiftLeft<>+20(SB)/4, $0x00000006
+DATA dwShiftLeft<>+24(SB)/4, $0x00000007
+DATA dwShiftLeft<>+28(SB)/4, $0x00000007
+GLOBL dwShiftLeft<>(SB), RODATA|NOPTR, $32
+
+// func reluVec(out *float32, x *float32, n int)
+// Requires: AVX
+TEXT ·reluVec(SB), NOSPLIT, $0-24
+	MOVQ   out+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	XORQ   BX, BX
+	MOVQ   DX, SI
+	ANDQ   $-32, SI
+
+relu_loop4:
+	CMPQ    BX, SI
+	JGE     relu_tail
+	VMAXPS  (CX)(BX*4), Y0, Y1
+	VMAXPS  32(CX)(BX*4), Y0, Y2
+	VMAXPS  64(CX)(BX*4), Y0, Y3
+	VMAXPS  96(CX)(BX*4), Y0, Y4
+	VMOVUPS Y1, (AX)(BX*4)
+	VMOVUPS Y2, 32(AX)(BX*4)
+	VMOVUPS Y3, 64(AX)(BX*4)
+	VMOVUPS Y4, 96(AX)(BX*4)
+	ADDQ    $0x20, BX
+	JMP     relu_loop4
+
+relu_tail:
+	CMPQ    BX, DX
+	JGE     relu_done
+	VMAXPS  (CX)(BX*4), Y0, Y1
+	VMOVUPS Y1, (AX)(BX*4)
+	ADDQ    $0x08, BX
+	JMP     relu_tail
+
+relu_done:
+	VZEROUPPER
+	RET
+
+// func reluBackwardVec(out *float32, p0 *float32, p1 *float32, n int)
+// Requires: AVX
+TEXT ·reluBackwardVec(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ p0+8(FP), CX
+	MOVQ p1+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	MOVQ BX, DI
+	ANDQ $-16, DI
+
+reluBackwardVec_loop2:
+	CMPQ    SI, DI
+	JGE     reluBackwardVec_tail
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS (DX)(SI*4), Y0
+	VCMPPS  $0x1e, Y1, Y0, Y0
+	VANDPS  (CX)(SI*4), Y0, Y0
+	VXORPS  Y2, Y2, Y2
+	VMOVUPS 32(DX)(SI*4), Y1
+	VCMPPS  $0x1e, Y2, Y1, Y1
+	VANDPS  32(CX)(SI*4), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	ADDQ    $0x10, SI
+	JMP     reluBackwardVec_loop2
+
+reluBackwardVec_tail:
+	CMPQ    SI, BX
+	JGE     reluBackwardVec_done
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS (DX)(SI*4), Y0
+	VCMPPS  $0x1e, Y1, Y0, Y0
+	VANDPS  (CX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+
+reluBackwardVec_done:
+	VZEROUPPER
+	RET
+
+// func addVec(out *float32, p0 *float32, p1 *float32, n int)
+// Requires: AVX
+TEXT ·addVec(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ p0+8(FP), CX
+	MOVQ p1+16(FP), DX
+	MOVQ n+24(FP), BX
+	XORQ SI, SI
+	MOVQ BX, DI
+	ANDQ $-16, DI
+
+addVec_loop2:
+	CMPQ    SI, DI
+	JGE     addVec_tail
+	VMOVUPS (CX)(SI*4), Y0
+	VADDPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS 32(CX)(SI*4), Y1
+	VADDPS  32(DX)(SI*4), Y1, Y1
+	VMOVUPS Y0, (AX)(SI*4)
+	VMOVUPS Y1, 32(AX)(SI*4)
+	ADDQ    $0x10, SI
+	JMP     addVec_loop2
+
+addVec_tail:
+	CMPQ    SI, BX
+	JGE     addVec_done
+	VMOVUPS (CX)(SI*4), Y0
+	VADDPS  (DX)(SI*4), Y0, Y0
+	VMOVUPS Y0, (AX)(SI*4)
+
+addVec_done:
+	VZEROUPPER
+	RET
+
+// func bnSumsVec(x *float32, n int, mean float64, sq int) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·bnSumsVec(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         sq+24(FP), DX
+	VBROADCASTSD mean+16(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	XORQ         BX, BX
+	TESTQ        DX, DX
+	JNZ          bnsums_sq
+
+bnsums_loop:
+	VCVTPS2PD (AX)(BX*4), Y3
+	VCVTPS2PD 16(AX)(BX*4), Y4
+	VADDPD    Y3, Y1, Y1
+	VADDPD    Y4, Y2, Y2
+	ADDQ      $0x08, BX
+	CMPQ      BX, CX
+	JL        bnsums_loop
+	JMP       bnsums_done
+
+bnsums_sq:
+	VCVTPS2PD   (AX)(BX*4), Y3
+	VCVTPS2PD   16(AX)(BX*4), Y4
+	VSUBPD      Y0, Y3, Y3
+	VSUBPD      Y0, Y4, Y4
+	VFMADD231PD Y3, Y3, Y1
+	VFMADD231PD Y4, Y4, Y2
+	ADDQ        $0x08, BX
+	CMPQ        BX, CX
+	JL          bnsums_sq
+
+bnsums_done:
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X1
+	VPERMILPD    $0x01, X1, X0
+	VADDSD       X0, X1, X1
+	MOVSD        X1, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func bnBackwardSumsVec(ds *float32, xs *float32, n int, mean float32, invstd float32) (float64, float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·bnBackwardSumsVec(SB), NOSPLIT, $0-48
+	MOVQ         ds+0(FP), AX
+	MOVQ         xs+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS mean+24(FP), Y0
+	VBROADCASTSS invstd+28(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+	XORQ         BX, BX
+
+bnbs_loop:
+	VMOVUPS      (CX)(BX*4), Y6
+	VSUBPS       Y0, Y6, Y6
+	VMULPS       Y1, Y6, Y6
+	VCVTPS2PD    (AX)(BX*4), Y7
+	VCVTPS2PD    16(AX)(BX*4), Y8
+	VADDPD       Y7, Y2, Y2
+	VADDPD       Y8, Y3, Y3
+	VCVTPS2PD    X6, Y9
+	VFMADD231PD  Y9, Y7, Y4
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y9
+	VFMADD231PD  Y9, Y8, Y5
+	ADDQ         $0x08, BX
+	CMPQ         BX, DX
+	JL           bnbs_loop
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X2
+	VPERMILPD    $0x01, X2, X0
+	VADDSD       X0, X2, X2
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X4
+	VPERMILPD    $0x01, X4, X0
+	VADDSD       X0, X4, X4
+	MOVSD        X2, ret+32(FP)
+	MOVSD        X4, ret1+40(FP)
+	VZEROUPPER
+	RET
+
+// func bnTrainOutVec(dst *float32, src *float32, n int, mean float32, invstd float32, w float32, b float32, accumulate int)
+// Requires: AVX
+TEXT ·bnTrainOutVec(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	MOVQ         accumulate+40(FP), BX
+	VBROADCASTSS mean+24(FP), Y0
+	VBROADCASTSS invstd+28(FP), Y1
+	VBROADCASTSS w+32(FP), Y2
+	VBROADCASTSS b+36(FP), Y3
+	XORQ         SI, SI
+	TESTQ        BX, BX
+	JNZ          bnout_acc
+
+bnout_loop:
+	VMOVUPS (CX)(SI*4), Y4
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y1, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	CMPQ    SI, DX
+	JL      bnout_loop
+	VZEROUPPER
+	RET
+
+bnout_acc:
+	VMOVUPS (CX)(SI*4), Y4
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y1, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VADDPS  Y3, Y4, Y4
+	VADDPS  (AX)(SI*4), Y4, Y4
+	VMOVUPS Y4, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	CMPQ    SI, DX
+	JL      bnout_acc
+	VZEROUPPER
+	RET
+
+// func bnBackwardDxVec(dd *float32, ds *float32, xs *float32, n int, mean float32, invstd float32, k float32, mb float32, mw float32)
+// Requires: AVX
+TEXT ·bnBackwardDxVec(SB), NOSPLIT, $0-52
+	MOVQ         dd+0(FP), AX
+	MOVQ         ds+8(FP), CX
+	MOVQ         xs+16(FP), DX
+	MOVQ         n+24(FP), BX
+	VBROADCASTSS mean+32(FP), Y0
+	VBROADCASTSS invstd+36(FP), Y1
+	VBROADCASTSS k+40(FP), Y2
+	VBROADCASTSS mb+44(FP), Y3
+	VBROADCASTSS mw+48(FP), Y4
+	XORQ         SI, SI
+
+bndx_loop:
+	VMOVUPS (DX)(SI*4), Y5
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  Y1, Y5, Y5
+	VMULPS  Y4, Y5, Y5
+	VMOVUPS (CX)(SI*4), Y6
+	VSUBPS  Y3, Y6, Y6
+	VSUBPS  Y5, Y6, Y6
+	VMULPS  Y6, Y2, Y6
+	VADDPS  (AX)(SI*4), Y6, Y6
+	VMOVUPS Y6, (AX)(SI*4)
+	ADDQ    $0x08, SI
+	CMPQ    SI, BX
+	JL      bndx_loop
+	VZEROUPPER
+	RET
+
+// func dwGradW3x3s1Plane(acc *float32, in *float32, dout *float32, H int, W int, zero *float32)
+// Requires: AVX, AVX2, CMOV, FMA3
+TEXT ·dwGradW3x3s1Plane(SB), NOSPLIT, $0-48
+	MOVQ   acc+0(FP), AX
+	MOVQ   in+8(FP), CX
+	MOVQ   dout+16(FP), DX
+	MOVQ   H+24(FP), BX
+	MOVQ   W+32(FP), SI
+	MOVQ   zero+40(FP), DI
+	MOVQ   SI, R8
+	SHLQ   $0x02, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	XORQ   R9, R9
+	LEAQ   -1(BX), R10
+	MOVQ   SI, R11
+	ANDQ   $-8, R11
+	MOVQ   DX, R14
+
+dwGradW3x3s1Plane_row:
+	MOVQ        DI, DX
+	MOVQ        DI, R11
+	MOVQ        CX, R13
+	SUBQ        R8, R13
+	TESTQ       R9, R9
+	CMOVQNE     R13, DX
+	LEAQ        (CX)(R8*1), R13
+	CMPQ        R9, R10
+	CMOVQLT     R13, R11
+	XORQ        R12, R12
+	VMOVUPS     (R14), Y10
+	CMPQ        SI, $0x08
+	JNE         dwGradW3x3s1Plane_wide
+	VMOVUPS     (DX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y1
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y0
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y2
+	VMOVUPS     (CX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y4
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y3
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y5
+	VMOVUPS     (R11)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y7
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y6
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y8
+	JMP         dwGradW3x3s1Plane_next
+
+dwGradW3x3s1Plane_wide:
+	VMOVUPS     (DX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y1
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y0
+	VFMADD231PS 4(DX)(R12*4), Y10, Y2
+	VMOVUPS     (CX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y4
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y3
+	VFMADD231PS 4(CX)(R12*4), Y10, Y5
+	VMOVUPS     (R11)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y7
+	VMOVUPS     dwShiftRight<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x01, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y6
+	VFMADD231PS 4(R11)(R12*4), Y10, Y8
+	MOVQ        $0x0000000000000008, R12
+
+dwGradW3x3s1Plane_mid:
+	LEAQ        8(R12), R13
+	CMPQ        R13, SI
+	JGE         dwGradW3x3s1Plane_last
+	VMOVUPS     (R14)(R12*4), Y10
+	VMOVUPS     (DX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y1
+	VFMADD231PS -4(DX)(R12*4), Y10, Y0
+	VFMADD231PS 4(DX)(R12*4), Y10, Y2
+	VMOVUPS     (CX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y4
+	VFMADD231PS -4(CX)(R12*4), Y10, Y3
+	VFMADD231PS 4(CX)(R12*4), Y10, Y5
+	VMOVUPS     (R11)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y7
+	VFMADD231PS -4(R11)(R12*4), Y10, Y6
+	VFMADD231PS 4(R11)(R12*4), Y10, Y8
+	ADDQ        $0x08, R12
+	JMP         dwGradW3x3s1Plane_mid
+
+dwGradW3x3s1Plane_last:
+	LEAQ        -8(SI), R13
+	SUBQ        R13, R12
+	LEAQ        dwLaneMask<>+0(SB), R15
+	NEGQ        R12
+	LEAQ        32(R15)(R12*4), R15
+	MOVQ        R13, R12
+	VMOVUPS     (R14)(R12*4), Y10
+	VANDPS      (R15), Y10, Y10
+	VMOVUPS     (DX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y1
+	VFMADD231PS -4(DX)(R12*4), Y10, Y0
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y2
+	VMOVUPS     (CX)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y4
+	VFMADD231PS -4(CX)(R12*4), Y10, Y3
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y5
+	VMOVUPS     (R11)(R12*4), Y11
+	VFMADD231PS Y11, Y10, Y7
+	VFMADD231PS -4(R11)(R12*4), Y10, Y6
+	VMOVUPS     dwShiftLeft<>+0(SB), Y12
+	VPERMPS     Y11, Y12, Y12
+	VBLENDPS    $0x80, Y9, Y12, Y12
+	VFMADD231PS Y12, Y10, Y8
+
+dwGradW3x3s1Plane_next:
+	ADDQ         R8, R14
+	ADDQ         R8, CX
+	INCQ         R9
+	CMPQ         R9, BX
+	JL           dwGradW3x3s1Plane_row
+	VEXTRACTF128 $0x01, Y0, X12
+	VADDPS       X12, X0, X0
+	VMOVHLPS     X0, X0, X12
+	VADDPS       X12, X0, X0
+	VMOVSHDUP    X0, X12
+	VADDSS       X12, X0, X0
+	VADDSS       (AX), X0, X0
+	VMOVSS       X0, (AX)
+	VEXTRACTF128 $0x01, Y1, X12
+	VADDPS       X12, X1, X1
+	VMOVHLPS     X1, X1, X12
+	VADDPS       X12, X1, X1
+	VMOVSHDUP    X1, X12
+	VADDSS       X12, X1, X1
+	VADDSS       4(AX), X1, X1
+	VMOVSS       X1, 4(AX)
+	VEXTRACTF128 $0x01, Y2, X12
+	VADDPS       X12, X2, X2
+	VMOVHLPS     X2, X2, X12
+	VADDPS       X12, X2, X2
+	VMOVSHDUP    X2, X12
+	VADDSS       X12, X2, X2
+	VADDSS       8(AX), X2, X2
+	VMOVSS       X2, 8(AX)
+	VEXTRACTF128 $0x01, Y3, X12
+	VADDPS       X12, X3, X3
+	VMOVHLPS     X3, X3, X12
+	VADDPS       X12, X3, X3
+	VMOVSHDUP    X3, X12
+	VADDSS       X12, X3, X3
+	VADDSS       12(AX), X3, X3
+	VMOVSS       X3, 12(AX)
+	VEXTRACTF128 $0x01, Y4, X12
+	VADDPS       X12, X4, X4
+	VMOVHLPS     X4, X4, X12
+	VADDPS       X12, X4, X4
+	VMOVSHDUP    X4, X12
+	VADDSS       X12, X4, X4
+	VADDSS       16(AX), X4, X4
+	VMOVSS       X4, 16(AX)
+	VEXTRACTF128 $0x01, Y5, X12
+	VADDPS       X12, X5, X5
+	VMOVHLPS     X5, X5, X12
+	VADDPS       X12, X5, X5
+	VMOVSHDUP    X5, X12
+	VADDSS       X12, X5, X5
+	VADDSS       20(AX), X5, X5
+	VMOVSS       X5, 20(AX)
+	VEXTRACTF128 $0x01, Y6, X12
+	VADDPS       X12, X6, X6
+	VMOVHLPS     X6, X6, X12
+	VADDPS       X12, X6, X6
+	VMOVSHDUP    X6, X12
+	VADDSS       X12, X6, X6
+	VADDSS       24(AX), X6, X6
+	VMOVSS       X6, 24(AX)
+	VEXTRACTF128 $0x01, Y7, X12
+	VADDPS       X12, X7, X7
+	VMOVHLPS     X7, X7, X12
+	VADDPS       X12, X7, X7
+	VMOVSHDUP    X7, X12
+	VADDSS       X12, X7, X7
+	VADDSS       28(AX), X7, X7
+	VMOVSS       X7, 28(AX)
+	VEXTRACTF128 $0x01, Y8, X12
+	VADDPS       X12, X8, X8
+	VMOVHLPS     X8, X8, X12
+	VADDPS       X12, X8, X8
+	VMOVSHDUP    X8, X12
+	VADDSS       X12, X8, X8
+	VADDSS       32(AX), X8, X8
+	VMOVSS       X8, 32(AX)
+	VZEROUPPER
+	RET
+
+DATA dwLaneMask<>+0(SB)/4, $0x00000000
+DATA dwLaneMask<>+4(SB)/4, $0x00000000
+DATA dwLaneMask<>+8(SB)/4, $0x00000000
+DATA dwLaneMask<>+12(SB)/4, $0x00000000
+DATA dwLaneMask<>+16(SB)/4, $0x00000000
+DATA dwLaneMask<>+20(SB)/4, $0x00000000
+DATA dwLaneMask<>+24(SB)/4, $0x00000000
+DATA dwLaneMask<>+28(SB)/4, $0x00000000
+DATA dwLaneMask<>+32(SB)/4, $0xffffffff
+DATA dwLaneMask<>+36(SB)/4, $0xffffffff
+DATA dwLaneMask<>+40(SB)/4, $0xffffffff
+DATA dwLaneMask<>+44(SB)/4, $0xffffffff
+DATA dwLaneMask<>+48(SB)/4, $0xffffffff
+DATA dwLaneMask<>+52(SB)/4, $0xffffffff
+DATA dwLaneMask<>+56(SB)/4, $0xffffffff
+DATA dwLaneMask<>+60(SB)/4, $0xffffffff
+GLOBL dwLaneMask<>(SB), RODATA|NOPTR, $64

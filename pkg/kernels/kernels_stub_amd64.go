@@ -66,3 +66,65 @@ func dwConv3x3s1Row(out *float32, r0 *float32, r1 *float32, r2 *float32, w *floa
 //
 //go:noescape
 func dwConv3x3s2Row(out *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, inW int, outW int, bias *float32, relu int)
+
+// dwConv3x3s1Plane computes one H×W output plane of a 3×3 depthwise convolution
+// with stride 1 and padding 1 from the H×W input plane in (W ≥ 9); zero
+// points to at least W zeros, read in place of the rows above and below:
+//
+//	for y < H, x < W:
+//		s := *bias
+//		for ky, kx < 3: if 0 ≤ y+ky−1 < H && 0 ≤ x+kx−1 < W { s += w[ky*3+kx] * in[(y+ky−1)*W + x+kx−1] }
+//		if relu != 0 && s < 0 { s = 0 }
+//		out[y*W+x] = s
+//
+// Within a row the middle vectors may overlap the last one; the sum of a
+// vector is (bias + taps of kernel column 0 and 2) + (taps of column 1),
+// two chains, as dwConv3x3s1Row does.
+//
+//go:noescape
+func dwConv3x3s1Plane(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32)
+
+// reluVec writes max(0, x[i]) for i < n (n a positive multiple of 8), keeping NaN and −0.
+//
+//go:noescape
+func reluVec(out *float32, x *float32, n int)
+
+// reluBackwardVec writes out[i] = p1[i] > 0 ? p0[i] : 0 (p0 = dy, p1 = y) for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func reluBackwardVec(out *float32, p0 *float32, p1 *float32, n int)
+
+// addVec writes out[i] = p0[i] + p1[i] for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func addVec(out *float32, p0 *float32, p1 *float32, n int)
+
+// bnSumsVec returns Σ float64(x[i]) (sq = 0) or Σ (float64(x[i])−mean)² (sq ≠ 0) for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func bnSumsVec(x *float32, n int, mean float64, sq int) float64
+
+// bnBackwardSumsVec returns Σ g and Σ g·float64((x−mean)·invstd) (g = float64(ds[i]), x̂ in float32) for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func bnBackwardSumsVec(ds *float32, xs *float32, n int, mean float32, invstd float32) (float64, float64)
+
+// bnTrainOutVec writes (or adds, accumulate ≠ 0) ((src[i]−mean)·invstd)·w + b into dst for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func bnTrainOutVec(dst *float32, src *float32, n int, mean float32, invstd float32, w float32, b float32, accumulate int)
+
+// bnBackwardDxVec adds k·((ds[i]−mb) − ((xs[i]−mean)·invstd)·mw) into dd[i] for i < n (n a positive multiple of 8).
+//
+//go:noescape
+func bnBackwardDxVec(dd *float32, ds *float32, xs *float32, n int, mean float32, invstd float32, k float32, mb float32, mw float32)
+
+// dwGradW3x3s1Plane adds one plane's 3×3 depthwise weight gradient (stride 1,
+// padding 1, W ≥ 8) into acc[0..8]; zero points to at least W zeros:
+//
+//	for ky, kx < 3: acc[ky*3+kx] += Σ_{y,x} dout[y*W+x] · in[(y+ky−1)*W + x+kx−1] (inside the plane)
+//
+// Each tap is summed in float32 in 8 lanes, then the lanes are added.
+//
+//go:noescape
+func dwGradW3x3s1Plane(acc *float32, in *float32, dout *float32, H int, W int, zero *float32)

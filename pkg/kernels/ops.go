@@ -54,17 +54,12 @@ func BatchNormTrain(out, x, weight, bias []float32, eps float32, n, channels, hw
 		for c := lo; c < hi; c++ {
 			var s float64
 			for i := 0; i < n; i++ {
-				for _, v := range x[(i*channels+c)*hw : (i*channels+c+1)*hw] {
-					s += float64(v)
-				}
+				s += sum64(x[(i*channels+c)*hw:(i*channels+c+1)*hw], 0, false)
 			}
 			mean := s / float64(m)
 			var ss float64
 			for i := 0; i < n; i++ {
-				for _, v := range x[(i*channels+c)*hw : (i*channels+c+1)*hw] {
-					d := float64(v) - mean
-					ss += d * d
-				}
+				ss += sum64(x[(i*channels+c)*hw:(i*channels+c+1)*hw], mean, true)
 			}
 			varB := ss / float64(m)
 			unb := varB
@@ -79,13 +74,22 @@ func BatchNormTrain(out, x, weight, bias []float32, eps float32, n, channels, hw
 				src := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				dst := out[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				dst = dst[:len(src)]
+				j0 := 0
+				if useAVX2 && len(src) >= 8 {
+					j0 = len(src) &^ 7
+					acc := 0
+					if accumulate {
+						acc = 1
+					}
+					bnTrainOutVec(&dst[0], &src[0], j0, mf, invstd, w, b, acc)
+				}
 				if accumulate {
-					for j, v := range src {
-						dst[j] += (v-mf)*invstd*w + b
+					for j := j0; j < len(src); j++ {
+						dst[j] += (src[j]-mf)*invstd*w + b
 					}
 				} else {
-					for j, v := range src {
-						dst[j] = (v-mf)*invstd*w + b
+					for j := j0; j < len(src); j++ {
+						dst[j] = (src[j]-mf)*invstd*w + b
 					}
 				}
 			}
@@ -106,14 +110,9 @@ func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, ch
 			mean, invstd := st.Mean[c], st.InvStd[c]
 			var sd, sdx float64
 			for i := 0; i < n; i++ {
-				xs := x[(i*channels+c)*hw : (i*channels+c+1)*hw]
-				ds := dOut[(i*channels+c)*hw : (i*channels+c+1)*hw]
-				ds = ds[:len(xs)]
-				for j, v := range xs {
-					g := float64(ds[j])
-					sd += g
-					sdx += g * float64((v-mean)*invstd)
-				}
+				a, b := bnBackwardSums(dOut[(i*channels+c)*hw:(i*channels+c+1)*hw], x[(i*channels+c)*hw:(i*channels+c+1)*hw], mean, invstd)
+				sd += a
+				sdx += b
 			}
 			dBias[c], dWeight[c] = float32(sd), float32(sdx)
 			if dx == nil {
@@ -127,7 +126,13 @@ func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, ch
 				ds := dOut[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				dd := dx[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				ds, dd = ds[:len(xs)], dd[:len(xs)]
-				for j, v := range xs {
+				j0 := 0
+				if useAVX2 && len(xs) >= 8 {
+					j0 = len(xs) &^ 7
+					bnBackwardDxVec(&dd[0], &ds[0], &xs[0], j0, mean, invstd, k, mb, mw)
+				}
+				for j := j0; j < len(xs); j++ {
+					v := xs[j]
 					xh := (v - mean) * invstd
 					dd[j] += k * (ds[j] - mb - xh*mw)
 				}
@@ -139,7 +144,13 @@ func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, ch
 // ReLU writes max(0, x) into out (out may alias x).
 func ReLU(out, x []float32) {
 	out = out[:len(x)]
-	for i, v := range x {
+	i0 := 0
+	if useAVX2 && len(x) >= 8 {
+		i0 = len(x) &^ 7
+		reluVec(&out[0], &x[0], i0)
+	}
+	for i := i0; i < len(x); i++ {
+		v := x[i]
 		if v < 0 {
 			v = 0
 		}
@@ -151,7 +162,13 @@ func ReLU(out, x []float32) {
 // (dx may alias dy).
 func ReLUBackward(dx, dy, y []float32) {
 	dx, dy = dx[:len(y)], dy[:len(y)]
-	for i, v := range y {
+	i0 := 0
+	if useAVX2 && len(y) >= 8 {
+		i0 = len(y) &^ 7
+		reluBackwardVec(&dx[0], &dy[0], &y[0], i0)
+	}
+	for i := i0; i < len(y); i++ {
+		v := y[i]
 		if v > 0 {
 			dx[i] = dy[i]
 		} else {
@@ -171,8 +188,13 @@ func Sigmoid(out, x []float32) {
 // Add writes a + b elementwise into out (out may alias either).
 func Add(out, a, b []float32) {
 	out, b = out[:len(a)], b[:len(a)]
-	for i, v := range a {
-		out[i] = v + b[i]
+	i0 := 0
+	if useAVX2 && len(a) >= 8 {
+		i0 = len(a) &^ 7
+		addVec(&out[0], &a[0], &b[0], i0)
+	}
+	for i := i0; i < len(a); i++ {
+		out[i] = a[i] + b[i]
 	}
 }
 
@@ -236,4 +258,63 @@ func Linear(out, x, w, bias []float32, n, inF, outF int) {
 			}
 		}
 	}
+}
+
+// sum64 is Σ xs (sq false) or Σ (x−mean)² (sq true) in float64, in
+// interleaved partial sums (the float64 add latency, not the loads, bounds
+// a single chain).
+func sum64(xs []float32, mean float64, sq bool) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	if useAVX2 && len(xs) >= 8 {
+		i = len(xs) &^ 7
+		q := 0
+		if sq {
+			q = 1
+		}
+		s0 = bnSumsVec(&xs[0], i, mean, q)
+	}
+	if sq {
+		for ; i < len(xs); i++ {
+			d := float64(xs[i]) - mean
+			s1 += d * d
+		}
+		return s0 + s1
+	}
+	for ; i+4 <= len(xs); i += 4 {
+		q := (*[4]float32)(xs[i:])
+		s0 += float64(q[0])
+		s1 += float64(q[1])
+		s2 += float64(q[2])
+		s3 += float64(q[3])
+	}
+	for ; i < len(xs); i++ {
+		s0 += float64(xs[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// bnBackwardSums returns Σ g and Σ g·x̂ (x̂ = (x−mean)·invstd in float32)
+// in float64, two partial sums each.
+func bnBackwardSums(ds, xs []float32, mean, invstd float32) (float64, float64) {
+	ds = ds[:len(xs)]
+	var a0, a1, b0, b1 float64
+	i := 0
+	if useAVX2 && len(xs) >= 8 {
+		i = len(xs) &^ 7
+		a0, b0 = bnBackwardSumsVec(&ds[0], &xs[0], i, mean, invstd)
+	}
+	for ; i+2 <= len(xs); i += 2 {
+		g0, g1 := float64(ds[i]), float64(ds[i+1])
+		a0 += g0
+		a1 += g1
+		b0 += g0 * float64((xs[i]-mean)*invstd)
+		b1 += g1 * float64((xs[i+1]-mean)*invstd)
+	}
+	for ; i < len(xs); i++ {
+		g := float64(ds[i])
+		a0 += g
+		b0 += g * float64((xs[i]-mean)*invstd)
+	}
+	return a0 + a1, b0 + b1
 }
