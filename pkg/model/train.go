@@ -53,6 +53,86 @@ func (g *Grads) Get(key string) (*Tensor, bool) {
 	return nil, false
 }
 
+// Workspace recycles the buffers of ForwardTrain and Backward across
+// training steps: a step with the same input shape as an earlier one
+// allocates nothing large. The forward activations live until the next
+// ForwardTrainWith on the same workspace (so a TrainPass is valid until
+// then); the backward temporaries are returned to the workspace as soon as
+// they are dead. A nil *Workspace allocates fresh buffers. Not safe for
+// concurrent use.
+type Workspace struct {
+	fwd  [][]float32 // forward buffers in allocation order
+	next int
+	free map[int][][]float32 // backward temporaries by length
+}
+
+// NewWorkspace returns an empty workspace.
+func NewWorkspace() *Workspace { return &Workspace{free: map[int][][]float32{}} }
+
+func (w *Workspace) reset() {
+	if w != nil {
+		w.next = 0
+	}
+}
+
+// fwdBuf returns a forward buffer of n values; its contents are garbage
+// (every caller overwrites it).
+func (w *Workspace) fwdBuf(n int) []float32 {
+	if w == nil {
+		return make([]float32, n)
+	}
+	if w.next < len(w.fwd) && cap(w.fwd[w.next]) >= n {
+		b := w.fwd[w.next][:n]
+		w.next++
+		return b
+	}
+	b := make([]float32, n)
+	if w.next < len(w.fwd) {
+		w.fwd[w.next] = b
+	} else {
+		w.fwd = append(w.fwd, b)
+	}
+	w.next++
+	return b
+}
+
+func (w *Workspace) fwdTensor(shape ...int) *Tensor {
+	return &Tensor{Shape: shape, Data: w.fwdBuf(numel(shape))}
+}
+
+// tmp returns a backward temporary of n values (garbage contents).
+func (w *Workspace) tmp(n int) []float32 {
+	if w == nil {
+		return make([]float32, n)
+	}
+	if l := w.free[n]; len(l) > 0 {
+		b := l[len(l)-1]
+		w.free[n] = l[:len(l)-1]
+		return b
+	}
+	return make([]float32, n)
+}
+
+// tmpZero is tmp cleared.
+func (w *Workspace) tmpZero(n int) []float32 {
+	b := w.tmp(n)
+	if w != nil {
+		clear(b)
+	}
+	return b
+}
+
+// put hands a dead backward temporary back.
+func (w *Workspace) put(b []float32) {
+	if w == nil || b == nil {
+		return
+	}
+	if w.free == nil {
+		w.free = map[int][][]float32{}
+	}
+	w.free[len(b)] = append(w.free[len(b)], b)
+}
+
 // TrainPass is one train-mode forward pass: its logits and everything
 // Backward needs.
 type TrainPass struct {
@@ -60,6 +140,7 @@ type TrainPass struct {
 	Neck   *Tensor // GlobalAveragePooling output [N, C]
 
 	m      *ImageClassifier
+	ws     *Workspace
 	blocks []*blockCache
 	feat   *Tensor // backbone output [N, C, h, w]
 }
@@ -89,22 +170,30 @@ type blockCache struct {
 // logits and the activations Backward needs. Works on both graphs (the
 // deploy graph has no BatchNorm).
 func (m *ImageClassifier) ForwardTrain(x *Tensor) (*TrainPass, error) {
+	return m.ForwardTrainWith(nil, x)
+}
+
+// ForwardTrainWith is ForwardTrain with its buffers taken from ws (nil:
+// fresh allocations). The pass, its Logits and Neck are valid until the next
+// ForwardTrainWith on ws.
+func (m *ImageClassifier) ForwardTrainWith(ws *Workspace, x *Tensor) (*TrainPass, error) {
 	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
 		return nil, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
 	}
-	pass := &TrainPass{m: m}
+	ws.reset()
+	pass := &TrainPass{m: m, ws: ws}
 	blocks, _ := m.Blocks()
 	h := x
 	for _, b := range blocks {
-		c := b.forwardTrain(h)
+		c := b.forwardTrain(h, ws)
 		pass.blocks = append(pass.blocks, c)
 		h = c.out
 	}
 	pass.feat = h
 	n, ch := h.Shape[0], h.Shape[1]
-	pass.Neck = NewTensor(n, ch)
+	pass.Neck = ws.fwdTensor(n, ch)
 	kernels.GlobalAvgPool(pass.Neck.Data, h.Data, n, ch, h.Shape[2]*h.Shape[3])
-	pass.Logits = NewTensor(n, m.Head.FC.Out)
+	pass.Logits = ws.fwdTensor(n, m.Head.FC.Out)
 	kernels.Linear(pass.Logits.Data, pass.Neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
 	return pass, nil
 }
@@ -114,8 +203,8 @@ func (b *MobileOneBlock) convParams(x *Tensor) kernels.ConvParams {
 		StrideH: b.Stride, StrideW: b.Stride, PadH: b.Padding, PadW: b.Padding, Groups: b.Groups}
 }
 
-func newBNStats(c int) kernels.BNStats {
-	buf := make([]float32, 3*c)
+func newBNStats(c int, ws *Workspace) kernels.BNStats {
+	buf := ws.fwdBuf(3 * c)
 	return kernels.BNStats{Mean: buf[:c], InvStd: buf[c : 2*c], VarUnbiased: buf[2*c:]}
 }
 
@@ -130,19 +219,19 @@ func (bn *BatchNorm2d) updateRunning(st kernels.BNStats) {
 	bn.NumBatchesTracked++
 }
 
-func (b *MobileOneBlock) forwardTrain(x *Tensor) *blockCache {
+func (b *MobileOneBlock) forwardTrain(x *Tensor, ws *Workspace) *blockCache {
 	p := b.convParams(x)
 	n, oh, ow := p.N, p.OutH(), p.OutW()
 	hw := oh * ow
 	c := &blockCache{b: b, x: x, p: p}
-	out := NewTensor(n, b.Out, oh, ow)
+	out := ws.fwdTensor(n, b.Out, oh, ow)
 	c.out = out
 	if b.BranchReparam != nil {
 		kernels.Conv2D(out.Data, x.Data, b.BranchReparam.Weight.Data, b.BranchReparam.Bias.Data, p, kernels.ActNone)
 	} else {
 		started := false
 		if bn := b.BranchNorm; bn != nil {
-			c.normSt = newBNStats(b.In)
+			c.normSt = newBNStats(b.In, ws)
 			kernels.BatchNormTrain(out.Data, x.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.In, hw, c.normSt, false)
 			bn.updateRunning(c.normSt)
 			started = true
@@ -152,9 +241,9 @@ func (b *MobileOneBlock) forwardTrain(x *Tensor) *blockCache {
 		}
 		c.cbs = append(c.cbs, b.BranchConvList...)
 		for _, cb := range c.cbs {
-			conv := make([]float32, len(out.Data))
+			conv := ws.fwdBuf(len(out.Data))
 			kernels.Conv2D(conv, x.Data, cb.Conv.Weight.Data, nil, cb.Conv.params(n, x.Shape[2], x.Shape[3]), kernels.ActNone)
-			st := newBNStats(b.Out)
+			st := newBNStats(b.Out, ws)
 			kernels.BatchNormTrain(out.Data, conv, cb.Norm.Weight.Data, cb.Norm.Bias.Data, cb.Norm.Eps, n, b.Out, hw, st, started)
 			cb.Norm.updateRunning(st)
 			started = true
@@ -163,13 +252,14 @@ func (b *MobileOneBlock) forwardTrain(x *Tensor) *blockCache {
 		}
 	}
 	if se := b.SE; se != nil {
-		c.sum = append([]float32(nil), out.Data...)
+		c.sum = ws.fwdBuf(len(out.Data))
+		copy(c.sum, out.Data)
 		sq := se.Conv1.Out
-		c.pooled = make([]float32, n*b.Out)
+		c.pooled = ws.fwdBuf(n * b.Out)
 		kernels.GlobalAvgPool(c.pooled, c.sum, n, b.Out, hw)
-		c.a1 = make([]float32, n*sq)
+		c.a1 = ws.fwdBuf(n * sq)
 		kernels.Conv2D(c.a1, c.pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
-		c.exc = make([]float32, n*b.Out)
+		c.exc = ws.fwdBuf(n * b.Out)
 		kernels.Conv2D(c.exc, c.a1, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
 		kernels.Sigmoid(c.exc, c.exc)
 		kernels.ScaleChannels(out.Data, c.sum, c.exc, n, b.Out, hw)
@@ -194,31 +284,37 @@ func (p *TrainPass) Backward(dLogits *Tensor, g *Grads) error {
 	// Linear: dW = dLᵀ·neck, db = Σ dL, dneck = dL·W.
 	kernels.Gemm(g.Of(fc.Weight).Data, dLogits.Data, p.Neck.Data, kernels.GemmParams{M: k, N: fc.In, K: n, TransA: true})
 	kernels.BiasBackward(g.Of(fc.Bias).Data, dLogits.Data, n, k, 1)
-	dNeck := make([]float32, n*fc.In)
+	ws := p.ws
+	dNeck := ws.tmp(n * fc.In)
 	kernels.Gemm(dNeck, dLogits.Data, fc.Weight.Data, kernels.GemmParams{M: n, N: fc.In, K: k})
 	f := p.feat
-	dh := make([]float32, len(f.Data))
+	dh := ws.tmp(len(f.Data))
 	kernels.GlobalAvgPoolBackward(dh, dNeck, n, f.Shape[1], f.Shape[2]*f.Shape[3], false)
+	ws.put(dNeck)
 	for i := len(p.blocks) - 1; i >= 0; i-- {
-		dh = p.blocks[i].backward(dh, g, i > 0)
+		next := p.blocks[i].backward(dh, g, i > 0, ws)
+		ws.put(dh)
+		dh = next
 	}
+	ws.put(dh)
 	return nil
 }
 
 // backward turns the gradient of the block output into parameter gradients
 // and (when needInput) the gradient of the block input. dOut is clobbered.
-func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool) []float32 {
+func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool, ws *Workspace) []float32 {
 	b, p := c.b, c.p
 	n, hw := p.N, p.OutH()*p.OutW()
 	// ReLU: the output is > 0 exactly where its input is.
 	kernels.ReLUBackward(dOut, dOut, c.out.Data)
 	ds := dOut
 	if se := b.SE; se != nil {
-		ds = c.seBackward(dOut, g)
+		ds = c.seBackward(dOut, g, ws)
+		defer ws.put(ds)
 	}
 	var dx []float32
 	if needInput {
-		dx = make([]float32, len(c.x.Data))
+		dx = ws.tmpZero(len(c.x.Data))
 	}
 	if b.BranchReparam != nil {
 		conv := b.BranchReparam
@@ -232,10 +328,12 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool) []float3
 	if bn := b.BranchNorm; bn != nil {
 		kernels.BatchNormTrainBackward(dx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
 	}
-	dConv := make([]float32, len(ds))
+	dConv := ws.tmp(len(ds))
+	defer ws.put(dConv)
 	var tmp []float32
 	if needInput {
-		tmp = make([]float32, len(c.x.Data))
+		tmp = ws.tmp(len(c.x.Data))
+		defer ws.put(tmp)
 	}
 	for i, cb := range c.cbs {
 		clear(dConv)
@@ -252,12 +350,13 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool) []float3
 
 // seBackward back-propagates dy (gradient of y = sum·exc) through the SE
 // layer, returning the gradient of the pre-SE sum.
-func (c *blockCache) seBackward(dy []float32, g *Grads) []float32 {
+func (c *blockCache) seBackward(dy []float32, g *Grads, ws *Workspace) []float32 {
 	se := c.b.SE
 	n, ch, hw := c.p.N, c.b.Out, c.p.OutH()*c.p.OutW()
 	sq := se.Conv1.Out
-	ds := make([]float32, len(dy))
-	dz2 := make([]float32, n*ch)
+	ds := ws.tmp(len(dy))
+	dz2 := ws.tmp(n * ch)
+	defer ws.put(dz2)
 	for i := 0; i < n*ch; i++ {
 		e := c.exc[i]
 		var de float64
@@ -275,13 +374,15 @@ func (c *blockCache) seBackward(dy []float32, g *Grads) []float32 {
 	// conv2: z2[n,c] = Σ_s w2[c,s]·a1[n,s] + b2[c]
 	kernels.Gemm(dw2, dz2, c.a1, kernels.GemmParams{M: ch, N: sq, K: n, TransA: true})
 	kernels.BiasBackward(db2, dz2, n, ch, 1)
-	da1 := make([]float32, n*sq)
+	da1 := ws.tmp(n * sq)
+	defer ws.put(da1)
 	kernels.Gemm(da1, dz2, w2, kernels.GemmParams{M: n, N: sq, K: ch})
 	kernels.ReLUBackward(da1, da1, c.a1)
 	// conv1: z1[n,s] = Σ_c w1[s,c]·pooled[n,c] + b1[s]
 	kernels.Gemm(dw1, da1, c.pooled, kernels.GemmParams{M: sq, N: ch, K: n, TransA: true})
 	kernels.BiasBackward(db1, da1, n, sq, 1)
-	dPooled := make([]float32, n*ch)
+	dPooled := ws.tmp(n * ch)
+	defer ws.put(dPooled)
 	kernels.Gemm(dPooled, da1, w1, kernels.GemmParams{M: n, N: ch, K: sq})
 	kernels.GlobalAvgPoolBackward(ds, dPooled, n, ch, hw, true)
 	return ds

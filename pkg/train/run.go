@@ -38,13 +38,24 @@ type Options struct {
 	// num_workers capped at GOMAXPROCS).
 	Workers int
 	// Registry builds the pipelines (nil: imagenet.DefaultRegistry plus
-	// the extension transforms this package provides).
+	// RandAugment).
 	Registry imagenet.Registry
 	// StopAfterIters stops the run (as a kill would) after this many
 	// iterations in this process; 0 = no limit. For tests of resume.
 	StopAfterIters int
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
+	// Progress, when set, is called after every training iteration with
+	// the position in the run (for a progress bar).
+	Progress func(Progress)
+}
+
+// Progress is where a run stands after an iteration.
+type Progress struct {
+	Epoch, MaxEpochs int // 1-based epoch; MaxEpochs 0 for an iteration-based loop
+	Index, EpochLen  int // iterations done in this epoch and its length
+	Iter, MaxIters   int // iterations done in the run and their total
+	Loss, LR         float64
 }
 
 // ErrStopped is returned when StopAfterIters ended the run early.
@@ -70,6 +81,7 @@ type runner struct {
 	classes           []string
 
 	m      *model.ImageClassifier
+	ws     *model.Workspace
 	grads  *model.Grads
 	opt    *SGD
 	scheds []*Scheduler
@@ -211,6 +223,7 @@ func (r *runner) setup() error {
 	}
 	r.m.InitWeights(rand.New(rand.NewSource(r.seed)))
 	r.grads = r.m.NewGrads()
+	r.ws = model.NewWorkspace()
 	if r.loss, err = NewLoss(c.dict("model.head.loss")); err != nil {
 		return err
 	}
@@ -218,7 +231,8 @@ func (r *runner) setup() error {
 	// Data.
 	r.registry = r.opts.Registry
 	if r.registry == nil {
-		r.registry = imagenet.DefaultRegistry() // RandAugment: not yet (UnsupportedError names it)
+		r.registry = imagenet.DefaultRegistry()
+		imagenet.RegisterRandAugment(r.registry)
 	}
 	if err := r.setupData(); err != nil {
 		return err
@@ -492,7 +506,7 @@ func (r *runner) train(ctx context.Context) error {
 			}
 			dataTime += r.now().Sub(t0)
 			x := &model.Tensor{Shape: []int{b.N, 3, b.H, b.W}, Data: b.Data}
-			l, _, err := ComputeGradients(r.m, r.grads, r.loss, x, b.Labels)
+			l, _, err := ComputeGradientsWith(r.ws, r.m, r.grads, r.loss, x, b.Labels)
 			if err != nil {
 				ld.Close()
 				return err
@@ -515,6 +529,13 @@ func (r *runner) train(ctx context.Context) error {
 			}
 			lossSum += l
 			lossN++
+			if r.opts.Progress != nil {
+				pr := Progress{Epoch: r.epoch + 1, Index: idx + 1, EpochLen: r.epochLen, Iter: r.iter, MaxIters: totalIters, Loss: l, LR: lrUsed}
+				if r.byEpoch {
+					pr.MaxEpochs = r.maxEpochs
+				}
+				r.opts.Progress(pr)
+			}
 			last := idx == r.epochLen-1
 			if r.iter%r.logInterval == 0 || last && r.byEpoch {
 				el := r.now().Sub(tIter).Seconds() / float64(lossN)

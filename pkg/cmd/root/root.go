@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmd/reparameterize"
 	testcmd "github.com/mobileone-go/mobileone/pkg/cmd/test"
+	"github.com/mobileone-go/mobileone/pkg/cmd/train"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
 
@@ -63,6 +65,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 	cmd.SetIn(f.IO.In)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.AddCommand(
+		train.NewCmdTrain(f, nil),
 		testcmd.NewCmdTest(f, nil),
 		reparameterize.NewCmdReparameterize(f, nil),
 		infer.NewCmdInfer(f, nil),
@@ -70,7 +73,60 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		flops.NewCmdFlops(f, nil),
 		benchmark.NewCmdBenchmark(f, nil),
 	)
+	argErrorsAreFlagErrors(cmd)
 	return cmd
+}
+
+// argErrorsAreFlagErrors makes a wrong number of positional arguments a usage
+// error (exit code 2, usage printed), like an unknown flag, for every command
+// of the tree: cobra's validators (ExactArgs, MinimumNArgs, ...) return plain
+// errors.
+func argErrorsAreFlagErrors(cmd *cobra.Command) {
+	if validate := cmd.Args; validate != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			err := validate(c, args)
+			var fe *cmdutil.FlagError
+			if err != nil && !errors.As(err, &fe) {
+				return &cmdutil.FlagError{Err: err}
+			}
+			return err
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		argErrorsAreFlagErrors(sub)
+	}
+}
+
+// ExpandCfgOptions accepts mmengine's form of --cfg-options, which takes
+// several KEY=VALUE items after one flag (argparse nargs='+'): every
+// argument that follows a --cfg-options item, does not start with "-" and
+// contains "=" becomes an item of its own --cfg-options flag.
+func ExpandCfgOptions(args []string) []string {
+	out := make([]string, 0, len(args))
+	inOptions := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return append(out, args[i:]...)
+		case a == "--cfg-options":
+			out = append(out, a)
+			if i+1 < len(args) {
+				i++
+				out = append(out, args[i])
+			}
+			inOptions = true
+		case strings.HasPrefix(a, "--cfg-options="):
+			out = append(out, a)
+			inOptions = true
+		case inOptions && !strings.HasPrefix(a, "-") && strings.Contains(a, "="):
+			out = append(out, "--cfg-options", a)
+		default:
+			out = append(out, a)
+			inOptions = false
+		}
+	}
+	return out
 }
 
 // Main runs the command line of the process and returns its exit code.
@@ -85,15 +141,20 @@ func Main() int {
 // exit code, printing the error (and the usage for flag errors).
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(args)
+	cmd.SetArgs(ExpandCfgOptions(args))
 	c, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return cmdutil.ExitOK
 	}
+	// cobra reports an unknown subcommand with a plain error from
+	// Command.Find (no type to match): it is a usage error like an unknown flag.
+	var fe *cmdutil.FlagError
+	if !errors.As(err, &fe) && strings.HasPrefix(err.Error(), "unknown command ") {
+		err = &cmdutil.FlagError{Err: err}
+	}
 	if ctx.Err() != nil && !errors.Is(err, cmdutil.ErrCancel) {
 		err = fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 	}
-	var fe *cmdutil.FlagError
 	switch {
 	case errors.Is(err, cmdutil.ErrSilent):
 	case errors.As(err, &fe):

@@ -1,0 +1,23 @@
+package root
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestExpandCfgOptions(t *testing.T) {
+	for in, want := range map[string]string{
+		"train c.py --cfg-options a=1 b=2 c.d=[1,2]":     "train c.py --cfg-options a=1 --cfg-options b=2 --cfg-options c.d=[1,2]",
+		"train c.py --cfg-options=a=1 b=2 --seed 3":      "train c.py --cfg-options=a=1 --cfg-options b=2 --seed 3",
+		"test c.py --cfg-options a=1 ckpt.pth":           "test c.py --cfg-options a=1 ckpt.pth",
+		"test c.py ckpt.pth x=1":                         "test c.py ckpt.pth x=1",
+		"infer --cfg-options a=1 -- b=2":                 "infer --cfg-options a=1 -- b=2",
+		"print-config c.py --cfg-options a=1 --json b=2": "print-config c.py --cfg-options a=1 --json b=2",
+	} {
+		got := ExpandCfgOptions(strings.Fields(in))
+		if !reflect.DeepEqual(got, strings.Fields(want)) {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}

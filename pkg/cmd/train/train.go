@@ -1,0 +1,211 @@
+// Package train implements `mobileone train`, mmpretrain's tools/train.py:
+// train (or fine-tune) a MobileOne classifier from a config on the CPU.
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
+	trainlib "github.com/mobileone-go/mobileone/pkg/train"
+)
+
+// Options are the parsed arguments of train.
+type Options struct {
+	IO            *cmdutil.IOStreams
+	Now           func() time.Time
+	Config        string
+	WorkDir       string
+	Resume        string // "" no resume, "auto" (--resume alone) or a checkpoint path
+	NoValidate    bool
+	AutoScaleLR   bool
+	CfgOptions    []string
+	Seed          *int64
+	Deterministic bool
+	Workers       int
+
+	// stopAfterIters ends the run as a kill would after that many
+	// iterations (tests of --resume).
+	stopAfterIters int
+}
+
+// NewCmdTrain returns the train command.
+func NewCmdTrain(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IO, Now: f.Now}
+	var seed string
+	cmd := &cobra.Command{
+		Use:   "train CONFIG",
+		Short: "Train or fine-tune a MobileOne classifier from a config",
+		Long: `Train a model as mmpretrain's tools/train.py does, on the CPU: the config's
+model (MobileOne backbone, GlobalAveragePooling neck, LinearClsHead with
+LabelSmoothLoss or CrossEntropyLoss), train_dataloader (ImageNet or CustomDataset,
+folder or annotation-file layout) through its pipeline (RandomResizedCrop,
+RandomFlip, RandAugment, ResizeEdge, CenterCrop, ...), SGD with paramwise_cfg,
+mmengine's parameter schedulers (LinearLR, CosineAnnealingLR, ... on lr,
+momentum or weight_decay), and the EMAHook and SwitchRecipeHook of the MobileOne
+configs.
+
+The work directory (--work-dir, else the config's work_dir, else
+./work_dirs/<config name>) receives what mmengine writes there: epoch_N.pth or
+iter_N.pth checkpoints (loadable by torch and mmpretrain; with the EMAHook their
+state_dict holds the averaged weights), last_checkpoint, <timestamp>/<timestamp>.log,
+<timestamp>/vis_data/scalars.json (one JSON object per logged step) and
+training_curves.png (loss, lr and validation accuracy).
+
+Validation runs every train_cfg.val_interval with the val_dataloader and
+Accuracy(topk=(1, 5)) unless --no-validate. load_from in the config fine-tunes
+from a checkpoint (strict=False: a head with another class count is left as
+initialized).
+
+Checkpoints are written to a temporary file and renamed, so a kill never leaves a
+corrupt one. --resume restarts from the last checkpoint of the work directory
+(or the one given) with the model, EMA, optimizer and scheduler states, and the
+run ends with the same weights as an uninterrupted one. Ctrl-C stops after the
+current iteration.
+
+Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
+		Example: `  # fine-tune MobileOne-S0 on your own folder dataset (train/<class>/*.png, val/<class>/*.png)
+  mobileone train configs/mobileone/mobileone-s0_fashionmnist.py --work-dir work_dirs/fmnist
+  mobileone train configs/mobileone/mobileone-s0_fashionmnist.py --cfg-options train_dataloader.dataset.data_root=data/mine val_dataloader.dataset.data_root=data/mine model.head.num_classes=5
+
+  # resume an interrupted run from the last checkpoint of its work directory
+  mobileone train configs/mobileone/mobileone-s0_fashionmnist.py --work-dir work_dirs/fmnist --resume
+
+  # ImageNet recipe, with the learning rate scaled to the batch size
+  mobileone train mobileone-s0_8xb32_in1k --auto-scale-lr --seed 0`,
+		Args: cobra.ExactArgs(1),
+		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 0 {
+				return printconfig.CompleteConfig(c, args, s)
+			}
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Config = args[0]
+			if cmd.Flags().Changed("seed") {
+				v, err := strconv.ParseInt(seed, 10, 64)
+				if err != nil {
+					return cmdutil.FlagErrorf("--seed %q is not an integer", seed)
+				}
+				opts.Seed = &v
+			}
+			if opts.Workers < 0 {
+				return cmdutil.FlagErrorf("--workers must not be negative")
+			}
+			if cmd.Flags().Changed("resume") && opts.Resume == "" {
+				return cmdutil.FlagErrorf("--resume needs a checkpoint path or no value (auto)")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.WorkDir, "work-dir", "", "where to save logs and checkpoints (default: the config's work_dir, else ./work_dirs/<config name>)")
+	fl.StringVar(&opts.Resume, "resume", "", "resume from `CHECKPOINT`; without a value, from the work directory's last checkpoint")
+	fl.Lookup("resume").NoOptDefVal = "auto"
+	fl.BoolVar(&opts.NoValidate, "no-validate", false, "do not validate during training")
+	fl.BoolVar(&opts.AutoScaleLR, "auto-scale-lr", false, "scale the learning rate by batch_size / auto_scale_lr.base_batch_size")
+	fl.StringArrayVar(&opts.CfgOptions, "cfg-options", nil, "override config settings: key=value (repeatable)")
+	fl.StringVar(&seed, "seed", "", "random seed (default: randomness.seed of the config, else random)")
+	fl.BoolVar(&opts.Deterministic, "deterministic", false, "record deterministic=True (the CPU kernels are deterministic for a given thread count)")
+	fl.IntVar(&opts.Workers, "workers", 0, "data-loading goroutines (default: train_dataloader.num_workers, at most the number of CPUs)")
+	return cmd
+}
+
+// Registry is the pipeline registry train uses: pkg/imagenet's transforms
+// plus RandAugment.
+func Registry() imagenet.Registry {
+	r := imagenet.DefaultRegistry()
+	imagenet.RegisterRandAugment(r)
+	return r
+}
+
+func run(ctx context.Context, opts *Options) error {
+	cfg, err := config.Load(opts.Config)
+	if err != nil {
+		return err
+	}
+	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
+		return err
+	}
+	bar := newProgressBar(opts.IO)
+	res, err := trainlib.Run(ctx, trainlib.Options{
+		Config: cfg, WorkDir: opts.WorkDir, Resume: opts.Resume, NoValidate: opts.NoValidate,
+		AutoScaleLR: opts.AutoScaleLR, Deterministic: opts.Deterministic, Seed: opts.Seed,
+		Workers: opts.Workers, Registry: Registry(), StopAfterIters: opts.stopAfterIters,
+		Now: opts.Now, Progress: bar.update,
+	}, opts.IO.Out, opts.IO.ErrOut)
+	bar.finish()
+	if err != nil {
+		if errors.Is(err, trainlib.ErrStopped) {
+			return err
+		}
+		if ctx.Err() != nil {
+			msg := "training interrupted"
+			if res != nil && res.LastCheckpoint != "" {
+				msg += fmt.Sprintf("; the last checkpoint is %s (continue with --resume)", res.LastCheckpoint)
+			}
+			fmt.Fprintln(opts.IO.ErrOut, msg)
+			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
+		}
+		return err
+	}
+	if res.LastCheckpoint != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "Training finished at epoch %d, iteration %d; last checkpoint %s\n", res.Epoch, res.Iter, res.LastCheckpoint)
+	}
+	if v, ok := res.Metrics["accuracy/top1"]; ok {
+		fmt.Fprintf(opts.IO.ErrOut, "Last validation: accuracy/top1 %.4f  accuracy/top5 %.4f\n", v, res.Metrics["accuracy/top5"])
+	}
+	return nil
+}
+
+// progressBar draws one bar per epoch (or one for an iteration-based run)
+// on a terminal's stderr; it does nothing otherwise (the log lines are
+// the progress report then).
+type progressBar struct {
+	ios   *cmdutil.IOStreams
+	bar   *progressbar.ProgressBar
+	epoch int
+}
+
+func newProgressBar(ios *cmdutil.IOStreams) *progressBar {
+	return &progressBar{ios: ios}
+}
+
+func (p *progressBar) update(pr trainlib.Progress) {
+	if !p.ios.IsStderrTTY() {
+		return
+	}
+	total, done, desc := pr.EpochLen, pr.Index, fmt.Sprintf("epoch %d/%d", pr.Epoch, pr.MaxEpochs)
+	if pr.MaxEpochs == 0 {
+		total, done, desc = pr.MaxIters, pr.Iter, "train"
+	}
+	if p.bar == nil || pr.MaxEpochs > 0 && pr.Epoch != p.epoch {
+		if p.bar != nil {
+			_ = p.bar.Finish()
+		}
+		p.epoch = pr.Epoch
+		p.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(p.ios.ErrOut), progressbar.OptionSetDescription(desc),
+			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("it"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	}
+	p.bar.Describe(fmt.Sprintf("%s loss %.4f", desc, pr.Loss))
+	_ = p.bar.Set(done)
+}
+
+func (p *progressBar) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
