@@ -6,7 +6,7 @@ DEMO    := testdata/demo
 DEMO_IMAGES := testdata/imagenet/skimage_chelsea.png testdata/imagenet/skimage_camera.png testdata/imagenet/gomod_go-turns-two-280x360.jpeg
 OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
 
-.PHONY: all build test test-purego vet demo bench bench-test fuzz clean
+.PHONY: all build test vet demo bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
 
 all: build
 
@@ -34,8 +34,18 @@ demo: build
 	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo_deploy.py --checkpoint $(OUT)/tiny_deploy.pth --json $(DEMO_IMAGES) > $(OUT)/deploy.json
 	$(GO) run ./internal/demo/compare $(OUT)/train.json $(OUT)/deploy.json
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/kernels/ ./pkg/model/
+# The speed table of issue #5: Go vs PyTorch 1.13 vs ONNX Runtime, interleaved
+# (needs Debian's python3-torch and onnxruntime-node; see bench/README.md).
+bench: bench-models
+
+bench-models: build
+	bench/models/run.sh
+
+bench-models-quick: build
+	QUICK=1 bench/models/run.sh
+
+bench-kernels:
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/kernels/ ./pkg/model/ ./pkg/train/
 
 bench-test:
 	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x ./pkg/cmd/test/
