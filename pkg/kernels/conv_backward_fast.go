@@ -44,15 +44,27 @@ func backwardDataFast(dIn, dOut, w []float32, p ConvParams) bool {
 	}
 	if dw1x1(p) {
 		inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
-		for n := 0; n < p.N; n++ {
-			depthwise1x1BackwardData(dIn[n*inSz:(n+1)*inSz], dOut[n*outSz:(n+1)*outSz], w, p)
-		}
+		_ = outSz
+		runSplit(splitJob{kind: splitDW1x1Data, a: dIn, b: dOut, c: w, p: p, units: p.N}, elemChunkMin/max(1, inSz))
 		return true
 	}
 	if p.Groups != 1 {
 		return false
 	}
 	k := p.InC * p.KH * p.KW
+	if pwBatched(p) {
+		// dIn = Wᵀ·dOut over the batch laid side by side
+		hw := p.OutH() * p.OutW()
+		cols := p.N * hw
+		d := getBuf(p.OutC * cols)
+		x := getBuf(p.InC * cols)
+		gatherBatch(*d, dOut, p.N, p.OutC, hw)
+		gemmPacked(*x, w, *d, GemmParams{M: p.InC, N: cols, K: p.OutC, TransA: true}.withDefaults(), true)
+		scatterBatch(dIn, *x, p.N, p.InC, hw)
+		putBuf(d)
+		putBuf(x)
+		return true
+	}
 	j := bwdJobPool.Get().(*bwdJob)
 	*j = bwdJob{dIn: dIn, dOut: dOut, p: p, parts: 1}
 	// op(A) = Wᵀ: k×OutC, packed once for the batch.
@@ -125,19 +137,25 @@ func backwardWeightFast(dW, in, dOut []float32, p ConvParams) bool {
 		return false
 	}
 	if dw1x1(p) {
-		inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
-		for c := 0; c < p.InC; c++ {
-			var s float64
-			for n := 0; n < p.N; n++ {
-				s += depthwise1x1WeightSum(dOut[n*outSz+c*p.OutH()*p.OutW():][:p.OutH()*p.OutW()], in[n*inSz+c*p.InH*p.InW:][:p.InH*p.InW], p)
-			}
-			dW[c] = float32(s)
-		}
+		runSplit(splitJob{kind: splitDW1x1Weight, a: dW, b: in, c: dOut, p: p, units: p.InC}, elemChunkMin/max(1, p.N*p.OutH()*p.OutW()))
 		return true
 	}
 	dw := dw3x3Fast(p)
 	if !dw && p.Groups != 1 {
 		return false
+	}
+	if !dw && pwBatched(p) {
+		// dW = dOut·inᵀ with K = N·H·W: one GEMM over the batch
+		hw := p.OutH() * p.OutW()
+		cols := p.N * hw
+		d := getBuf(p.OutC * cols)
+		x := getBuf(p.InC * cols)
+		gatherBatch(*d, dOut, p.N, p.OutC, hw)
+		gatherBatch(*x, in, p.N, p.InC, hw)
+		gemmPacked(dW, *d, *x, GemmParams{M: p.OutC, N: p.InC, K: cols, TransB: true}.withDefaults(), true)
+		putBuf(d)
+		putBuf(x)
+		return true
 	}
 	clear(dW[:p.WeightSize()])
 	j := bwdJobPool.Get().(*bwdJob)
@@ -212,6 +230,34 @@ func depthwise3x3BackwardWeight(dW, in, dOut []float32, p ConvParams, c0, c1 int
 		for c := c0; c < c1; c++ {
 			dwGradW3x3s1Plane(&dW[c*9 : c*9+9][0], &in[c*H*W : (c+1)*H*W][0], &dOut[c*H*W : (c+1)*H*W][0], H, W, &dwZeros[0])
 		}
+		return
+	}
+	if s == 1 && H == 1 && W == 1 {
+		for c := c0; c < c1; c++ {
+			dW[c*9+4] += dOut[c] * in[c]
+		}
+		return
+	}
+	if s == 1 {
+		// Narrow planes: both planes zero-extended to width 8 (the extra
+		// dOut columns are 0 and the extra input columns are the padding,
+		// so the sums are unchanged).
+		const pw = 8
+		buf := getBuf(2 * H * pw)
+		pi, pd := (*buf)[:H*pw], (*buf)[H*pw:]
+		clear(*buf)
+		for c := c0; c < c1; c++ {
+			for y := 0; y < H; y++ {
+				di, dd := pi[y*pw:y*pw+W], pd[y*pw:y*pw+W]
+				si, sd := in[c*H*W+y*W:c*H*W+(y+1)*W], dOut[c*H*W+y*W:c*H*W+(y+1)*W]
+				for x := range di {
+					di[x] = si[x]
+					dd[x] = sd[x]
+				}
+			}
+			dwGradW3x3s1Plane(&dW[c*9 : c*9+9][0], &pi[0], &pd[0], H, pw, &dwZeros[0])
+		}
+		putBuf(buf)
 		return
 	}
 	for c := c0; c < c1; c++ {

@@ -165,39 +165,58 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		}
 		return
 	}
-	// Narrow planes: stage each row in a zero-extended buffer of width
-	// minW (the extra zeros are exactly the right padding).
-	var stage [3][dwMinW2]float32
+	// Narrow planes: each plane is copied once into a zero-padded buffer
+	// of row stride minW (a zero row above and below, zeros right of the
+	// W columns: exactly the padding), whose rows the row kernels read in
+	// place.
+	if H == 1 && W == 1 {
+		// a 1×1 plane: only the centre tap sees the input
+		for c := c0; c < c1; c++ {
+			v := in[c] * w[c*9+4]
+			if bias != nil {
+				v += bias[c]
+			}
+			if relu != 0 && v < 0 {
+				v = 0
+			}
+			out[c] = v
+		}
+		return
+	}
+	padBuf := getBuf((H + 2) * minW)
+	pad := *padBuf
+	clear(pad)
 	var tmpOut [dwMinW2]float32
 	for c := c0; c < c1; c++ {
 		plane := in[c*H*W : (c+1)*H*W]
-		wc := w[c*9 : c*9+9]
+		for y := 0; y < H; y++ {
+			// rows are short: a loop beats a memmove call
+			d, sr := pad[(y+1)*minW:(y+1)*minW+W], plane[y*W:(y+1)*W]
+			for x, v := range sr {
+				d[x] = v
+			}
+		}
+		wp := &w[c*9 : c*9+9][0]
 		bp := &zeroBias[0]
 		if bias != nil {
 			bp = &bias[c]
 		}
 		dst := out[c*oh*ow : (c+1)*oh*ow]
 		for y := 0; y < oh; y++ {
-			var rp [3]*float32
-			for ky := 0; ky < 3; ky++ {
-				iy := y*s - 1 + ky
-				st := stage[ky][:minW]
-				if iy >= 0 && iy < H {
-					copy(st, plane[iy*W:(iy+1)*W])
-					clear(st[W:])
-				} else {
-					clear(st)
-				}
-				rp[ky] = &st[0]
-			}
+			r := y * s * minW
+			r0, r1, r2 := &pad[r], &pad[r+minW], &pad[r+2*minW]
 			if s == 1 {
-				dwConv3x3s1Row(&tmpOut[0], rp[0], rp[1], rp[2], &wc[0], minW, bp, relu)
+				dwConv3x3s1Row(&tmpOut[0], r0, r1, r2, wp, minW, bp, relu)
 			} else {
-				dwConv3x3s2Row(&tmpOut[0], rp[0], rp[1], rp[2], &wc[0], minW, (minW-1)/2+1, bp, relu)
+				dwConv3x3s2Row(&tmpOut[0], r0, r1, r2, wp, minW, (minW-1)/2+1, bp, relu)
 			}
-			copy(dst[y*ow:(y+1)*ow], tmpOut[:ow])
+			d := dst[y*ow : (y+1)*ow]
+			for x := range d {
+				d[x] = tmpOut[x]
+			}
 		}
 	}
+	putBuf(padBuf)
 }
 
 // convJob is one Conv2D call on the fast kernels, split over the batch or,
@@ -236,6 +255,14 @@ func convFastOK(p ConvParams) bool {
 // conv2DFast is Conv2D on the fast kernels (convFastOK(p) must hold). pa
 // holds pre-packed weights per group, or is nil.
 func conv2DFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act Activation) {
+	if pwBatched(p) {
+		var pk *packedA
+		if pa != nil {
+			pk = pa[0]
+		}
+		pwForwardBatched(out, in, w, bias, pk, p, act)
+		return
+	}
 	var scratch *scratchPackedA
 	if pa == nil && p.N > 1 && p.Groups == 1 && !dw3x3Fast(p) {
 		// pack the weights once for the whole batch
@@ -352,4 +379,43 @@ func (c *PackedConv) Forward(out, in []float32, act Activation) {
 		return
 	}
 	Conv2D(out, in, c.w, c.bias, p, act)
+}
+
+// Batched pointwise convolutions: when the planes are small, the GEMM of
+// one image has only a few columns (edge tiles, a GEMV at 1×1), so the
+// images are laid side by side instead: B(C × N·hw) holds channel c of
+// image n in columns [n·hw, (n+1)·hw), and one GEMM covers the batch.
+
+// pwBatchMaxHW is the largest plane (H·W) for which pointwise convs run as
+// one GEMM over the batch.
+const pwBatchMaxHW = 63
+
+// pwBatched reports whether the pointwise conv p runs batched.
+func pwBatched(p ConvParams) bool {
+	return p.N > 1 && p.Groups == 1 && p.pointwise() && p.OutH()*p.OutW() <= pwBatchMaxHW
+}
+
+// gatherBatch writes dst[c·(n·hw) + i·hw + j] = src[(i·channels + c)·hw + j]
+// (NCHW → C × N·HW).
+func gatherBatch(dst, src []float32, n, channels, hw int) {
+	runSplit(splitJob{kind: splitGather, a: dst, b: src, n: n, ch: channels, hw: hw, units: channels}, elemChunkMin/max(1, n*hw))
+}
+
+// scatterBatch is the inverse of gatherBatch (C × N·HW → NCHW).
+func scatterBatch(dst, src []float32, n, channels, hw int) {
+	runSplit(splitJob{kind: splitScatter, a: dst, b: src, n: n, ch: channels, hw: hw, units: channels}, elemChunkMin/max(1, n*hw))
+}
+
+// pwForwardBatched is a batched pointwise Conv2D (pwBatched(p)); pk is the
+// packed weight or nil.
+func pwForwardBatched(out, in, w, bias []float32, pk *packedA, p ConvParams, act Activation) {
+	hw := p.OutH() * p.OutW()
+	cols := p.N * hw
+	b := getBuf(p.InC * cols)
+	c := getBuf(p.OutC * cols)
+	gatherBatch(*b, in, p.N, p.InC, hw)
+	gemmBiasAct(*c, w, pk, *b, p.OutC, cols, p.InC, bias, act, true)
+	scatterBatch(out, *c, p.N, p.OutC, hw)
+	putBuf(b)
+	putBuf(c)
 }

@@ -50,7 +50,13 @@ func BatchNormTrain(out, x, weight, bias []float32, eps float32, n, channels, hw
 		panic("kernels: batchnorm slices too short")
 	}
 	m := n * hw
-	parallelFor(channels, max(1, 65536/max(1, m)), func(lo, hi int) {
+	if hw < bnSmallHW {
+		parallelForLeaf(channels, max(1, bnChunkMin/max(1, m)), func(lo, hi int) {
+			bnTrainSmall(out, x, weight, bias, eps, n, channels, hw, st, accumulate, lo, hi)
+		})
+		return
+	}
+	parallelForLeaf(channels, max(1, bnChunkMin/max(1, m)), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			var s float64
 			for i := 0; i < n; i++ {
@@ -104,8 +110,31 @@ func BatchNormTrain(out, x, weight, bias []float32, eps float32, n, channels, hw
 //	x̂ = (x−mean)·invstd; dBias = Σ dOut; dWeight = Σ dOut·x̂
 //	dx += weight·invstd·(dOut − dBias/M − x̂·dWeight/M)
 func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, channels, hw int, st BNStats) {
+	bnTrainBackward(dx, dWeight, dBias, dOut, x, weight, n, channels, hw, st, false)
+}
+
+// BatchNormTrainBackwardTo is BatchNormTrainBackward writing the input
+// gradient into dx instead of adding it (dx's contents are ignored).
+func BatchNormTrainBackwardTo(dx, dWeight, dBias, dOut, x, weight []float32, n, channels, hw int, st BNStats) {
+	bnTrainBackward(dx, dWeight, dBias, dOut, x, weight, n, channels, hw, st, true)
+}
+
+// bnChunkMin is the number of values (channels × N·H·W) from which the
+// BatchNorm kernels are split over goroutines.
+const bnChunkMin = 16384
+
+// elemChunkMin is the length from which elementwise kernels are split.
+const elemChunkMin = 1 << 15
+
+func bnTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, channels, hw int, st BNStats, overwrite bool) {
 	m := n * hw
-	parallelFor(channels, max(1, 65536/max(1, m)), func(lo, hi int) {
+	if hw < bnSmallHW {
+		parallelForLeaf(channels, max(1, bnChunkMin/max(1, m)), func(lo, hi int) {
+			bnTrainBackwardSmall(dx, dWeight, dBias, dOut, x, weight, n, channels, hw, st, overwrite, lo, hi)
+		})
+		return
+	}
+	parallelForLeaf(channels, max(1, bnChunkMin/max(1, m)), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			mean, invstd := st.Mean[c], st.InvStd[c]
 			var sd, sdx float64
@@ -126,6 +155,9 @@ func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, ch
 				ds := dOut[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				dd := dx[(i*channels+c)*hw : (i*channels+c+1)*hw]
 				ds, dd = ds[:len(xs)], dd[:len(xs)]
+				if overwrite {
+					clear(dd)
+				}
 				j0 := 0
 				if useAVX2 && len(xs) >= 8 {
 					j0 = len(xs) &^ 7
@@ -144,6 +176,15 @@ func BatchNormTrainBackward(dx, dWeight, dBias, dOut, x, weight []float32, n, ch
 // ReLU writes max(0, x) into out (out may alias x).
 func ReLU(out, x []float32) {
 	out = out[:len(x)]
+	if len(x) >= 2*elemChunkMin && Threads() > 1 {
+		runSplit(splitJob{kind: splitReLU, a: out, b: x, units: len(x)}, elemChunkMin)
+		return
+	}
+	reluRange(out, x)
+}
+
+func reluRange(out, x []float32) {
+	out = out[:len(x)]
 	i0 := 0
 	if useAVX2 && len(x) >= 8 {
 		i0 = len(x) &^ 7
@@ -161,6 +202,15 @@ func ReLU(out, x []float32) {
 // ReLUBackward writes dx = dy where the forward output y is > 0, else 0
 // (dx may alias dy).
 func ReLUBackward(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	if len(y) >= 2*elemChunkMin && Threads() > 1 {
+		runSplit(splitJob{kind: splitReLUBackward, a: dx, b: dy, c: y, units: len(y)}, elemChunkMin)
+		return
+	}
+	reluBackwardRange(dx, dy, y)
+}
+
+func reluBackwardRange(dx, dy, y []float32) {
 	dx, dy = dx[:len(y)], dy[:len(y)]
 	i0 := 0
 	if useAVX2 && len(y) >= 8 {
@@ -187,6 +237,15 @@ func Sigmoid(out, x []float32) {
 
 // Add writes a + b elementwise into out (out may alias either).
 func Add(out, a, b []float32) {
+	out, b = out[:len(a)], b[:len(a)]
+	if len(a) >= 2*elemChunkMin && Threads() > 1 {
+		runSplit(splitJob{kind: splitAdd, a: out, b: a, c: b, units: len(a)}, elemChunkMin)
+		return
+	}
+	addRange(out, a, b)
+}
+
+func addRange(out, a, b []float32) {
 	out, b = out[:len(a)], b[:len(a)]
 	i0 := 0
 	if useAVX2 && len(a) >= 8 {

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var threads atomic.Int32
@@ -53,6 +54,20 @@ func parallelFor(n, minChunk int, fn func(lo, hi int)) {
 	wg.Wait()
 }
 
+// parallelForLeaf is parallelFor on the package workers; fn must be a leaf
+// (it must not split work again).
+func parallelForLeaf(n, minChunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	parts := min(Threads(), n/max(1, minChunk))
+	if parts <= 1 {
+		fn(0, n)
+		return
+	}
+	runParallel(&funcTask{n: n, parts: parts, fn: fn}, parts)
+}
+
 // buffers recycles scratch slices (im2col columns, partial gradients) so
 // that steady-state calls do not allocate.
 var buffers sync.Pool
@@ -83,18 +98,85 @@ type workItem struct {
 // A few long-lived workers take the parts of runParallel, so that splitting
 // a kernel starts no goroutine and allocates nothing. Work sent to them is
 // always a leaf (it never calls runParallel again), so they cannot deadlock.
+//
+// A worker that finished a part spins for a short while (spinFor) before
+// it blocks: a training step calls thousands of small kernels back to
+// back, and waking a parked goroutine costs more than many of them take.
+// A caller hands a part to a spinning worker through its slot; a sleeping
+// one gets it through its mailbox.
+type spinWorker struct {
+	spinning atomic.Bool
+	slot     atomic.Pointer[workItem]
+	mail     chan *workItem
+}
+
 var (
-	workQueue   = make(chan workItem, 64)
-	workersMu   sync.Mutex
-	workerCount int
-	wgPool      = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+	workersMu sync.Mutex
+	workers   []*spinWorker
+	wgPool    = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+	itemPool  = sync.Pool{New: func() any { return new(workItem) }}
+	nextWork  atomic.Uint32
 )
 
-func worker() {
-	for it := range workQueue {
-		it.t.runPart(it.part)
-		it.wg.Done()
+// spinFor is how long an idle worker keeps polling before it parks.
+const spinFor = 100 * time.Microsecond
+
+func (w *spinWorker) run(it *workItem) {
+	it.t.runPart(it.part)
+	wg := it.wg
+	*it = workItem{}
+	itemPool.Put(it)
+	wg.Done()
+}
+
+func (w *spinWorker) loop() {
+	for {
+		w.spinning.Store(true)
+		start := time.Now()
+		got := false
+		for i := 0; ; i++ {
+			if it := w.slot.Load(); it != nil {
+				w.slot.Store(nil)
+				w.run(it)
+				got = true
+				break
+			}
+			if !w.spinning.Load() {
+				break // claimed: the slot is about to be filled
+			}
+			if i&255 == 255 {
+				if time.Since(start) > spinFor {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+		if got {
+			continue
+		}
+		if w.spinning.CompareAndSwap(true, false) {
+			// nobody claimed this worker: park until mail arrives
+			w.run(<-w.mail)
+			continue
+		}
+		// a caller claimed the worker: wait for its part
+		for {
+			if it := w.slot.Load(); it != nil {
+				w.slot.Store(nil)
+				w.run(it)
+				break
+			}
+			runtime.Gosched()
+		}
 	}
+}
+
+func (w *spinWorker) give(it *workItem) {
+	if w.spinning.CompareAndSwap(true, false) {
+		w.slot.Store(it)
+		return
+	}
+	w.mail <- it
 }
 
 // runParallel runs t.runPart(0..parts-1), part 0 on the calling goroutine,
@@ -105,17 +187,33 @@ func runParallel(t parallelTask, parts int) {
 		return
 	}
 	workersMu.Lock()
-	for workerCount < parts-1 {
-		workerCount++
-		go worker()
+	for len(workers) < parts-1 {
+		w := &spinWorker{mail: make(chan *workItem, 64)}
+		workers = append(workers, w)
+		go w.loop()
 	}
+	ws := workers
 	workersMu.Unlock()
 	wg := wgPool.Get().(*sync.WaitGroup)
 	wg.Add(parts - 1)
+	base := 0
+	if len(ws) > parts-1 {
+		base = int(nextWork.Add(1))
+	}
 	for p := 1; p < parts; p++ {
-		workQueue <- workItem{t: t, part: p, wg: wg}
+		it := itemPool.Get().(*workItem)
+		*it = workItem{t: t, part: p, wg: wg}
+		ws[(base+p-1)%len(ws)].give(it)
 	}
 	t.runPart(0)
 	wg.Wait()
 	wgPool.Put(wg)
 }
+
+// funcTask adapts a range function to runParallel.
+type funcTask struct {
+	n, parts int
+	fn       func(lo, hi int)
+}
+
+func (f *funcTask) runPart(p int) { f.fn(p*f.n/f.parts, (p+1)*f.n/f.parts) }

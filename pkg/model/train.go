@@ -312,11 +312,11 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool, ws *Work
 		ds = c.seBackward(dOut, g, ws)
 		defer ws.put(ds)
 	}
-	var dx []float32
-	if needInput {
-		dx = ws.tmpZero(len(c.x.Data))
-	}
 	if b.BranchReparam != nil {
+		var dx []float32
+		if needInput {
+			dx = ws.tmp(len(c.x.Data))
+		}
 		conv := b.BranchReparam
 		kernels.Conv2DBackwardWeight(g.Of(conv.Weight).Data, c.x.Data, ds, p)
 		kernels.BiasBackward(g.Of(conv.Bias).Data, ds, n, b.Out, hw)
@@ -325,25 +325,48 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool, ws *Work
 		}
 		return dx
 	}
-	if bn := b.BranchNorm; bn != nil {
-		kernels.BatchNormTrainBackward(dx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
+	// dx is written by the first contribution (a conv branch's input
+	// gradient, or the skip BatchNorm's when there is no conv branch) and
+	// the others are added to it.
+	var dx, tmp []float32
+	haveDx := false
+	if needInput {
+		dx = ws.tmp(len(c.x.Data))
+		if len(c.cbs) > 1 || (len(c.cbs) == 1 && b.BranchNorm != nil) {
+			tmp = ws.tmp(len(c.x.Data))
+			defer ws.put(tmp)
+		}
 	}
 	dConv := ws.tmp(len(ds))
 	defer ws.put(dConv)
-	var tmp []float32
-	if needInput {
-		tmp = ws.tmp(len(c.x.Data))
-		defer ws.put(tmp)
-	}
 	for i, cb := range c.cbs {
-		clear(dConv)
-		kernels.BatchNormTrainBackward(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i])
+		kernels.BatchNormTrainBackwardTo(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i])
 		cp := cb.Conv.params(n, c.x.Shape[2], c.x.Shape[3])
 		kernels.Conv2DBackwardWeight(g.Of(cb.Conv.Weight).Data, c.x.Data, dConv, cp)
 		if needInput {
-			kernels.Conv2DBackwardData(tmp, dConv, cb.Conv.Weight.Data, cp)
-			kernels.Add(dx, dx, tmp)
+			if !haveDx {
+				kernels.Conv2DBackwardData(dx, dConv, cb.Conv.Weight.Data, cp)
+				haveDx = true
+			} else {
+				kernels.Conv2DBackwardData(tmp, dConv, cb.Conv.Weight.Data, cp)
+				kernels.Add(dx, dx, tmp)
+			}
 		}
+	}
+	if bn := b.BranchNorm; bn != nil {
+		var bdx []float32
+		if needInput {
+			bdx = dx
+		}
+		if needInput && !haveDx {
+			kernels.BatchNormTrainBackwardTo(bdx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
+			haveDx = true
+		} else {
+			kernels.BatchNormTrainBackward(bdx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
+		}
+	}
+	if needInput && !haveDx {
+		clear(dx)
 	}
 	return dx
 }

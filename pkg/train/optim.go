@@ -2,8 +2,10 @@ package train
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
+	"github.com/mobileone-go/mobileone/pkg/kernels"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
 
@@ -20,6 +22,8 @@ type ParamGroup struct {
 	Initial map[string]float64
 	// Buf is torch's state["momentum_buffer"], nil before the first step.
 	Buf []float32
+
+	fresh bool // Buf was just allocated by Step (its first update)
 }
 
 // Get returns the group's hyper-parameter by its torch name.
@@ -141,33 +145,78 @@ func (o *SGD) ScaleLR(f float64) {
 
 // Step applies one SGD update to every parameter from its gradient.
 func (o *SGD) Step() {
+	// The update is elementwise, so splitting the parameters over
+	// goroutines does not change any result.
+	total := 0
 	for _, g := range o.Groups {
-		p, d0 := g.Param.Data, g.Grad.Data
-		lr, mom, wd := float32(g.LR), float32(g.Momentum), float32(g.WeightDecay)
-		damp := float32(1 - g.Dampening)
-		first := g.Buf == nil && g.Momentum != 0
-		if first {
-			g.Buf = make([]float32, len(p))
+		if g.Buf == nil && g.Momentum != 0 {
+			g.Buf = make([]float32, len(g.Param.Data))
+			g.fresh = true
 		}
-		for i := range p {
-			d := d0[i]
-			if g.WeightDecay != 0 {
-				d += wd * p[i]
+		total += len(g.Param.Data)
+	}
+	parts := min(kernels.Threads(), max(1, total/(1<<17)))
+	run := func(lo, hi int) {
+		off := 0
+		for _, g := range o.Groups {
+			n := len(g.Param.Data)
+			a, b := max(lo-off, 0), min(hi-off, n)
+			if a < b {
+				g.stepRange(a, b)
 			}
-			if g.Momentum != 0 {
-				if first {
-					g.Buf[i] = d
-				} else {
-					g.Buf[i] = mom*g.Buf[i] + damp*d
-				}
-				if g.Nesterov {
-					d += mom * g.Buf[i]
-				} else {
-					d = g.Buf[i]
-				}
+			off += n
+			if off >= hi {
+				break
 			}
-			p[i] -= lr * d
 		}
+	}
+	if parts <= 1 {
+		run(0, total)
+	} else {
+		var wg sync.WaitGroup
+		wg.Add(parts - 1)
+		for p := 1; p < parts; p++ {
+			go func(lo, hi int) {
+				defer wg.Done()
+				run(lo, hi)
+			}(p*total/parts, (p+1)*total/parts)
+		}
+		run(0, total/parts)
+		wg.Wait()
+	}
+	for _, g := range o.Groups {
+		g.fresh = false
+	}
+}
+
+// stepRange applies the SGD update to elements [lo, hi) of the group.
+func (g *ParamGroup) stepRange(lo, hi int) {
+	p, d0 := g.Param.Data[lo:hi], g.Grad.Data[lo:hi]
+	var buf []float32
+	if g.Buf != nil {
+		buf = g.Buf[lo:hi]
+	}
+	lr, mom, wd := float32(g.LR), float32(g.Momentum), float32(g.WeightDecay)
+	damp := float32(1 - g.Dampening)
+	first := g.fresh
+	for i := range p {
+		d := d0[i]
+		if g.WeightDecay != 0 {
+			d += wd * p[i]
+		}
+		if g.Momentum != 0 {
+			if first {
+				buf[i] = d
+			} else {
+				buf[i] = mom*buf[i] + damp*d
+			}
+			if g.Nesterov {
+				d += mom * buf[i]
+			} else {
+				d = buf[i]
+			}
+		}
+		p[i] -= lr * d
 	}
 }
 
