@@ -4,48 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/mobileone-go/mobileone/internal/toydata"
+
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/config"
 )
-
-// writeToyDataset writes a 3-class folder dataset of 16×16 PNGs whose class
-// is the bright quadrant.
-func writeToyDataset(t *testing.T, root string) {
-	for _, split := range []string{"train", "val"} {
-		for c := 0; c < 3; c++ {
-			dir := filepath.Join(root, split, fmt.Sprintf("class%d", c))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 6; i++ {
-				img := image.NewGray(image.Rect(0, 0, 16, 16))
-				for y := 0; y < 16; y++ {
-					for x := 0; x < 16; x++ {
-						v := uint8((x*7 + y*13 + i*29) % 64)
-						if (x/8)+(y/8) == c {
-							v += 150
-						}
-						img.SetGray(x, y, color.Gray{v})
-					}
-				}
-				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d.png", i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				png.Encode(f, img)
-				f.Close()
-			}
-		}
-	}
-}
 
 const toyConfig = `
 model = dict(type='ImageClassifier',
@@ -123,7 +91,7 @@ func finalState(t *testing.T, path string) *checkpoint.StateDict {
 // checkpoint ends with the same weights (bit for bit) as an uninterrupted run.
 func TestRunResumeSameWeights(t *testing.T) {
 	root := t.TempDir()
-	writeToyDataset(t, root)
+	toydata.Write(t, root)
 	full, err := toyRun(t, root, filepath.Join(root, "full"), "", 0)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/toydata"
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
@@ -39,7 +40,7 @@ func TestSIGKILLAndResume(t *testing.T) {
 		t.Skip("starts a child process")
 	}
 	root := t.TempDir()
-	writeToyData(t, filepath.Join(root, "data"))
+	toydata.Write(t, filepath.Join(root, "data"))
 	cfg := filepath.Join(root, "toy.py")
 	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
 		t.Fatal(err)

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mobileone-go/mobileone/internal/toydata"
 
 	"github.com/spf13/cobra"
 
@@ -142,37 +141,6 @@ func TestOneStepFromCLI(t *testing.T) {
 	}
 }
 
-// writeToyData writes a 3-class folder dataset (train and val) of 16×16
-// PNGs whose class is the bright quadrant.
-func writeToyData(t *testing.T, root string) {
-	for _, split := range []string{"train", "val"} {
-		for c := 0; c < 3; c++ {
-			dir := filepath.Join(root, split, fmt.Sprintf("class%d", c))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 6; i++ {
-				img := image.NewGray(image.Rect(0, 0, 16, 16))
-				for y := 0; y < 16; y++ {
-					for x := 0; x < 16; x++ {
-						v := uint8((x*7 + y*13 + i*29) % 64)
-						if (x/8)+(y/8) == c {
-							v += 150
-						}
-						img.SetGray(x, y, color.Gray{v})
-					}
-				}
-				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%d.png", i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				png.Encode(f, img)
-				f.Close()
-			}
-		}
-	}
-}
-
 const toyConfig = `
 model = dict(type='ImageClassifier',
     backbone=dict(type='MobileOne', arch=dict(num_blocks=[1, 1, 1, 1], width_factor=[0.125, 0.125, 0.125, 0.25],
@@ -208,7 +176,7 @@ custom_hooks = [dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL', upda
 // uninterrupted run; every checkpoint left behind loads.
 func TestKillAndResumeFromCLI(t *testing.T) {
 	root := t.TempDir()
-	writeToyData(t, filepath.Join(root, "data"))
+	toydata.Write(t, filepath.Join(root, "data"))
 	cfg := filepath.Join(root, "toy.py")
 	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
 		t.Fatal(err)
@@ -282,7 +250,7 @@ func TestKillAndResumeFromCLI(t *testing.T) {
 // far load, no temporary file is left, and --resume continues from them.
 func TestInterrupt(t *testing.T) {
 	root := t.TempDir()
-	writeToyData(t, filepath.Join(root, "data"))
+	toydata.Write(t, filepath.Join(root, "data"))
 	cfg := filepath.Join(root, "toy.py")
 	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
 		t.Fatal(err)
