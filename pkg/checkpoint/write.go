@@ -9,10 +9,10 @@ import (
 	"io"
 	"math"
 	"math/big"
-	"os"
-	"path/filepath"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
 )
 
 // Pickle opcodes used by the writer. All are in torch 1.13's weights-only
@@ -83,39 +83,9 @@ func Marshal(root *Dict) ([]byte, error) {
 // STORED and 64-byte aligned (torch's "FB" padding extra field); the archive
 // has version "3\n" and byteorder "little", no timestamps, and is
 // byte-for-byte deterministic.
-func Save(path string, root *Dict) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+func Save(path string, root *Dict) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return encode(w, root) }); err != nil {
 		return &Error{Path: path, Err: err}
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = encode(tmp, root); err != nil {
-		return &Error{Path: path, Err: err}
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return &Error{Path: path, Err: err}
-	}
-	if err = tmp.Sync(); err != nil {
-		return &Error{Path: path, Err: err}
-	}
-	if err = tmp.Close(); err != nil {
-		return &Error{Path: path, Err: err}
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return &Error{Path: path, Err: err}
-	}
-	if d, derr := os.Open(dir); derr == nil { // persist the rename (best effort)
-		_ = d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
+
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
@@ -81,11 +83,7 @@ func (r *runner) save(name string, byEpoch bool) error {
 		return err
 	}
 	abs := absPath(path)
-	tmp := filepath.Join(r.workDir, ".last_checkpoint.tmp")
-	if err := os.WriteFile(tmp, []byte(abs), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(r.workDir, "last_checkpoint")); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(r.workDir, "last_checkpoint"), []byte(abs)); err != nil {
 		return err
 	}
 	r.lastCkpt = abs

@@ -1,7 +1,9 @@
 package train
 
 import (
-	"os"
+	"io"
+
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -60,17 +62,8 @@ func (h *history) plot(path string, byEpoch bool, epochLen int) error {
 	for i := range plots {
 		plots[i][0].Draw(canvases[i][0])
 	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w)
 		return err
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	})
 }

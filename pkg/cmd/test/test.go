@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
+
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
@@ -411,7 +413,7 @@ func saveRun(opts *Options, workDir string, metrics map[string]any, order []stri
 	keys := append(append([]string{}, order...), "data_time", "time")
 	b := pyJSON(m, keys)
 	path := filepath.Join(dir, stamp+".json")
-	if err := writeAtomic(path, b); err != nil {
+	if err := atomicfile.WriteFile(path, b); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "metrics saved to %s\n", path)
@@ -465,7 +467,7 @@ func dumpOut(opts *Options, metrics map[string]any, order []string, preds []eval
 	if err := os.MkdirAll(filepath.Dir(opts.Out), 0o755); err != nil {
 		return err
 	}
-	if err := writeAtomic(opts.Out, data); err != nil {
+	if err := atomicfile.WriteFile(opts.Out, data); err != nil {
 		return err
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "results dumped to %s\n", opts.Out)
@@ -493,27 +495,6 @@ func pyJSON(m map[string]any, keys []string) []byte {
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // progress shows a progress bar with images/s and the ETA when stderr is
