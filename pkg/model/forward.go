@@ -35,10 +35,18 @@ func (m *ImageClassifier) Forward(x *Tensor) (*Tensor, error) {
 
 // ForwardAll is Forward returning the backbone and neck features as well.
 func (m *ImageClassifier) ForwardAll(x *Tensor) (Outputs, error) {
-	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
-		return Outputs{}, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	if err := checkInput(x); err != nil {
+		return Outputs{}, err
 	}
-	return m.forwardEval(x, plainConv)
+	return m.forwardEval(x, evalEnv{conv: plainConv, buffers: nil}, true)
+}
+
+// checkInput accepts a normalized NCHW batch of 3-channel images.
+func checkInput(x *Tensor) error {
+	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
+		return &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	}
+	return nil
 }
 
 // convFunc runs conv c of a block: out = act(conv(in) + bias) for the
@@ -54,21 +62,74 @@ func plainConv(c *Conv2d, out, in []float32, p kernels.ConvParams, act kernels.A
 	kernels.Conv2D(out, in, c.Weight.Data, bias, p, act)
 }
 
-func (m *ImageClassifier) forwardEval(x *Tensor, conv convFunc) (Outputs, error) {
-	h := m.Backbone.Stage0.forwardEval(x, conv)
-	for _, stage := range m.Backbone.Stages {
-		for _, b := range stage {
-			h = b.forwardEval(h, conv)
+// evalEnv is how the eval forward pass runs convs and where it takes its
+// activation buffers from: buffers nil means fresh allocations.
+type evalEnv struct {
+	conv    convFunc
+	buffers *freeList
+}
+
+func (e evalEnv) get(n int) []float32 {
+	if e.buffers == nil {
+		return make([]float32, n)
+	}
+	return e.buffers.get(n)
+}
+
+func (e evalEnv) put(b []float32) {
+	if e.buffers != nil {
+		e.buffers.put(b)
+	}
+}
+
+// freeList recycles activation buffers within and across forward passes.
+// Every buffer the eval pass takes is fully written before it is read, so
+// buffers are not cleared. It is not safe for concurrent use.
+type freeList struct{ free [][]float32 }
+
+func (f *freeList) get(n int) []float32 {
+	best := -1
+	for i, b := range f.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(f.free[best])) {
+			best = i
 		}
 	}
-	neck, logits := m.neckHead(h)
+	if best < 0 {
+		return make([]float32, n)
+	}
+	b := f.free[best][:n]
+	f.free[best] = f.free[len(f.free)-1]
+	f.free = f.free[:len(f.free)-1]
+	return b
+}
+
+func (f *freeList) put(b []float32) { f.free = append(f.free, b) }
+
+// forwardEval runs the eval forward pass. With keepFeatures false the
+// backbone and neck buffers go back to env's free list and only the
+// logits are returned.
+func (m *ImageClassifier) forwardEval(x *Tensor, env evalEnv, keepFeatures bool) (Outputs, error) {
+	h := m.Backbone.Stage0.forwardEval(x, env)
+	for _, stage := range m.Backbone.Stages {
+		for _, b := range stage {
+			next := b.forwardEval(h, env)
+			env.put(h.Data)
+			h = next
+		}
+	}
+	neck, logits := m.neckHead(h, env)
+	if !keepFeatures {
+		env.put(h.Data)
+		env.put(neck.Data)
+		return Outputs{Logits: logits}, nil
+	}
 	return Outputs{Backbone: h, Neck: neck, Logits: logits}, nil
 }
 
 // neckHead is GlobalAveragePooling followed by the LinearClsHead's fc.
-func (m *ImageClassifier) neckHead(h *Tensor) (neck, logits *Tensor) {
+func (m *ImageClassifier) neckHead(h *Tensor, env evalEnv) (neck, logits *Tensor) {
 	n, c := h.Shape[0], h.Shape[1]
-	neck = NewTensor(n, c)
+	neck = &Tensor{Shape: []int{n, c}, Data: env.get(n * c)}
 	kernels.GlobalAvgPool(neck.Data, h.Data, n, c, h.Shape[2]*h.Shape[3])
 	logits = NewTensor(n, m.Head.FC.Out)
 	kernels.Linear(logits.Data, neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
@@ -78,12 +139,13 @@ func (m *ImageClassifier) neckHead(h *Tensor) (neck, logits *Tensor) {
 // forwardEval is MobileOneBlock.forward in eval mode: act(se(sum of
 // branches)) with the branches added in upstream's order (identity, scale,
 // conv 0..n−1), or act(se(branch_reparam(x))) once deployed.
-func (b *MobileOneBlock) forwardEval(x *Tensor, conv convFunc) *Tensor {
+func (b *MobileOneBlock) forwardEval(x *Tensor, env evalEnv) *Tensor {
+	conv := env.conv
 	n, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	p := kernels.ConvParams{N: n, InC: b.In, InH: h, InW: w, OutC: b.Out, KH: b.K, KW: b.K,
 		StrideH: b.Stride, StrideW: b.Stride, PadH: b.Padding, PadW: b.Padding, Groups: b.Groups}
 	oh, ow := p.OutH(), p.OutW()
-	out := NewTensor(n, b.Out, oh, ow)
+	out := &Tensor{Shape: []int{n, b.Out, oh, ow}, Data: env.get(n * b.Out * oh * ow)}
 	act := kernels.ActReLU
 	if b.SE != nil {
 		act = kernels.ActNone
@@ -96,7 +158,8 @@ func (b *MobileOneBlock) forwardEval(x *Tensor, conv convFunc) *Tensor {
 			kernels.BatchNormInference(out.Data, x.Data, bn.RunningMean.Data, bn.RunningVar.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.Out, oh*ow, false)
 			started = true
 		}
-		tmp := make([]float32, len(out.Data))
+		tmp := env.get(len(out.Data))
+		defer env.put(tmp)
 		branch := func(cb *ConvBN) {
 			conv(cb.Conv, tmp, x.Data, cb.Conv.params(n, h, w), kernels.ActNone)
 			bn := cb.Norm
@@ -114,20 +177,19 @@ func (b *MobileOneBlock) forwardEval(x *Tensor, conv convFunc) *Tensor {
 		}
 	}
 	if b.SE != nil {
-		b.SE.forward(out)
+		b.SE.forward(out, env)
 		kernels.ReLU(out.Data, out.Data)
 	}
 	return out
 }
 
 // forward applies the SE layer in place: x ·= sigmoid(conv2(relu(conv1(gap(x))))).
-func (se *SELayer) forward(x *Tensor) {
+func (se *SELayer) forward(x *Tensor, env evalEnv) {
 	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
-	pooled := make([]float32, n*c)
+	pooled, sq, exc := env.get(n*c), env.get(n*se.Conv1.Out), env.get(n*c)
+	defer func() { env.put(pooled); env.put(sq); env.put(exc) }()
 	kernels.GlobalAvgPool(pooled, x.Data, n, c, hw)
-	sq := make([]float32, n*se.Conv1.Out)
 	kernels.Conv2D(sq, pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
-	exc := make([]float32, n*c)
 	kernels.Conv2D(exc, sq, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
 	kernels.Sigmoid(exc, exc)
 	kernels.ScaleChannels(x.Data, x.Data, exc, n, c, hw)

@@ -15,8 +15,9 @@ import (
 type Predictor struct {
 	m *ImageClassifier
 
-	mu     sync.Mutex
-	packed map[packKey]*kernels.PackedConv
+	mu      sync.Mutex
+	packed  map[packKey]*kernels.PackedConv
+	buffers sync.Pool // *freeList, one per concurrent Forward
 }
 
 type packKey struct {
@@ -29,18 +30,27 @@ func (m *ImageClassifier) NewPredictor() *Predictor {
 	return &Predictor{m: m, packed: map[packKey]*kernels.PackedConv{}}
 }
 
-// Forward is ImageClassifier.Forward with packed weights.
+// Forward is ImageClassifier.Forward with packed weights. Activation
+// buffers are recycled across calls; the returned logits are the caller's.
 func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
-	out, err := p.ForwardAll(x)
+	if err := checkInput(x); err != nil {
+		return nil, err
+	}
+	fl, _ := p.buffers.Get().(*freeList)
+	if fl == nil {
+		fl = &freeList{}
+	}
+	defer p.buffers.Put(fl)
+	out, err := p.m.forwardEval(x, evalEnv{conv: p.conv, buffers: fl}, false)
 	return out.Logits, err
 }
 
 // ForwardAll is ImageClassifier.ForwardAll with packed weights.
 func (p *Predictor) ForwardAll(x *Tensor) (Outputs, error) {
-	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[0] < 1 || x.Shape[2] < 1 || x.Shape[3] < 1 || len(x.Data) != x.Numel() {
-		return Outputs{}, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	if err := checkInput(x); err != nil {
+		return Outputs{}, err
 	}
-	return p.m.forwardEval(x, p.conv)
+	return p.m.forwardEval(x, evalEnv{conv: p.conv}, true)
 }
 
 // conv runs c through its PackedConv for this geometry, packing the weights
@@ -85,22 +95,23 @@ type StageTime struct {
 // ProfileStages runs one forward pass and returns the time of stage0,
 // stage1..stage4 and the neck with the head.
 func (p *Predictor) ProfileStages(x *Tensor) ([]StageTime, error) {
-	if len(x.Shape) != 4 || x.Shape[1] != 3 || len(x.Data) != x.Numel() {
-		return nil, &ShapeError{Got: x.Shape, Want: "[N, 3, H, W]"}
+	if err := checkInput(x); err != nil {
+		return nil, err
 	}
 	var out []StageTime
 	t0 := time.Now()
-	h := p.m.Backbone.Stage0.forwardEval(x, p.conv)
+	env := evalEnv{conv: p.conv}
+	h := p.m.Backbone.Stage0.forwardEval(x, env)
 	out = append(out, StageTime{"backbone.stage0", time.Since(t0).Seconds()})
 	for s, stage := range p.m.Backbone.Stages {
 		t0 = time.Now()
 		for _, b := range stage {
-			h = b.forwardEval(h, p.conv)
+			h = b.forwardEval(h, env)
 		}
 		out = append(out, StageTime{fmt.Sprintf("backbone.stage%d", s+1), time.Since(t0).Seconds()})
 	}
 	t0 = time.Now()
-	p.m.neckHead(h)
+	p.m.neckHead(h, env)
 	out = append(out, StageTime{"neck+head", time.Since(t0).Seconds()})
 	return out, nil
 }

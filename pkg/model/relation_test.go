@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -170,6 +171,61 @@ func TestPredictorEqualsForward(t *testing.T) {
 			if d := maxAbsDiff(got.Data, want.Data); d > 1e-4 {
 				t.Fatalf("deploy=%v shape %v: predictor differs by %g", deploy, shape, d)
 			}
+		}
+	}
+}
+
+// Predictor.Forward recycles activation buffers across calls: results of
+// earlier calls must stay intact, and concurrent calls must not share
+// buffers.
+func TestPredictorRecyclesBuffersSafely(t *testing.T) {
+	m := randomModel(t, Config{Arch: tinyArch, NumClasses: 10}, 11)
+	m.SwitchToDeploy()
+	p := m.NewPredictor()
+	inputs := []*Tensor{randomInput(2, 64, 64, 20), randomInput(1, 48, 40, 21), randomInput(2, 64, 64, 22)}
+	var want, got []*Tensor
+	for _, x := range inputs {
+		w, err := m.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, w)
+	}
+	for round := 0; round < 3; round++ {
+		got = got[:0]
+		for _, x := range inputs {
+			g, err := p.Forward(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, g)
+		}
+		for i := range got {
+			if d := maxAbsDiff(got[i].Data, want[i].Data); d > 1e-4 {
+				t.Fatalf("round %d input %d: differs by %g after later calls", round, i, d)
+			}
+		}
+	}
+	done := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		go func(g int) {
+			for i := 0; i < 5; i++ {
+				x := inputs[(g+i)%len(inputs)]
+				out, err := p.Forward(x)
+				if err == nil && maxAbsDiff(out.Data, want[(g+i)%len(inputs)].Data) > 1e-4 {
+					err = fmt.Errorf("goroutine %d call %d: wrong result", g, i)
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}(g)
+	}
+	for g := 0; g < 4; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	}
 }
