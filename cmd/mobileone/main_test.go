@@ -44,6 +44,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/types"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -60,7 +62,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestScripts(t *testing.T) {
-	repo := repoRoot(t)
+	repo := fixtures.Root(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 filepath.Join("testdata", "script"),
 		RequireExplicitExec: true,
@@ -82,25 +84,6 @@ func TestScripts(t *testing.T) {
 			"cpdir":    cmdCpdir,
 		},
 	})
-}
-
-// repoRoot walks up from the package directory to the directory holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
 }
 
 func noNeg(ts *testscript.TestScript, neg bool, name string) {

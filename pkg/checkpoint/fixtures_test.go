@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func expected(t *testing.T) expectedFile {
 // to int64), exactly.
 func checkFlat(t *testing.T, key string, got *Tensor, want flatTensor) {
 	t.Helper()
-	if !sameShape(got.Shape, want.Shape) {
+	if !slices.Equal(got.Shape, want.Shape) {
 		t.Errorf("%s: shape %v, want %v", key, got.Shape, want.Shape)
 		return
 	}
@@ -152,7 +153,7 @@ func TestPythonFixturesObjects(t *testing.T) {
 			meta := f.Meta()
 			get := func(k string) any { v, _ := meta.Get(k); return v }
 			arr, ok := get("np_array").(*Tensor)
-			if !ok || arr.DType != Float32 || !reflect.DeepEqual(arr.F32, []float32{0, 1, 2, 3, 4, 5}) || !sameShape(arr.Shape, []int{2, 3}) {
+			if !ok || arr.DType != Float32 || !reflect.DeepEqual(arr.F32, []float32{0, 1, 2, 3, 4, 5}) || !slices.Equal(arr.Shape, []int{2, 3}) {
 				t.Errorf("np_array = %#v", get("np_array"))
 			}
 			fa, ok := get("np_fortran").(*Tensor)
@@ -225,7 +226,7 @@ func TestAppleStateDict(t *testing.T) {
 			t.Errorf("%s: %s missing (have %q)", apple, mm, sd.Keys)
 			continue
 		}
-		if !sameShape(tn.Shape, e.Apple[apple]) {
+		if !slices.Equal(tn.Shape, e.Apple[apple]) {
 			t.Errorf("%s: shape %v, want %v", mm, tn.Shape, e.Apple[apple])
 		}
 	}

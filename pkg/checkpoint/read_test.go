@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +86,7 @@ func checkKeys(t *testing.T, sd *StateDict, want []keySpec) {
 			t.Fatalf("key %d = %q, want %q", i, sd.Keys[i], w.Key)
 		}
 		tn := sd.Tensors[w.Key]
-		if !sameShape(tn.Shape, w.Shape) || string(tn.DType) != w.DType {
+		if !slices.Equal(tn.Shape, w.Shape) || string(tn.DType) != w.DType {
 			t.Errorf("%s: %s%v, want %s%v", w.Key, tn.DType, tn.Shape, w.DType, w.Shape)
 		}
 		n := tn.Numel()

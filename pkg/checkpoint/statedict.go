@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mobileone-go/mobileone/pkg/model"
@@ -254,7 +255,7 @@ func Apply(entries []model.Entry, sd *StateDict) error {
 			continue
 		}
 		want := e.Shape()
-		if !sameShape(want, t.Shape) {
+		if !slices.Equal(want, t.Shape) {
 			le.Mismatched = append(le.Mismatched, ShapeMismatch{Key: e.Key, Model: append([]int{}, want...), File: append([]int{}, t.Shape...)})
 		}
 	}
@@ -296,18 +297,6 @@ func Apply(entries []model.Entry, sd *StateDict) error {
 		}
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // metadataVersion returns the _metadata version of the module owning key, or

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,7 +188,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func tensorsEqual(a, b *Tensor) bool {
-	if a.DType != b.DType || !sameShape(a.Shape, b.Shape) || len(a.F32) != len(b.F32) || len(a.I64) != len(b.I64) {
+	if a.DType != b.DType || !slices.Equal(a.Shape, b.Shape) || len(a.F32) != len(b.F32) || len(a.I64) != len(b.I64) {
 		return false
 	}
 	for i := range a.F32 {

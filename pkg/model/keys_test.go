@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
@@ -48,22 +49,10 @@ func TestStateDictKeysMatchUpstream(t *testing.T) {
 				if e.Kind == Counter {
 					wantDtype = "int64"
 				}
-				if e.Key != key || !sameInts(e.Shape(), shape) || dtype != wantDtype {
+				if e.Key != key || !slices.Equal(e.Shape(), shape) || dtype != wantDtype {
 					t.Fatalf("%s %s key %d: got %s %v %s, upstream %s %v %s", name, graph, i, e.Key, e.Shape(), wantDtype, key, shape, dtype)
 				}
 			}
 		}
 	}
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Tensor is a dense float32 tensor in C (row-major) order. It is the one
 // tensor type of the model package: parameters, buffers and activations.
@@ -23,17 +26,7 @@ func (t *Tensor) Clone() *Tensor {
 }
 
 // SameShape reports whether t has exactly the given shape.
-func (t *Tensor) SameShape(shape []int) bool {
-	if len(t.Shape) != len(shape) {
-		return false
-	}
-	for i := range shape {
-		if t.Shape[i] != shape[i] {
-			return false
-		}
-	}
-	return true
-}
+func (t *Tensor) SameShape(shape []int) bool { return slices.Equal(t.Shape, shape) }
 
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mobileone-go/mobileone/internal/atomicfile"
@@ -155,7 +156,7 @@ func (r *runner) loadFrom(path string) error {
 			}
 			continue
 		}
-		if !t.DType.IsFloat() || !sameShape(t.Shape, e.Tensor.Shape) {
+		if !t.DType.IsFloat() || !slices.Equal(t.Shape, e.Tensor.Shape) {
 			mismatched = append(mismatched, fmt.Sprintf("%s: checkpoint %v, model %v", e.Key, t.Shape, e.Tensor.Shape))
 			continue
 		}
@@ -181,18 +182,6 @@ func (r *runner) loadFrom(path string) error {
 		copyEntries(r.ema.Model.StateDict(), r.m.StateDict())
 	}
 	return nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // resumeFrom restores model, EMA, optimizer, schedulers, epoch, iter and
