@@ -388,3 +388,16 @@ func nextComma(s string) (int, error) {
 	}
 	return len(s), nil
 }
+
+// LoadWithOptions is Load followed by MergeOptions: what a command does
+// with its CONFIG argument and --cfg-options.
+func LoadWithOptions(nameOrPath string, opts []string) (*Config, error) {
+	c, err := Load(nameOrPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.MergeOptions(opts); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

@@ -177,3 +177,17 @@ func checkOutIndices(v any) error {
 
 // ImageNetClasses returns mmpretrain's IMAGENET_CATEGORIES (1000 names).
 func ImageNetClasses() []string { return imagenet.ImageNetCategories() }
+
+// Load loads a config (file or built-in name), applies --cfg-options and
+// reads its model: the first step of every command that builds a model.
+func Load(nameOrPath string, cfgOptions []string) (*config.Config, model.Config, error) {
+	cfg, err := config.LoadWithOptions(nameOrPath, cfgOptions)
+	if err != nil {
+		return nil, model.Config{}, err
+	}
+	mc, err := ModelConfig(cfg)
+	if err != nil {
+		return nil, model.Config{}, err
+	}
+	return cfg, mc, nil
+}

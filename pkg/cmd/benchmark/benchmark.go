@@ -15,7 +15,6 @@ import (
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
-	"github.com/mobileone-go/mobileone/pkg/config"
 	"github.com/mobileone-go/mobileone/pkg/kernels"
 	"github.com/mobileone-go/mobileone/pkg/model"
 	"github.com/mobileone-go/mobileone/pkg/setup"
@@ -113,14 +112,7 @@ type Report struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	cfg, err := config.Load(opts.Config)
-	if err != nil {
-		return err
-	}
-	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
-		return err
-	}
-	mc, err := setup.ModelConfig(cfg)
+	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
 	if err != nil {
 		return err
 	}

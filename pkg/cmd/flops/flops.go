@@ -13,7 +13,6 @@ import (
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
-	"github.com/mobileone-go/mobileone/pkg/config"
 	"github.com/mobileone-go/mobileone/pkg/model"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
@@ -70,14 +69,7 @@ Deploy configs give the metafile's numbers (s0: 274,136,576 FLOPs, 2,078,504 par
 }
 
 func run(opts *Options) error {
-	cfg, err := config.Load(opts.Config)
-	if err != nil {
-		return err
-	}
-	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
-		return err
-	}
-	mc, err := setup.ModelConfig(cfg)
+	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
 	if err != nil {
 		return err
 	}

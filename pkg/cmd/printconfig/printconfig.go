@@ -86,11 +86,8 @@ func run(opts *Options) error {
 		}
 		return nil
 	}
-	cfg, err := config.Load(opts.Config)
+	cfg, err := config.LoadWithOptions(opts.Config, opts.CfgOptions)
 	if err != nil {
-		return err
-	}
-	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
 		return err
 	}
 	if opts.JSON {

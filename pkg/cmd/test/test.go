@@ -129,14 +129,7 @@ accuracy line; the accuracy is over the remaining samples.`,
 }
 
 func run(ctx context.Context, opts *Options) error {
-	cfg, err := config.Load(opts.Config)
-	if err != nil {
-		return err
-	}
-	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
-		return err
-	}
-	mc, err := setup.ModelConfig(cfg)
+	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
 	if err != nil {
 		return err
 	}

@@ -132,11 +132,8 @@ func Registry() imagenet.Registry {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	cfg, err := config.Load(opts.Config)
+	cfg, err := config.LoadWithOptions(opts.Config, opts.CfgOptions)
 	if err != nil {
-		return err
-	}
-	if err := cfg.MergeOptions(opts.CfgOptions); err != nil {
 		return err
 	}
 	bar := newProgressBar(opts.IO)
