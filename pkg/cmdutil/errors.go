@@ -47,3 +47,14 @@ func ExitCode(err error) int {
 		return ExitError
 	}
 }
+
+// ParseShape reads a --shape flag given as H or H,W.
+func ParseShape(shape []int) (h, w int, err error) {
+	switch len(shape) {
+	case 1:
+		return shape[0], shape[0], nil
+	case 2:
+		return shape[0], shape[1], nil
+	}
+	return 0, 0, FlagErrorf("--shape takes H or H,W, got %d values", len(shape))
+}

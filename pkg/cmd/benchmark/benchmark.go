@@ -52,13 +52,9 @@ not depend on them). Use a deploy config for the reparameterized model.`,
 		ValidArgsFunction: printconfig.CompleteConfig,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config = args[0]
-			switch len(shape) {
-			case 1:
-				opts.H, opts.W = shape[0], shape[0]
-			case 2:
-				opts.H, opts.W = shape[0], shape[1]
-			default:
-				return cmdutil.FlagErrorf("--shape takes H or H,W")
+			var err error
+			if opts.H, opts.W, err = cmdutil.ParseShape(shape); err != nil {
+				return err
 			}
 			for _, c := range []struct {
 				name     string

@@ -45,13 +45,9 @@ Deploy configs give the metafile's numbers (s0: 274,136,576 FLOPs, 2,078,504 par
 		ValidArgsFunction: printconfig.CompleteConfig,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config = args[0]
-			switch len(shape) {
-			case 1:
-				opts.H, opts.W = shape[0], shape[0]
-			case 2:
-				opts.H, opts.W = shape[0], shape[1]
-			default:
-				return cmdutil.FlagErrorf("--shape takes H or H,W, got %d values", len(shape))
+			var err error
+			if opts.H, opts.W, err = cmdutil.ParseShape(shape); err != nil {
+				return err
 			}
 			if opts.H < 1 || opts.W < 1 {
 				return cmdutil.FlagErrorf("--shape must be positive, got %dx%d", opts.H, opts.W)
