@@ -1,7 +1,6 @@
 package model_test
 
 import (
-	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
@@ -39,19 +38,6 @@ func tol(x float64) float64 { return 2*x + 1e-5 }
 
 var tinyArch = model.Arch{NumBlocks: [4]int{2, 2, 2, 1}, WidthFactor: [4]float64{0.3, 0.3, 0.3, 0.5},
 	NumConvBranches: [4]int{2, 2, 2, 2}, NumSEBlocks: [4]int{0, 0, 0, 1}}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
 
 func loadModel(t *testing.T, cfg model.Config, path string) *model.ImageClassifier {
 	t.Helper()
@@ -114,11 +100,11 @@ func checkOutputs(t *testing.T, name string, m forwarder, x *model.Tensor, dir, 
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		compare(t, name+" "+c.file, c.got.Data, readF32(t, p), c.tol)
+		compare(t, name+" "+c.file, c.got.Data, fixtures.ReadFloat32(t, p), c.tol)
 	}
 	// The predicted label must be upstream's wherever upstream's decision
 	// is clear of the tolerance.
-	want := readF32(t, filepath.Join(dir, set+"_logits.bin"))
+	want := fixtures.ReadFloat32(t, filepath.Join(dir, set+"_logits.bin"))
 	k := out.Logits.Shape[1]
 	for n := 0; n < out.Logits.Shape[0]; n++ {
 		w, g := want[n*k:(n+1)*k], out.Logits.Data[n*k:(n+1)*k]
@@ -150,7 +136,7 @@ func argmax2(v []float32) (int, int) {
 // TestTinyMatchesUpstream runs on a fresh clone: the tiny checkpoints and
 // their random-input outputs are committed under testdata.
 func TestTinyMatchesUpstream(t *testing.T) {
-	x := &model.Tensor{Shape: []int{2, 3, 64, 64}, Data: readF32(t, fixtures.Testdata(t, "model/tiny/random_2x3x64x64.bin"))}
+	x := &model.Tensor{Shape: []int{2, 3, 64, 64}, Data: fixtures.ReadFloat32(t, fixtures.Testdata(t, "model/tiny/random_2x3x64x64.bin"))}
 	cfg := model.Config{Arch: tinyArch, NumClasses: 10}
 	for _, graph := range []string{"train", "deploy"} {
 		cfg.Deploy = graph == "deploy"
@@ -177,10 +163,10 @@ func TestLargeModelsMatchUpstream(t *testing.T) {
 		t.Skip("skipping: s0/s1 forward passes in -short mode")
 	}
 	random := fixtures.Shared(t, "inputs/random_2x3x224x224.bin")
-	xr := &model.Tensor{Shape: []int{2, 3, 224, 224}, Data: readF32(t, random)}
+	xr := &model.Tensor{Shape: []int{2, 3, 224, 224}, Data: fixtures.ReadFloat32(t, random)}
 	var imgs []float32
 	for _, name := range []string{"skimage_chelsea", "skimage_astronaut", "skimage_camera", "sklearn_china", "skimage_rocket", "gomod_go-turns-two-280x360", "skimage_coffee", "skimage_motorcycle_left"} {
-		imgs = append(imgs, readF32(t, fixtures.Shared(t, "inputs/preprocessed/"+name+".bin"))...)
+		imgs = append(imgs, fixtures.ReadFloat32(t, fixtures.Shared(t, "inputs/preprocessed/"+name+".bin"))...)
 	}
 	xi := &model.Tensor{Shape: []int{8, 3, 224, 224}, Data: imgs}
 	for _, arch := range []string{"s0", "s1"} {

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"os"
@@ -23,19 +22,6 @@ const (
 )
 
 var fixtureLabels = []int{0, 3, 1, 6, 3, 4, 9, 7}
-
-func readF32(t *testing.T, path string) []float32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]float32, len(b)/4)
-	for i := range out {
-		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
 
 // tinyModel loads testdata/checkpoint/tiny_train.pth into the model of
 // testdata/train/tiny_train.json.
@@ -97,7 +83,7 @@ func compare(t *testing.T, name string, got, want []float32, atol, rtol float64)
 }
 
 func fixtureBatch(t *testing.T) *model.Tensor {
-	x := &model.Tensor{Shape: []int{8, 3, 64, 64}, Data: readF32(t, fixtures.Testdata(t, "train/batch_inputs.bin"))}
+	x := &model.Tensor{Shape: []int{8, 3, 64, 64}, Data: fixtures.ReadFloat32(t, fixtures.Testdata(t, "train/batch_inputs.bin"))}
 	if len(x.Data) != x.Numel() {
 		t.Fatalf("batch_inputs.bin has %d values", len(x.Data))
 	}
