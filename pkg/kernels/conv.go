@@ -205,19 +205,25 @@ func biasAct(out, bias []float32, channels, hw int, act Activation) {
 // copied (or strided) middle and a zero tail, so the inner loops carry no
 // bounds tests.
 func im2col(col, in []float32, channels int, p ConvParams) {
-	oh, ow := p.OutH(), p.OutW()
-	ohw := oh * ow
+	im2colRows(col, in, channels, p, 0, p.OutH())
+}
+
+// im2colRows is im2col for output rows [y0, y1) only: col is
+// (channels·KH·KW) × ((y1−y0)·OutW), row-major.
+func im2colRows(col, in []float32, channels int, p ConvParams, y0, y1 int) {
+	ow := p.OutW()
+	n := (y1 - y0) * ow
 	sw := p.StrideW
 	for c := 0; c < channels; c++ {
 		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
 		for ky := 0; ky < p.KH; ky++ {
 			for kx := 0; kx < p.KW; kx++ {
-				row := col[((c*p.KH+ky)*p.KW+kx)*ohw:][:ohw]
+				row := col[((c*p.KH+ky)*p.KW+kx)*n:][:n]
 				x0, x1 := validRange(kx, sw, p.PadW, p.InW, ow)
 				off := kx - p.PadW
-				for y := 0; y < oh; y++ {
+				for y := y0; y < y1; y++ {
 					iy := y*p.StrideH - p.PadH + ky
-					dst := row[y*ow : (y+1)*ow]
+					dst := row[(y-y0)*ow : (y-y0+1)*ow]
 					if iy < 0 || iy >= p.InH {
 						clear(dst)
 						continue
@@ -234,6 +240,12 @@ func im2col(col, in []float32, channels int, p ConvParams) {
 						continue
 					}
 					s := src[x0*sw+off : (x1-1)*sw+off+1]
+					if sw == 2 {
+						for i := range d {
+							d[i] = s[2*i]
+						}
+						continue
+					}
 					for i := range d {
 						d[i] = s[i*sw]
 					}

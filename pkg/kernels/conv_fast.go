@@ -308,15 +308,73 @@ func convImageFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act 
 	if pa != nil {
 		pk = pa[0]
 	}
+	if p.pointwise() && ohw == 1 {
+		gemvBiasAct(out, w, in, bias, p.OutC, p.InC, act, parallel)
+		return
+	}
 	if p.pointwise() {
 		gemmBiasAct(out, w, pk, in, p.OutC, ohw, p.InC, bias, act, parallel)
 		return
 	}
+	convIm2col(out, in, w, pk, bias, p, act, parallel)
+}
+
+// im2colBlockFloats is the size of one block of im2col columns: a band of
+// output rows whose columns stay in L2 while the GEMM reads them.
+const im2colBlockFloats = 24 << 10
+
+// im2colTask is a dense non-pointwise conv of one image as bands of output
+// rows: each band is laid out by im2colRows and multiplied at once, so the
+// columns never leave the cache, and bands run in parallel.
+type im2colTask struct {
+	out, in, bias []float32
+	pa            *packedA
+	p             ConvParams
+	act           Activation
+	rows, bands   int // output rows per band, number of bands
+	parts         int
+}
+
+func (t *im2colTask) runPart(part int) {
+	p := t.p
+	oh, ow := p.OutH(), p.OutW()
 	k := p.InC * p.KH * p.KW
-	col := getBuf(k * ohw)
-	im2col(*col, in, p.InC, p)
-	gemmBiasAct(out, w, pk, *col, p.OutC, ohw, k, bias, act, parallel)
+	col := getBuf(k * t.rows * ow)
+	for b := part * t.bands / t.parts; b < (part+1)*t.bands/t.parts; b++ {
+		y0 := b * t.rows
+		y1 := min(oh, y0+t.rows)
+		n := (y1 - y0) * ow
+		c := (*col)[:k*n]
+		im2colRows(c, t.in, p.InC, p, y0, y1)
+		gemmBiasActLDC(t.out[y0*ow:], oh*ow, nil, t.pa, c, p.OutC, n, k, t.bias, t.act, false)
+	}
 	putBuf(col)
+}
+
+var im2colTaskPool = sync.Pool{New: func() any { return new(im2colTask) }}
+
+// convIm2col computes one image of a dense conv through im2col bands and
+// the fused GEMM; pk is the packed weight or nil.
+func convIm2col(out, in, w []float32, pk *packedA, bias []float32, p ConvParams, act Activation, parallel bool) {
+	oh, ow := p.OutH(), p.OutW()
+	k := p.InC * p.KH * p.KW
+	var scratch *scratchPackedA
+	if pk == nil {
+		scratch = getScratchPackedA(w, k, false, p.OutC, k)
+		pk = &scratch.pa
+	}
+	rows := max(1, min(oh, im2colBlockFloats/max(1, k*ow)))
+	t := im2colTaskPool.Get().(*im2colTask)
+	*t = im2colTask{out: out, in: in, bias: bias, pa: pk, p: p, act: act, rows: rows, bands: (oh + rows - 1) / rows, parts: 1}
+	if th := Threads(); parallel && th > 1 && t.bands > 1 && p.OutC*oh*ow*k >= gemmParallelMin {
+		t.parts = min(th, t.bands)
+	}
+	runParallel(t, t.parts)
+	*t = im2colTask{}
+	im2colTaskPool.Put(t)
+	if scratch != nil {
+		putScratchPackedA(scratch)
+	}
 }
 
 // PackedConv is a convolution whose weights were re-laid out once for the

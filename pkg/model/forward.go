@@ -67,6 +67,9 @@ func plainConv(c *Conv2d, out, in []float32, p kernels.ConvParams, act kernels.A
 type evalEnv struct {
 	conv    convFunc
 	buffers *freeList
+	// head, when set, is the head's fc viewed as a 1×1 conv: the logits
+	// then go through conv (pre-packed) instead of kernels.Linear.
+	head *Conv2d
 }
 
 func (e evalEnv) get(n int) []float32 {
@@ -132,6 +135,10 @@ func (m *ImageClassifier) neckHead(h *Tensor, env evalEnv) (neck, logits *Tensor
 	neck = &Tensor{Shape: []int{n, c}, Data: env.get(n * c)}
 	kernels.GlobalAvgPool(neck.Data, h.Data, n, c, h.Shape[2]*h.Shape[3])
 	logits = NewTensor(n, m.Head.FC.Out)
+	if env.head != nil {
+		env.conv(env.head, logits.Data, neck.Data, env.head.params(n, 1, 1), kernels.ActNone)
+		return neck, logits
+	}
 	kernels.Linear(logits.Data, neck.Data, m.Head.FC.Weight.Data, m.Head.FC.Bias.Data, n, m.Head.FC.In, m.Head.FC.Out)
 	return neck, logits
 }

@@ -13,7 +13,8 @@ import (
 // inference engine does at load time. It snapshots the weights: build a new
 // Predictor after changing the model. It is safe for concurrent use.
 type Predictor struct {
-	m *ImageClassifier
+	m    *ImageClassifier
+	head *Conv2d // the head's fc as a 1×1 conv (shares its tensors)
 
 	mu      sync.Mutex
 	packed  map[packKey]*kernels.PackedConv
@@ -27,7 +28,15 @@ type packKey struct {
 
 // NewPredictor returns a Predictor for m (either graph).
 func (m *ImageClassifier) NewPredictor() *Predictor {
-	return &Predictor{m: m, packed: map[packKey]*kernels.PackedConv{}}
+	fc := m.Head.FC
+	head := &Conv2d{In: fc.In, Out: fc.Out, K: 1, Stride: 1, Groups: 1, Bias: fc.Bias,
+		Weight: &Tensor{Shape: []int{fc.Out, fc.In, 1, 1}, Data: fc.Weight.Data}}
+	return &Predictor{m: m, head: head, packed: map[packKey]*kernels.PackedConv{}}
+}
+
+// env is the eval environment of the Predictor's forward passes.
+func (p *Predictor) env(fl *freeList) evalEnv {
+	return evalEnv{conv: p.conv, buffers: fl, head: p.head}
 }
 
 // Forward is ImageClassifier.Forward with packed weights. Activation
@@ -41,7 +50,7 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 		fl = &freeList{}
 	}
 	defer p.buffers.Put(fl)
-	out, err := p.m.forwardEval(x, evalEnv{conv: p.conv, buffers: fl}, false)
+	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
 }
 
@@ -50,7 +59,7 @@ func (p *Predictor) ForwardAll(x *Tensor) (Outputs, error) {
 	if err := checkInput(x); err != nil {
 		return Outputs{}, err
 	}
-	return p.m.forwardEval(x, evalEnv{conv: p.conv}, true)
+	return p.m.forwardEval(x, p.env(nil), true)
 }
 
 // conv runs c through its PackedConv for this geometry, packing the weights
@@ -100,7 +109,7 @@ func (p *Predictor) ProfileStages(x *Tensor) ([]StageTime, error) {
 	}
 	var out []StageTime
 	t0 := time.Now()
-	env := evalEnv{conv: p.conv}
+	env := p.env(nil)
 	h := p.m.Backbone.Stage0.forwardEval(x, env)
 	out = append(out, StageTime{"backbone.stage0", time.Since(t0).Seconds()})
 	for s, stage := range p.m.Backbone.Stages {
