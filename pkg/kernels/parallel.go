@@ -99,9 +99,12 @@ type workItem struct {
 // a kernel starts no goroutine and allocates nothing. Work sent to them is
 // always a leaf (it never calls runParallel again), so they cannot deadlock.
 //
-// A worker that finished a part spins for a short while (spinFor) before
-// it blocks: a training step calls thousands of small kernels back to
-// back, and waking a parked goroutine costs more than many of them take.
+// A worker that finished a part spins for a while (spinFor) before it
+// blocks: a training step calls thousands of small kernels back to back,
+// and waking a parked goroutine costs more than many of them take. The
+// spin outlasts the longest serial kernel of an inference pass (s0's
+// batch-1 stage-1 depthwise conv takes ~100-150 us alone), so the next
+// split kernel finds its worker awake.
 // A caller hands a part to a spinning worker through its slot; a sleeping
 // one gets it through its mailbox.
 type spinWorker struct {
@@ -118,8 +121,12 @@ var (
 	nextWork  atomic.Uint32
 )
 
-// spinFor is how long an idle worker keeps polling before it parks.
-const spinFor = 100 * time.Microsecond
+// spinFor is how long an idle worker keeps polling before it parks. It
+// yields (Gosched) as it polls, so other goroutines (image decoding) still
+// get the processor. At 100 us, the s0 batch-1 stage-1 pointwise convs
+// (2 threads) took 0.196 ms each instead of 0.100 ms: the worker had
+// parked during the serial depthwise conv before them.
+const spinFor = 1 * time.Millisecond
 
 func (w *spinWorker) run(it *workItem) {
 	it.t.runPart(it.part)
