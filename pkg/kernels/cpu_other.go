@@ -26,6 +26,8 @@ func sdot4Vec(k int, w *float32, ldw int, x, out *float32) {
 	dot4Generic(k, unsafe.Slice(w, 3*ldw+k), ldw, unsafe.Slice(x, k), unsafe.Slice(out, 4))
 }
 
+func prefetchRows(p *float32, ld, n int) {}
+
 func dwConv3x3s1Row(out, r0, r1, r2, w *float32, width int, bias *float32, relu int) {
 	dwRowGeneric(unsafe.Slice(out, width), [3][]float32{unsafe.Slice(r0, width), unsafe.Slice(r1, width), unsafe.Slice(r2, width)}, unsafe.Slice(w, 9), width, 1, *bias, relu != 0)
 }

@@ -1364,3 +1364,19 @@ dot4_sum:
 	VMOVUPS      X1, (SI)
 	VZEROUPPER
 	RET
+
+// func prefetchRows(p *float32, ld int, n int)
+// Requires: MMX+
+TEXT ·prefetchRows(SB), NOSPLIT, $0-24
+	MOVQ p+0(FP), AX
+	MOVQ ld+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ n+16(FP), DX
+
+pfrows_loop:
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	ADDQ       CX, AX
+	DECQ       DX
+	JNZ        pfrows_loop
+	RET

@@ -135,3 +135,8 @@ func dwGradW3x3s1Plane(acc *float32, in *float32, dout *float32, H int, W int, z
 //
 //go:noescape
 func sdot4Vec(k int, w *float32, ldw int, x *float32, out *float32)
+
+// prefetchRows prefetches p[i*ld : i*ld+16] into L2 for i < n (n ≥ 1; ld in elements).
+//
+//go:noescape
+func prefetchRows(p *float32, ld int, n int)

@@ -29,6 +29,7 @@ func main() {
 	genBatchNorm()
 	genDepthwiseS1WeightGrad()
 	genDot4()
+	genPrefetchRows()
 	Generate()
 }
 
@@ -1016,5 +1017,28 @@ func genDot4() {
 	VADDPS(hi, acc[0][0].AsX(), hi)
 	VMOVUPS(hi, Mem{Base: out})
 	VZEROUPPER()
+	RET()
+}
+
+// genPrefetchRows emits prefetchRows: PREFETCHT1 (into L2) of the 64 bytes
+// at each of n rows ld elements apart (both cache lines when a row
+// straddles two). The GEMM driver issues it for the next B micro-panel
+// read in place, so the panel's rows arrive from L3 or memory while the
+// current one is multiplied; the kernel's own prefetch, a few rows ahead,
+// then only has L2 latency to hide.
+func genPrefetchRows() {
+	TEXT("prefetchRows", NOSPLIT, "func(p *float32, ld int, n int)")
+	Pragma("noescape")
+	Doc("prefetchRows prefetches p[i*ld : i*ld+16] into L2 for i < n (n ≥ 1; ld in elements).")
+	p := Load(Param("p"), GP64())
+	ld := Load(Param("ld"), GP64())
+	SHLQ(U8(2), ld)
+	n := Load(Param("n"), GP64())
+	Label("pfrows_loop")
+	PREFETCHT1(Mem{Base: p})
+	PREFETCHT1(Mem{Base: p, Disp: 60})
+	ADDQ(ld, p)
+	DECQ(n)
+	JNZ(LabelRef("pfrows_loop"))
 	RET()
 }
