@@ -54,6 +54,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/checkpoint/
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/config/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/imagenet/
+	$(GO) test -run '^$$' -fuzz '^FuzzGemm$$' -fuzztime 30s ./pkg/kernels/
+	$(GO) test -run '^$$' -fuzz '^FuzzConv$$' -fuzztime 30s ./pkg/kernels/
+	$(GO) test -run '^$$' -fuzz '^FuzzDepthwise$$' -fuzztime 30s ./pkg/kernels/
+	$(GO) test -tags purego -run '^$$' -fuzz '^FuzzGemm$$' -fuzztime 30s ./pkg/kernels/
+	$(GO) test -tags purego -run '^$$' -fuzz '^FuzzConv$$' -fuzztime 30s ./pkg/kernels/
 
 clean:
 	rm -f $(BIN)

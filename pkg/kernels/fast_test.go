@@ -394,6 +394,31 @@ func FuzzGemm(f *testing.F) {
 	})
 }
 
+// FuzzConv compares dense convolutions (pointwise, the GEMV of a 1×1
+// plane, 3×3 through banded im2col) on the fast kernels with the reference,
+// on one or two goroutines.
+func FuzzConv(f *testing.F) {
+	f.Add(uint8(3), uint8(48), uint8(33), uint8(40), uint8(1), uint8(0))
+	f.Add(uint8(64), uint8(70), uint8(0), uint8(0), uint8(0), uint8(1))
+	f.Add(uint8(5), uint8(9), uint8(13), uint8(7), uint8(3), uint8(1))
+	f.Fuzz(func(t *testing.T, inC, outC, h, w, mode, threads uint8) {
+		p := ConvParams{N: 1, InC: int(inC%64) + 1, InH: int(h%48) + 1, InW: int(w%48) + 1, OutC: int(outC%80) + 1,
+			KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}
+		if mode&1 != 0 { // 3×3, padding 1
+			p.KH, p.KW, p.PadH, p.PadW = 3, 3, 1, 1
+		}
+		if mode&2 != 0 {
+			p.StrideH, p.StrideW = 2, 2
+		}
+		if mode&4 != 0 {
+			p.N = 2
+		}
+		defer SetThreads(SetThreads(int(threads%2) + 1))
+		r := rand.New(rand.NewSource(int64(inC) | int64(outC)<<8 | int64(h)<<16 | int64(w)<<24))
+		convCase(t, r, p)
+	})
+}
+
 func FuzzDepthwise(f *testing.F) {
 	f.Add(uint8(5), uint8(19), uint8(1), true)
 	f.Add(uint8(9), uint8(40), uint8(2), false)
