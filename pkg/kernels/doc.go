@@ -12,6 +12,7 @@
 // Argument errors (a slice too short, an impossible shape) are programmer
 // errors and panic with a constant "kernels: ..." message.
 //
-// Work is spread over goroutines with the Pool of this package; SetThreads
-// sets how many (default GOMAXPROCS).
+// Work is split over a few long-lived worker goroutines (parallel.go) that
+// poll for a millisecond before they park; SetThreads sets how many parts a
+// kernel call is split into (default GOMAXPROCS).
 package kernels
