@@ -6,11 +6,13 @@ import "sync"
 var dwZeros [2048]float32
 
 // dwParallelMin is the multiply-add count of one depthwise image from which
-// its channels are split over goroutines. At batch 1 and 2 threads this
-// splits s0's stage-1 depthwise convs (1.35M MACs: 0.16 -> 0.095 ms and
-// 0.065 -> 0.038 ms in the model); below about 1M the channel split costs
-// the next pointwise conv, whose columns are split, as much as it saves.
-var dwParallelMin = 1 << 20
+// its channels are split over goroutines: at batch 1 and 2 threads, s0's
+// stage-1 to stage-3 stride-1 depthwise convs (0.45M-1.35M MACs, 20-150 us
+// each). s0 deploy batch 1, 2 threads, 8 interleaved runs: median 4.09 ms
+// at a 1M threshold, 3.91 ms at 256K (and the same at 64K). Splitting into
+// bands of rows instead, to line up with the pointwise convs' column split,
+// measured slower (3.77 vs 3.56 ms in quiet rounds).
+var dwParallelMin = 256 << 10
 
 // dwRowGeneric is the row contract of the depthwise row kernels in plain
 // Go: out[x] = act(bias + Σ_{ky,kx} w[ky*3+kx]·rows[ky][x·stride+kx−1]),
