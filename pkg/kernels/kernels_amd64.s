@@ -1380,3 +1380,57 @@ pfrows_loop:
 	DECQ       DX
 	JNZ        pfrows_loop
 	RET
+
+// func sgemmKernel6x1(k int, a *float32, b *float32, ldb int, out *float32)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmKernel6x1(SB), NOSPLIT, $0-40
+	MOVQ   k+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   b+16(FP), DX
+	MOVQ   ldb+24(FP), BX
+	SHLQ   $0x02, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+col_loop4:
+	CMPQ         AX, $0x04
+	JL           col_tail
+	PREFETCHT0   384(CX)
+	LEAQ         (DX)(BX*8), SI
+	PREFETCHT0   (SI)
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  (CX), Y4, Y0
+	ADDQ         BX, DX
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  24(CX), Y4, Y1
+	ADDQ         BX, DX
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  48(CX), Y4, Y2
+	ADDQ         BX, DX
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  72(CX), Y4, Y3
+	ADDQ         BX, DX
+	ADDQ         $0x60, CX
+	SUBQ         $0x04, AX
+	JMP          col_loop4
+
+col_tail:
+	TESTQ        AX, AX
+	JZ           col_sum
+	VBROADCASTSS (DX), Y4
+	VFMADD231PS  (CX), Y4, Y0
+	ADDQ         BX, DX
+	ADDQ         $0x18, CX
+	DECQ         AX
+	JMP          col_tail
+
+col_sum:
+	VADDPS  Y1, Y0, Y0
+	VADDPS  Y3, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	MOVQ    out+32(FP), AX
+	VMOVUPS Y0, (AX)
+	VZEROUPPER
+	RET
