@@ -28,10 +28,6 @@ func sdot4Vec(k int, w *float32, ldw int, x, out *float32) {
 
 func prefetchRows(p *float32, ld, n int) {}
 
-func sgemmKernel6x1(k int, a, b *float32, ldb int, out *float32) {
-	gemmCol6Generic(k, unsafe.Slice(a, 6*k), unsafe.Slice(b, (k-1)*ldb+1), ldb, unsafe.Slice(out, 8))
-}
-
 func dwConv3x3s1Row(out, r0, r1, r2, w *float32, width int, bias *float32, relu int) {
 	dwRowGeneric(unsafe.Slice(out, width), [3][]float32{unsafe.Slice(r0, width), unsafe.Slice(r1, width), unsafe.Slice(r2, width)}, unsafe.Slice(w, 9), width, 1, *bias, relu != 0)
 }

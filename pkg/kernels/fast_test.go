@@ -90,26 +90,6 @@ func TestMicroKernelsMatchGeneric(t *testing.T) {
 	}
 }
 
-func TestColKernelMatchesGeneric(t *testing.T) {
-	if !useAVX2 {
-		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
-	}
-	r := rand.New(rand.NewSource(25))
-	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256, 257} {
-		for _, ldb := range []int{1, 16, 49} {
-			a, b := randSlice(r, 6*k+2), randSlice(r, (k-1)*ldb+1)
-			want := make([]float32, 8)
-			gemmCol6Generic(k, a, b, ldb, want)
-			got, check := withGuard(r, 8)
-			sgemmKernel6x1(k, &a[0], &b[0], ldb, &got[0])
-			check(t, "sgemmKernel6x1")
-			if e, at := maxRelErr(got[:6], want[:6]); e > 1e-5*math.Max(1, math.Sqrt(float64(k)/64)) {
-				t.Fatalf("k=%d ldb=%d: rel err %g at row %d", k, ldb, e, at)
-			}
-		}
-	}
-}
-
 func TestDot4MatchesGeneric(t *testing.T) {
 	if !useAVX2 {
 		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
@@ -168,7 +148,7 @@ func gemmCase(t *testing.T, r *rand.Rand, p GemmParams, pad int) {
 
 func TestGemmTileBoundaries(t *testing.T) {
 	ms := []int{1, 2, 5, 6, 7, 11, 12, 13, 143, 144, 145, 150}
-	ns := []int{1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 18, 19, 20, 31, 32, 33, 49, 51, 63, 64, 65}
+	ns := []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 63, 64, 65}
 	ks := []int{1, 3, 4, 5, 255, 256, 257, 513}
 	paths(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(11))

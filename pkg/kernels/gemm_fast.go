@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"sync"
-	"unsafe"
-)
+import "sync"
 
 // BLIS-style blocking of the packed GEMM driver (see go-kernels.md §8.2):
 // a KC×NC block of B lives in L3, a KC×16 B micro-panel in L1 and an
@@ -57,19 +54,6 @@ func gemmKernelGeneric(nr, k int, a, b []float32, ldb int, c []float32, ldc int,
 	}
 }
 
-// gemmCol6Generic is the sgemmKernel6x1 contract in plain Go, with zeros
-// in out[6:8].
-func gemmCol6Generic(k int, a, b []float32, ldb int, out []float32) {
-	for i := 0; i < gemmMR; i++ {
-		var s float32
-		for kk := 0; kk < k; kk++ {
-			s += a[kk*gemmMR+i] * b[kk*ldb]
-		}
-		out[i] = s
-	}
-	out[6], out[7] = 0, 0
-}
-
 // gemmJob is one C = op(A)·op(B) (+C) (+bias per row) (ReLU) product for
 // the packed driver. A is either raw (a, lda, transA) or pre-packed (pa).
 type gemmJob struct {
@@ -105,15 +89,11 @@ var gemmWSPool = sync.Pool{New: func() any { return new(gemmWS) }}
 var gemmJobPool = sync.Pool{New: func() any { return new(gemmJob) }}
 
 func (ws *gemmWS) bufA(n int) []float32 {
-	if cap(ws.a) < n+packedAPad {
-		ws.a = make([]float32, n+packedAPad)
+	if cap(ws.a) < n {
+		ws.a = make([]float32, n)
 	}
 	return ws.a[:n]
 }
-
-// packedAPad is the room kept after a packed A buffer: sgemmKernel6x1 reads
-// two floats past the panel it multiplies.
-const packedAPad = 8
 
 func (ws *gemmWS) bufB(n int) []float32 {
 	if cap(ws.b) < n {
@@ -141,8 +121,8 @@ func newPackedA(a []float32, lda int, trans bool, m, k int) *packedA {
 func (pa *packedA) pack(a []float32, lda int, trans bool, m, k int) {
 	mPad := (m + gemmMR - 1) / gemmMR * gemmMR
 	pa.m, pa.k, pa.mPad = m, k, mPad
-	if cap(pa.data) < mPad*k+packedAPad {
-		pa.data = make([]float32, mPad*k+packedAPad)
+	if cap(pa.data) < mPad*k {
+		pa.data = make([]float32, mPad*k)
 	}
 	pa.data = pa.data[:mPad*k]
 	for pc := 0; pc < k; pc += gemmKC {
@@ -372,11 +352,6 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						_ = bp[off+gemmNR*kc-1]
 						bptr = &bp[off]
 					}
-					if nr < 4 {
-						// a 1–3 column tail: B is a packed panel here
-						j.colTail(ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
-						continue
-					}
 					for ir := 0; ir < mc; ir += gemmMR {
 						mr := min(gemmMR, mc-ir)
 						aptr := &ap[ir*kc]
@@ -398,37 +373,6 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						j.edgeTile(ws, kc, aptr, bptr, ldb, row, jc+jr, mr, nr, useBias, flags)
 					}
 				}
-			}
-		}
-	}
-}
-
-// colTail computes columns [col, col+nr) (nr < 4) of rows [ic, ic+mc) one
-// column at a time with the 6×1 kernel, from the A block ap and the packed
-// 16-wide B panel at bptr.
-func (j *gemmJob) colTail(ap []float32, bptr *float32, kc, ic, mc, col, nr int, useBias bool, flags int) {
-	bpan := unsafe.Slice(bptr, gemmNR*kc)
-	var t [8]float32
-	for ir := 0; ir < mc; ir += gemmMR {
-		mr := min(gemmMR, mc-ir)
-		// the kernel reads two floats past the panel: packed A buffers
-		// have room for them (packedAPad)
-		aptr := &ap[ir*kc]
-		for x := 0; x < nr; x++ {
-			sgemmKernel6x1(kc, aptr, &bpan[x], gemmNR, &t[0])
-			for i := 0; i < mr; i++ {
-				ci := (ic+ir+i)*j.ldc + col + x
-				v := t[i]
-				if useBias {
-					v += j.bias[ic+ir+i]
-				}
-				if flags&kernAccumulate != 0 {
-					v += j.c[ci]
-				}
-				if flags&kernReLU != 0 && v < 0 {
-					v = 0
-				}
-				j.c[ci] = v
 			}
 		}
 	}

@@ -140,10 +140,3 @@ func sdot4Vec(k int, w *float32, ldw int, x *float32, out *float32)
 //
 //go:noescape
 func prefetchRows(p *float32, ld int, n int)
-
-// sgemmKernel6x1 writes out[i] = Σ_{kk<k} a[kk*6+i]·b[kk*ldb] for i < 6 (k ≥ 1; ldb
-// in elements) and two unspecified values to out[6:8]. It reads a[0 : 6k+2]:
-// the two floats after the panel must be readable.
-//
-//go:noescape
-func sgemmKernel6x1(k int, a *float32, b *float32, ldb int, out *float32)

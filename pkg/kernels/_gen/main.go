@@ -30,7 +30,6 @@ func main() {
 	genDepthwiseS1WeightGrad()
 	genDot4()
 	genPrefetchRows()
-	genSgemmCol()
 	Generate()
 }
 
@@ -1041,65 +1040,5 @@ func genPrefetchRows() {
 	ADDQ(ld, p)
 	DECQ(n)
 	JNZ(LabelRef("pfrows_loop"))
-	RET()
-}
-
-// genSgemmCol emits sgemmKernel6x1: one column of a 6-row tile, for the
-// 1–3 column tails of a GEMM (a 7×7 plane has 49 columns: three 16-wide
-// panels and one column). The 6×8 kernel spends a whole FMA chain of
-// latency per k step on such a tail; this one loads the six A values of a
-// step as one 8-float vector (two lanes belong to the next step and are
-// discarded), multiplies by the broadcast B value and rotates four
-// accumulators over the steps, so the chains overlap.
-func genSgemmCol() {
-	TEXT("sgemmKernel6x1", NOSPLIT, "func(k int, a, b *float32, ldb int, out *float32)")
-	Pragma("noescape")
-	Doc(
-		"sgemmKernel6x1 writes out[i] = Σ_{kk<k} a[kk*6+i]·b[kk*ldb] for i < 6 (k ≥ 1; ldb",
-		"in elements) and two unspecified values to out[6:8]. It reads a[0 : 6k+2]:",
-		"the two floats after the panel must be readable.",
-	)
-	k := Load(Param("k"), GP64())
-	a := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(U8(2), ldb)
-	acc := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	for _, v := range acc {
-		VXORPS(v, v, v)
-	}
-	t := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
-	pf := GP64()
-	Label("col_loop4")
-	CMPQ(k, U8(4))
-	JL(LabelRef("col_tail"))
-	// A 16 steps ahead, B 8 rows ahead
-	PREFETCHT0(Mem{Base: a, Disp: 384})
-	LEAQ(Mem{Base: b, Index: ldb, Scale: 8}, pf)
-	PREFETCHT0(Mem{Base: pf})
-	for u := 0; u < 4; u++ {
-		VBROADCASTSS(Mem{Base: b}, t[u])
-		VFMADD231PS(Mem{Base: a, Disp: 24 * u}, t[u], acc[u])
-		ADDQ(ldb, b)
-	}
-	ADDQ(U8(96), a)
-	SUBQ(U8(4), k)
-	JMP(LabelRef("col_loop4"))
-	Label("col_tail")
-	TESTQ(k, k)
-	JZ(LabelRef("col_sum"))
-	VBROADCASTSS(Mem{Base: b}, t[0])
-	VFMADD231PS(Mem{Base: a}, t[0], acc[0])
-	ADDQ(ldb, b)
-	ADDQ(U8(24), a)
-	DECQ(k)
-	JMP(LabelRef("col_tail"))
-	Label("col_sum")
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	out := Load(Param("out"), GP64())
-	VMOVUPS(acc[0], Mem{Base: out})
-	VZEROUPPER()
 	RET()
 }
