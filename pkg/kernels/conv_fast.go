@@ -313,10 +313,6 @@ func convImageFast(out, in, w, bias []float32, pa []*packedA, p ConvParams, act 
 	if pa != nil {
 		pk = pa[0]
 	}
-	if p.pointwise() && ohw == 1 {
-		gemvBiasAct(out, w, in, bias, p.OutC, p.InC, act, parallel)
-		return
-	}
 	if p.pointwise() {
 		gemmBiasAct(out, w, pk, in, p.OutC, ohw, p.InC, bias, act, parallel)
 		return

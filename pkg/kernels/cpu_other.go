@@ -22,10 +22,6 @@ func sgemmKernel6x8(k int, a, b *float32, ldb int, c *float32, ldc int, bias *fl
 	gemmKernelGeneric(8, k, unsafe.Slice(a, 6*k), unsafe.Slice(b, (k-1)*ldb+8), ldb, unsafe.Slice(c, 5*ldc+8), ldc, unsafe.Slice(bias, 6), flags)
 }
 
-func sdot4Vec(k int, w *float32, ldw int, x, out *float32) {
-	dot4Generic(k, unsafe.Slice(w, 3*ldw+k), ldw, unsafe.Slice(x, k), unsafe.Slice(out, 4))
-}
-
 func prefetchRows(p *float32, ld, n int) {}
 
 func dwConv3x3s1Row(out, r0, r1, r2, w *float32, width int, bias *float32, relu int) {

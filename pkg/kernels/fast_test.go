@@ -90,26 +90,6 @@ func TestMicroKernelsMatchGeneric(t *testing.T) {
 	}
 }
 
-func TestDot4MatchesGeneric(t *testing.T) {
-	if !useAVX2 {
-		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
-	}
-	r := rand.New(rand.NewSource(23))
-	for _, k := range []int{8, 16, 24, 32, 40, 1024} {
-		for _, ldw := range []int{k, k + 3} {
-			w, x := randSlice(r, 3*ldw+k), randSlice(r, k)
-			want := make([]float32, 4)
-			dot4Generic(k, w, ldw, x, want)
-			got, check := withGuard(r, 4)
-			sdot4Vec(k, &w[0], ldw, &x[0], &got[0])
-			check(t, "sdot4Vec")
-			if e, at := maxRelErr(got, want); e > 1e-5*math.Max(1, math.Sqrt(float64(k)/64)) {
-				t.Fatalf("k=%d ldw=%d: rel err %g at row %d", k, ldw, e, at)
-			}
-		}
-	}
-}
-
 // gemmCase runs one GEMM against GemmRef with padded leading dimensions
 // and guard bands, checking the inputs are left unchanged.
 func gemmCase(t *testing.T, r *rand.Rand, p GemmParams, pad int) {
@@ -275,28 +255,9 @@ var s0Convs = []struct {
 	{"stage3-pw-256to256", ConvParams{N: 1, InC: 256, InH: 14, InW: 14, OutC: 256, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}},
 	{"stage4-dw3x3s2-256", ConvParams{N: 1, InC: 256, InH: 14, InW: 14, OutC: 256, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 256}},
 	{"stage4-pw-256to1024", ConvParams{N: 1, InC: 256, InH: 7, InW: 7, OutC: 1024, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}},
-	// the classifier head as a 1×1 conv on a 1×1 plane (the GEMV path)
+	// the classifier head as a 1×1 conv on a 1×1 plane
 	{"head-fc-1024to1000", ConvParams{N: 1, InC: 1024, InH: 1, InW: 1, OutC: 1000, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}},
 	{"head-fc-1024to1000-b32", ConvParams{N: 32, InC: 1024, InH: 1, InW: 1, OutC: 1000, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}},
-}
-
-// TestGemvShapes checks the single-column pointwise path (GEMV) on every
-// row remainder (4-row groups) and k remainder (8-float vectors), split
-// over one and two goroutines.
-func TestGemvShapes(t *testing.T) {
-	paths(t, func(t *testing.T) {
-		r := rand.New(rand.NewSource(21))
-		for _, th := range []int{1, 2} {
-			restore := SetThreads(th)
-			for _, m := range []int{1, 3, 4, 5, 8, 67, 1000} {
-				for _, k := range []int{1, 7, 8, 9, 16, 17, 24, 300} {
-					convCase(t, r, ConvParams{N: 1, InC: k, InH: 1, InW: 1, OutC: m, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1})
-				}
-			}
-			convCase(t, r, ConvParams{N: 1, InC: 1024, InH: 1, InW: 1, OutC: 1001, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1})
-			SetThreads(restore)
-		}
-	})
 }
 
 // TestIm2colBands checks dense convs computed as bands of output rows
@@ -394,8 +355,8 @@ func FuzzGemm(f *testing.F) {
 	})
 }
 
-// FuzzConv compares dense convolutions (pointwise, the GEMV of a 1×1
-// plane, 3×3 through banded im2col) on the fast kernels with the reference,
+// FuzzConv compares dense convolutions (pointwise, on 1×1 planes too, and
+// 3×3 through banded im2col) on the fast kernels with the reference,
 // on one or two goroutines.
 func FuzzConv(f *testing.F) {
 	f.Add(uint8(3), uint8(48), uint8(33), uint8(40), uint8(1), uint8(0))

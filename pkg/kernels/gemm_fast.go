@@ -249,7 +249,10 @@ func packB(dst, b []float32, ldb int, trans bool, k0, kc, j0, nc int) {
 func gemmFast(j *gemmJob, parallel bool) {
 	parts := 1
 	if parallel {
-		if t := Threads(); t > 1 && j.m*j.n*j.k >= gemmParallelMin {
+		// Narrow products cost as if 16 columns wide: their edge tiles
+		// run a whole FMA latency chain per k step (the classifier head at
+		// batch 1, 1000×1×1024, takes ~0.3 ms on one core).
+		if t := Threads(); t > 1 && j.m*max(j.n, gemmNR)*j.k >= gemmParallelMin {
 			parts = t
 		}
 	}
@@ -441,82 +444,4 @@ func gemmBiasActLDC(c []float32, ldc int, a []float32, pa *packedA, b []float32,
 	gemmFast(j, parallel)
 	*j = gemmJob{}
 	gemmJobPool.Put(j)
-}
-
-// gemvParallelMin is the multiply-add count from which a GEMV is split
-// over goroutines (it streams the matrix once: the split halves the
-// bandwidth each core needs).
-const gemvParallelMin = 256 << 10
-
-// gemvBiasAct computes out[i] = act(bias[i] + Σ_k a[i·k+kk]·x[kk]) for
-// i < m: a pointwise conv on a single column (a 1×1 plane, batch 1), for
-// which the GEMM's 6×8 edge tiles would waste most of their work. a is
-// row-major m×k. It needs useAVX2.
-func gemvBiasAct(out, a, x, bias []float32, m, k int, act Activation, parallel bool) {
-	_ = a[m*k-1]
-	_, _ = out[m-1], x[k-1]
-	t := gemvTaskPool.Get().(*gemvTask)
-	*t = gemvTask{out: out, a: a, x: x, bias: bias, m: m, k: k, act: act, parts: 1}
-	if th := Threads(); parallel && th > 1 && m*k >= gemvParallelMin && m >= 8*th {
-		t.parts = th
-	}
-	runParallel(t, t.parts)
-	*t = gemvTask{}
-	gemvTaskPool.Put(t)
-}
-
-// dot4Generic is the sdot4Vec contract in plain Go: out[r] =
-// Σ_{kk<k} w[r·ldw+kk]·x[kk] for r < 4.
-func dot4Generic(k int, w []float32, ldw int, x, out []float32) {
-	for r := 0; r < 4; r++ {
-		var s float32
-		for kk, v := range w[r*ldw : r*ldw+k] {
-			s += v * x[kk]
-		}
-		out[r] = s
-	}
-}
-
-// gemvTask is one gemvBiasAct split on multiples of 4 rows.
-type gemvTask struct {
-	out, a, x, bias []float32
-	m, k, parts     int
-	act             Activation
-}
-
-var gemvTaskPool = sync.Pool{New: func() any { return new(gemvTask) }}
-
-func (g *gemvTask) runPart(part int) {
-	quads := (g.m + 3) / 4
-	lo, hi := 4*(part*quads/g.parts), min(g.m, 4*((part+1)*quads/g.parts))
-	a, x, k := g.a, g.x, g.k
-	k8 := k &^ 7
-	var t [4]float32
-	for i := lo; i < hi; i += 4 {
-		n := min(4, hi-i)
-		t = [4]float32{}
-		if k8 > 0 && n == 4 {
-			sdot4Vec(k8, &a[i*k], k, &x[0], &t[0])
-		} else {
-			for r := 0; r < n; r++ {
-				for kk, v := range a[(i+r)*k : (i+r)*k+k8] {
-					t[r] += v * x[kk]
-				}
-			}
-		}
-		for r := 0; r < n; r++ {
-			s := t[r]
-			row := a[(i+r)*k : (i+r+1)*k]
-			for kk := k8; kk < k; kk++ {
-				s += row[kk] * x[kk]
-			}
-			if g.bias != nil {
-				s += g.bias[i+r]
-			}
-			if g.act == ActReLU && s < 0 {
-				s = 0
-			}
-			g.out[i+r] = s
-		}
-	}
 }

@@ -1302,69 +1302,6 @@ DATA dwLaneMask<>+56(SB)/4, $0xffffffff
 DATA dwLaneMask<>+60(SB)/4, $0xffffffff
 GLOBL dwLaneMask<>(SB), RODATA|NOPTR, $64
 
-// func sdot4Vec(k int, w *float32, ldw int, x *float32, out *float32)
-// Requires: AVX, FMA3
-TEXT ·sdot4Vec(SB), NOSPLIT, $0-40
-	MOVQ   k+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   ldw+16(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   x+24(FP), BX
-	MOVQ   out+32(FP), SI
-	LEAQ   (CX)(DX*1), DI
-	LEAQ   (DI)(DX*1), R8
-	LEAQ   (R8)(DX*1), DX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	XORQ   R9, R9
-	MOVQ   AX, R10
-	ANDQ   $-16, R10
-
-dot4_loop2:
-	CMPQ        R9, R10
-	JGE         dot4_tail
-	VMOVUPS     (BX)(R9*4), Y8
-	VMOVUPS     32(BX)(R9*4), Y9
-	VFMADD231PS (CX)(R9*4), Y8, Y0
-	VFMADD231PS 32(CX)(R9*4), Y9, Y1
-	VFMADD231PS (DI)(R9*4), Y8, Y2
-	VFMADD231PS 32(DI)(R9*4), Y9, Y3
-	VFMADD231PS (R8)(R9*4), Y8, Y4
-	VFMADD231PS 32(R8)(R9*4), Y9, Y5
-	VFMADD231PS (DX)(R9*4), Y8, Y6
-	VFMADD231PS 32(DX)(R9*4), Y9, Y7
-	ADDQ        $0x10, R9
-	JMP         dot4_loop2
-
-dot4_tail:
-	CMPQ        R9, AX
-	JGE         dot4_sum
-	VMOVUPS     (BX)(R9*4), Y8
-	VFMADD231PS (CX)(R9*4), Y8, Y0
-	VFMADD231PS (DI)(R9*4), Y8, Y2
-	VFMADD231PS (R8)(R9*4), Y8, Y4
-	VFMADD231PS (DX)(R9*4), Y8, Y6
-
-dot4_sum:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y5, Y4, Y4
-	VADDPS       Y7, Y6, Y6
-	VHADDPS      Y2, Y0, Y0
-	VHADDPS      Y6, Y4, Y4
-	VHADDPS      Y4, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X1
-	VADDPS       X1, X0, X1
-	VMOVUPS      X1, (SI)
-	VZEROUPPER
-	RET
-
 // func prefetchRows(p *float32, ld int, n int)
 // Requires: MMX+
 TEXT ·prefetchRows(SB), NOSPLIT, $0-24

@@ -129,13 +129,6 @@ func bnBackwardDxVec(dd *float32, ds *float32, xs *float32, n int, mean float32,
 //go:noescape
 func dwGradW3x3s1Plane(acc *float32, in *float32, dout *float32, H int, W int, zero *float32)
 
-// sdot4Vec writes out[r] = Σ_{kk<k} w[r*ldw+kk]·x[kk] for r < 4 (k a positive
-// multiple of 8; ldw in elements). The sums run in eight interleaved
-// partial sums per row.
-//
-//go:noescape
-func sdot4Vec(k int, w *float32, ldw int, x *float32, out *float32)
-
 // prefetchRows prefetches p[i*ld : i*ld+16] into L2 for i < n (n ≥ 1; ld in elements).
 //
 //go:noescape

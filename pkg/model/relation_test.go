@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
 )
 
 var tinyArch = Arch{NumBlocks: [4]int{2, 2, 2, 1}, WidthFactor: [4]float64{0.3, 0.3, 0.3, 0.5},
@@ -172,6 +174,40 @@ func TestPredictorEqualsForward(t *testing.T) {
 				t.Fatalf("deploy=%v shape %v: predictor differs by %g", deploy, shape, d)
 			}
 		}
+	}
+}
+
+// TestPredictorBatchIsExact: the Predictor gives every image of a batch
+// bit for bit the logits it gives the image alone, on one and two threads
+// (mobileone test's scores must not depend on --batch-size or the loader's
+// chunking). s0's deploy graph at 112×112 has planes whose GEMMs end in 1-
+// and 4-column tails (7×7, 14×14) and runs the batched 1×1 convs and the
+// head on the whole batch, so every kernel path that could reorder a sum
+// is on the way.
+func TestPredictorBatchIsExact(t *testing.T) {
+	m := randomModel(t, Config{Arch: ArchZoo["s0"], Deploy: true, NumClasses: 1000}, 13)
+	p := m.NewPredictor()
+	const n, h, w = 3, 112, 112
+	x := randomInput(n, h, w, 14)
+	per := 3 * h * w
+	for _, th := range []int{1, 2} {
+		restore := kernels.SetThreads(th)
+		all, err := p.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < n; i++ {
+			one, err := p.Forward(&Tensor{Shape: []int{1, 3, h, w}, Data: x.Data[i*per : (i+1)*per]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, v := range one.Data {
+				if v != all.Data[i*1000+j] {
+					t.Fatalf("threads %d image %d logit %d: alone %v, in the batch %v", th, i, j, v, all.Data[i*1000+j])
+				}
+			}
+		}
+		kernels.SetThreads(restore)
 	}
 }
 

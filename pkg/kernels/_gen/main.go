@@ -28,7 +28,6 @@ func main() {
 	genElementwise()
 	genBatchNorm()
 	genDepthwiseS1WeightGrad()
-	genDot4()
 	genPrefetchRows()
 	Generate()
 }
@@ -944,78 +943,6 @@ func genDepthwiseS1WeightGrad() {
 		VADDSS(Mem{Base: accp, Disp: 4 * i}, v.AsX(), v.AsX())
 		VMOVSS(v.AsX(), Mem{Base: accp, Disp: 4 * i})
 	}
-	VZEROUPPER()
-	RET()
-}
-
-// genDot4 emits sdot4Vec, four dot products against one vector: the GEMV
-// of a 1×1 conv on a single column (the classifier head at batch 1). Two
-// accumulators per row keep eight FMA chains in flight.
-func genDot4() {
-	TEXT("sdot4Vec", NOSPLIT, "func(k int, w *float32, ldw int, x *float32, out *float32)")
-	Pragma("noescape")
-	Doc(
-		"sdot4Vec writes out[r] = Σ_{kk<k} w[r*ldw+kk]·x[kk] for r < 4 (k a positive",
-		"multiple of 8; ldw in elements). The sums run in eight interleaved",
-		"partial sums per row.",
-	)
-	k := Load(Param("k"), GP64())
-	w := Load(Param("w"), GP64())
-	ldw := Load(Param("ldw"), GP64())
-	SHLQ(U8(2), ldw)
-	x := Load(Param("x"), GP64())
-	out := Load(Param("out"), GP64())
-	rows := []reg.Register{w, GP64(), GP64(), GP64()}
-	for r := 1; r < 4; r++ {
-		LEAQ(Mem{Base: rows[r-1], Index: ldw, Scale: 1}, rows[r])
-	}
-	acc := make([][2]reg.VecVirtual, 4)
-	for r := range acc {
-		for u := 0; u < 2; u++ {
-			acc[r][u] = YMM()
-			VXORPS(acc[r][u], acc[r][u], acc[r][u])
-		}
-	}
-	xv := []reg.VecVirtual{YMM(), YMM()}
-	i := GP64()
-	XORQ(i, i)
-	end2 := GP64()
-	MOVQ(k, end2)
-	ANDQ(I32(-16), end2)
-	Label("dot4_loop2")
-	CMPQ(i, end2)
-	JGE(LabelRef("dot4_tail"))
-	for u := 0; u < 2; u++ {
-		VMOVUPS(Mem{Base: x, Index: i, Scale: 4, Disp: 32 * u}, xv[u])
-	}
-	for r := 0; r < 4; r++ {
-		for u := 0; u < 2; u++ {
-			VFMADD231PS(Mem{Base: rows[r], Index: i, Scale: 4, Disp: 32 * u}, xv[u], acc[r][u])
-		}
-	}
-	ADDQ(U8(16), i)
-	JMP(LabelRef("dot4_loop2"))
-	Label("dot4_tail")
-	CMPQ(i, k)
-	JGE(LabelRef("dot4_sum"))
-	VMOVUPS(Mem{Base: x, Index: i, Scale: 4}, xv[0])
-	for r := 0; r < 4; r++ {
-		VFMADD231PS(Mem{Base: rows[r], Index: i, Scale: 4}, xv[0], acc[r][0])
-	}
-	Label("dot4_sum")
-	// horizontal sums: r0..r3 end in the four lanes of one XMM
-	for r := 0; r < 4; r++ {
-		VADDPS(acc[r][1], acc[r][0], acc[r][0])
-	}
-	// [r0 r1] and [r2 r3] pairwise: VHADDPS twice folds 8 lanes of four
-	// vectors into per-128-bit-half partial sums.
-	VHADDPS(acc[1][0], acc[0][0], acc[0][0]) // r0a r0b r1a r1b | r0c r0d r1c r1d
-	VHADDPS(acc[3][0], acc[2][0], acc[2][0]) // r2a r2b r3a r3b | ...
-	VHADDPS(acc[2][0], acc[0][0], acc[0][0]) // r0 r1 r2 r3 (low half) | (high half)
-	hi := XMM()
-	VEXTRACTF128(U8(1), acc[0][0], hi)
-	VADDPS(hi, acc[0][0].AsX(), hi)
-	VMOVUPS(hi, Mem{Base: out})
 	VZEROUPPER()
 	RET()
 }
