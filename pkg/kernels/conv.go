@@ -240,12 +240,6 @@ func im2colRows(col, in []float32, channels int, p ConvParams, y0, y1 int) {
 						continue
 					}
 					s := src[x0*sw+off : (x1-1)*sw+off+1]
-					if sw == 2 {
-						for i := range d {
-							d[i] = s[2*i]
-						}
-						continue
-					}
 					for i := range d {
 						d[i] = s[i*sw]
 					}

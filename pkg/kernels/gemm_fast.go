@@ -19,10 +19,6 @@ const (
 // eats the gain).
 var gemmParallelMin = 6 << 20
 
-// prefetchNextB makes the driver prefetch the next B micro-panel read in
-// place while it multiplies the current one.
-var prefetchNextB = true
-
 // Flags of the micro-kernels.
 const (
 	kernAccumulate = 1 // add the tile to C instead of overwriting it
@@ -343,7 +339,7 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						off := pc*j.ldb + jc + jr
 						_ = j.b[off+(kc-1)*j.ldb+gemmNR-1]
 						bptr, ldb = &j.b[off], j.ldb
-						if prefetchNextB && ic == i0 && jr+2*gemmNR <= fullN {
+						if ic == i0 && jr+2*gemmNR <= fullN {
 							// the next panel's rows, while this one is multiplied
 							_ = j.b[off+gemmNR+(kc-1)*j.ldb+gemmNR-1]
 							prefetchRows(&j.b[off+gemmNR], j.ldb, kc)

@@ -102,9 +102,9 @@ type workItem struct {
 // A worker that finished a part spins for a while (spinFor) before it
 // blocks: a training step calls thousands of small kernels back to back,
 // and waking a parked goroutine costs more than many of them take. The
-// spin outlasts the longest serial kernel of an inference pass (s0's
-// batch-1 stage-1 depthwise conv takes ~100-150 us alone), so the next
-// split kernel finds its worker awake.
+// spin outlasts the serial stretches of an inference pass (kernels too
+// small to split, 20-150 us), so the next split kernel finds its worker
+// awake.
 // A caller hands a part to a spinning worker through its slot; a sleeping
 // one gets it through its mailbox.
 type spinWorker struct {

@@ -10,8 +10,9 @@ import (
 
 // Predictor runs the eval-mode forward pass with every conv's weights, and
 // the head's fc as a 1×1 conv, re-laid out once for the fast kernels
-// (kernels.PackedConv), as an inference engine does at load time. It snapshots the weights: build a new
-// Predictor after changing the model. It is safe for concurrent use.
+// (kernels.PackedConv), as an inference engine does at load time. It
+// snapshots the weights: build a new Predictor after changing the model.
+// It is safe for concurrent use.
 type Predictor struct {
 	m    *ImageClassifier
 	head *Conv2d // the head's fc as a 1×1 conv (shares its tensors)
