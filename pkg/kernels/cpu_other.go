@@ -24,6 +24,10 @@ func sgemmKernel6x8(k int, a, b *float32, ldb int, c *float32, ldc int, bias *fl
 
 func prefetchRows(p *float32, ld, n int) {}
 
+func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+	gemmCol24Generic(k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+1), ldb, unsafe.Slice(out, 32))
+}
+
 func dwConv3x3s1Row(out, r0, r1, r2, w *float32, width int, bias *float32, relu int) {
 	dwRowGeneric(unsafe.Slice(out, width), [3][]float32{unsafe.Slice(r0, width), unsafe.Slice(r1, width), unsafe.Slice(r2, width)}, unsafe.Slice(w, 9), width, 1, *bias, relu != 0)
 }

@@ -90,6 +90,44 @@ func TestMicroKernelsMatchGeneric(t *testing.T) {
 	}
 }
 
+// TestColKernelMatchesTileKernel: sgemmKernel24x1 gives, bit for bit, the
+// sums the 6×8 tile kernel gives for the same column (so a GEMM's result
+// does not depend on which kernel computed a column), and matches its Go
+// contract.
+func TestColKernelMatchesTileKernel(t *testing.T) {
+	if !useAVX2 {
+		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
+	}
+	r := rand.New(rand.NewSource(26))
+	for _, k := range []int{1, 2, 3, 5, 8, 255, 256, 1024} {
+		lda := 6*k + 5 // panels need not be adjacent
+		a := randSlice(r, 3*lda+6*k)
+		bpan := randSlice(r, 16*k) // a packed 16-wide B panel
+		for x := 0; x < 3; x++ {
+			got, check := withGuard(r, 32)
+			sgemmKernel24x1(k, &a[0], lda, &bpan[x], 16, &got[0])
+			check(t, "sgemmKernel24x1")
+			want := make([]float32, 32)
+			gemmCol24Generic(k, a, lda, bpan[x:], 16, want)
+			if e, at := maxRelErr(got, want); e > 1e-5*math.Max(1, math.Sqrt(float64(k)/64)) {
+				t.Fatalf("k=%d column %d: rel err %g against the Go contract at %d", k, x, e, at)
+			}
+			for p := 0; p < 4; p++ {
+				var tile [6 * 8]float32
+				sgemmKernel6x8(k, &a[p*lda], &bpan[x], 16, &tile[0], 8, &zeroBias[0], 0)
+				for i := 0; i < 6; i++ {
+					if got[p*8+i] != tile[i*8] {
+						t.Fatalf("k=%d column %d panel %d row %d: %v, the 6x8 kernel gives %v", k, x, p, i, got[p*8+i], tile[i*8])
+					}
+				}
+				if got[p*8+6] != 0 || got[p*8+7] != 0 {
+					t.Fatalf("k=%d: lanes 6, 7 of panel %d are %v, %v, want 0", k, p, got[p*8+6], got[p*8+7])
+				}
+			}
+		}
+	}
+}
+
 // gemmCase runs one GEMM against GemmRef with padded leading dimensions
 // and guard bands, checking the inputs are left unchanged.
 func gemmCase(t *testing.T, r *rand.Rand, p GemmParams, pad int) {

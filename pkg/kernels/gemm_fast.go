@@ -1,6 +1,9 @@
 package kernels
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // BLIS-style blocking of the packed GEMM driver (see go-kernels.md §8.2):
 // a KC×NC block of B lives in L3, a KC×16 B micro-panel in L1 and an
@@ -78,6 +81,7 @@ type gemmWS struct {
 	a   []float32
 	b   []float32
 	tmp [gemmMR * gemmNR]float32
+	col [32]float32 // sgemmKernel24x1's four 8-float columns
 }
 
 var gemmWSPool = sync.Pool{New: func() any { return new(gemmWS) }}
@@ -351,7 +355,13 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						_ = bp[off+gemmNR*kc-1]
 						bptr = &bp[off]
 					}
-					for ir := 0; ir < mc; ir += gemmMR {
+					ir0 := 0
+					if nr < 4 {
+						// a 1–3 column tail: four A panels at a time
+						// down each column (B is a packed panel here)
+						ir0 = j.colTail(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
+					}
+					for ir := ir0; ir < mc; ir += gemmMR {
 						mr := min(gemmMR, mc-ir)
 						aptr := &ap[ir*kc]
 						row := ic + ir
@@ -374,6 +384,58 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 				}
 			}
 		}
+	}
+}
+
+// colTail computes columns [col, col+nr) of the rows of full groups of
+// four 6-row panels in [ic, ic+mc) with sgemmKernel24x1, from the A block
+// ap and the packed 16-wide B panel at bptr, and returns the row offset
+// (within the block) where it stopped; edgeTile does the rest. The sums
+// are those of the 6×8 kernel bit for bit.
+func (j *gemmJob) colTail(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, col, nr int, useBias bool, flags int) int {
+	const group = 4 * gemmMR
+	full := mc / group * group
+	if full == 0 {
+		return 0
+	}
+	bpan := unsafe.Slice(bptr, gemmNR*kc)
+	t := &ws.col
+	for ir := 0; ir < full; ir += group {
+		for x := 0; x < nr; x++ {
+			sgemmKernel24x1(kc, &ap[ir*kc], gemmMR*kc, &bpan[x], gemmNR, &t[0])
+			for p := 0; p < 4; p++ {
+				for i := 0; i < gemmMR; i++ {
+					row := ic + ir + p*gemmMR + i
+					ci := row*j.ldc + col + x
+					v := t[p*8+i]
+					if useBias {
+						v += j.bias[row]
+					}
+					if flags&kernAccumulate != 0 {
+						v += j.c[ci]
+					}
+					if flags&kernReLU != 0 && v < 0 {
+						v = 0
+					}
+					j.c[ci] = v
+				}
+			}
+		}
+	}
+	return full
+}
+
+// gemmCol24Generic is the sgemmKernel24x1 contract in plain Go.
+func gemmCol24Generic(k int, a []float32, lda int, b []float32, ldb int, out []float32) {
+	for p := 0; p < 4; p++ {
+		for i := 0; i < gemmMR; i++ {
+			var s float32
+			for kk := 0; kk < k; kk++ {
+				s += a[p*lda+kk*gemmMR+i] * b[kk*ldb]
+			}
+			out[p*8+i] = s
+		}
+		out[p*8+6], out[p*8+7] = 0, 0
 	}
 }
 

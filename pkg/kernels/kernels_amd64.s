@@ -1317,3 +1317,54 @@ pfrows_loop:
 	DECQ       DX
 	JNZ        pfrows_loop
 	RET
+
+// func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·sgemmKernel24x1(SB), NOSPLIT, $0-48
+	MOVQ   k+0(FP), AX
+	MOVQ   a+8(FP), CX
+	MOVQ   lda+16(FP), DX
+	SHLQ   $0x02, DX
+	MOVQ   b+24(FP), BX
+	MOVQ   ldb+32(FP), SI
+	SHLQ   $0x02, SI
+	LEAQ   (CX)(DX*1), DI
+	LEAQ   (DI)(DX*1), R8
+	LEAQ   (R8)(DX*1), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+col4_loop:
+	VBROADCASTSS (BX), Y4
+	VMOVUPS      (CX), X5
+	VMOVSD       16(CX), X6
+	VINSERTF128  $0x01, X6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	ADDQ         $0x18, CX
+	VMOVUPS      (DI), X6
+	VMOVSD       16(DI), X5
+	VINSERTF128  $0x01, X5, Y6, Y6
+	VFMADD231PS  Y6, Y4, Y1
+	ADDQ         $0x18, DI
+	VMOVUPS      (R8), X7
+	VMOVSD       16(R8), X5
+	VINSERTF128  $0x01, X5, Y7, Y7
+	VFMADD231PS  Y7, Y4, Y2
+	ADDQ         $0x18, R8
+	VMOVUPS      (DX), X8
+	VMOVSD       16(DX), X5
+	VINSERTF128  $0x01, X5, Y8, Y8
+	VFMADD231PS  Y8, Y4, Y3
+	ADDQ         $0x18, DX
+	ADDQ         SI, BX
+	DECQ         AX
+	JNZ          col4_loop
+	MOVQ         out+40(FP), AX
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VMOVUPS      Y2, 64(AX)
+	VMOVUPS      Y3, 96(AX)
+	VZEROUPPER
+	RET

@@ -133,3 +133,10 @@ func dwGradW3x3s1Plane(acc *float32, in *float32, dout *float32, H int, W int, z
 //
 //go:noescape
 func prefetchRows(p *float32, ld int, n int)
+
+// sgemmKernel24x1 writes out[p*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb] for p < 4,
+// i < 6, each sum one FMA chain in kk order from zero, and zeros to out[p*8+6:p*8+8]
+// (k ≥ 1; lda, ldb in elements).
+//
+//go:noescape
+func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float32)

@@ -29,6 +29,7 @@ func main() {
 	genBatchNorm()
 	genDepthwiseS1WeightGrad()
 	genPrefetchRows()
+	genSgemmCol4()
 	Generate()
 }
 
@@ -967,5 +968,59 @@ func genPrefetchRows() {
 	ADDQ(ld, p)
 	DECQ(n)
 	JNZ(LabelRef("pfrows_loop"))
+	RET()
+}
+
+// genSgemmCol4 emits sgemmKernel24x1: one column of four 6-row A panels,
+// for the 1–3 column tails of a GEMM (a 7×7 plane has 49 columns; a batch-1
+// classifier head has one). The 6×8 kernel spends a whole FMA latency chain
+// per k step on such a tail; here four panels share the broadcast B value,
+// so four chains run at once. Each row is still one FMA chain in k order,
+// as in the 6×16 and 6×8 kernels, so a column gives bit for bit the same
+// sums whichever kernel computes it. A step's six A values are loaded as
+// four plus two floats, never reading past the panel.
+func genSgemmCol4() {
+	TEXT("sgemmKernel24x1", NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, out *float32)")
+	Pragma("noescape")
+	Doc(
+		"sgemmKernel24x1 writes out[p*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb] for p < 4,",
+		"i < 6, each sum one FMA chain in kk order from zero, and zeros to out[p*8+6:p*8+8]",
+		"(k ≥ 1; lda, ldb in elements).",
+	)
+	k := Load(Param("k"), GP64())
+	a0 := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	pa := []reg.Register{a0, GP64(), GP64(), GP64()}
+	for p := 1; p < 4; p++ {
+		LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, pa[p])
+	}
+	acc := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, v := range acc {
+		VXORPS(v, v, v)
+	}
+	bv := YMM()
+	lo := []reg.VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	hi := []reg.VecVirtual{XMM(), XMM(), XMM(), XMM()}
+	Label("col4_loop")
+	VBROADCASTSS(Mem{Base: b}, bv)
+	for p := 0; p < 4; p++ {
+		VMOVUPS(Mem{Base: pa[p]}, lo[p].AsX())
+		VMOVSD(Mem{Base: pa[p], Disp: 16}, hi[p])
+		VINSERTF128(U8(1), hi[p], lo[p], lo[p])
+		VFMADD231PS(lo[p], bv, acc[p])
+		ADDQ(U8(24), pa[p])
+	}
+	ADDQ(ldb, b)
+	DECQ(k)
+	JNZ(LabelRef("col4_loop"))
+	out := Load(Param("out"), GP64())
+	for p := 0; p < 4; p++ {
+		VMOVUPS(acc[p], Mem{Base: out, Disp: 32 * p})
+	}
+	VZEROUPPER()
 	RET()
 }
