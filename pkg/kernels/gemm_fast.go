@@ -406,18 +406,7 @@ func (j *gemmJob) colTail(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, c
 			for p := 0; p < 4; p++ {
 				for i := 0; i < gemmMR; i++ {
 					row := ic + ir + p*gemmMR + i
-					ci := row*j.ldc + col + x
-					v := t[p*8+i]
-					if useBias {
-						v += j.bias[row]
-					}
-					if flags&kernAccumulate != 0 {
-						v += j.c[ci]
-					}
-					if flags&kernReLU != 0 && v < 0 {
-						v = 0
-					}
-					j.c[ci] = v
+					j.store(row, col+x, t[p*8+i], useBias, flags)
 				}
 			}
 		}
@@ -449,22 +438,29 @@ func (j *gemmJob) edgeTile(ws *gemmWS, kc int, aptr, bptr *float32, ldb, row, co
 		sgemmKernel6x16(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
 	}
 	for i := 0; i < mr; i++ {
-		var bv float32
-		if useBias {
-			bv = j.bias[row+i]
-		}
-		crow := j.c[(row+i)*j.ldc+col:][:nr]
-		for x := range crow {
-			s := t[i*gemmNR+x] + bv
-			if flags&kernAccumulate != 0 {
-				s += crow[x]
-			}
-			if flags&kernReLU != 0 && s < 0 {
-				s = 0
-			}
-			crow[x] = s
+		for x := 0; x < nr; x++ {
+			j.store(row+i, col+x, t[i*gemmNR+x], useBias, flags)
 		}
 	}
+}
+
+// store finishes one entry of C from its product sum s the way the tile
+// kernels' epilogue does: plus the bias (zero when not useBias), plus C
+// (kernAccumulate), then ReLU (kernReLU).
+func (j *gemmJob) store(row, col int, s float32, useBias bool, flags int) {
+	var bv float32
+	if useBias {
+		bv = j.bias[row]
+	}
+	ci := row*j.ldc + col
+	s += bv
+	if flags&kernAccumulate != 0 {
+		s += j.c[ci]
+	}
+	if flags&kernReLU != 0 && s < 0 {
+		s = 0
+	}
+	j.c[ci] = s
 }
 
 // gemmPacked is the fast path of Gemm: the packed driver with the
