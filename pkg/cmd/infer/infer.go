@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
+	"github.com/mobileone-go/mobileone/pkg/predict"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
 
@@ -81,20 +81,10 @@ reparameterized on load.`,
 }
 
 // Result is one image's prediction; its JSON form is infer --json's.
-type Result struct {
-	Image     string  `json:"image"`
-	PredLabel int     `json:"pred_label"`
-	PredScore float32 `json:"pred_score"`
-	PredClass string  `json:"pred_class"`
-	TopK      []Class `json:"topk"`
-}
+type Result = predict.Result
 
 // Class is one entry of a top-K list.
-type Class struct {
-	Label int     `json:"label"`
-	Score float32 `json:"score"`
-	Class string  `json:"class"`
-}
+type Class = predict.Class
 
 func run(ctx context.Context, opts *Options) error {
 	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
@@ -148,73 +138,30 @@ func fmtScore(s float32) string { return fmt.Sprintf("%.6f", s) }
 // whose preprocessed size differs from their neighbours' run in their own
 // pass. Errors name the image.
 func Predict(ctx context.Context, m *model.Predictor, pipe *imagenet.Pipeline, norm imagenet.Normalizer, classes []string, images []string, topK, batchSize int) ([]Result, error) {
-	type prepared struct {
-		path string
-		chw  []float32
-		h, w int
-	}
 	results := make([]Result, 0, len(images))
 	for lo := 0; lo < len(images); lo += batchSize {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 		}
-		var batch []prepared
+		var batch []predict.Input
 		for _, path := range images[lo:min(lo+batchSize, len(images))] {
 			img, err := imagenet.DecodeFile(path)
 			if err != nil {
 				return nil, err
 			}
-			if img, err = pipe.Apply(img, nil); err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			chw := make([]float32, 3*img.Height*img.Width)
-			norm.ToCHW(chw, img)
-			batch = append(batch, prepared{path, chw, img.Height, img.Width})
-		}
-		for len(batch) > 0 {
-			n := 1
-			for n < len(batch) && batch[n].h == batch[0].h && batch[n].w == batch[0].w {
-				n++
-			}
-			h, w := batch[0].h, batch[0].w
-			data := make([]float32, 0, n*3*h*w)
-			for _, p := range batch[:n] {
-				data = append(data, p.chw...)
-			}
-			logits, err := m.Forward(&model.Tensor{Shape: []int{n, 3, h, w}, Data: data})
+			in, err := predict.Preprocess(path, img, pipe, norm)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", batch[0].path, err)
+				return nil, err
 			}
-			scores := model.Softmax(logits)
-			k := scores.Shape[1]
-			for i, p := range batch[:n] {
-				results = append(results, result(p.path, scores.Data[i*k:(i+1)*k], classes, topK))
-			}
-			batch = batch[n:]
+			batch = append(batch, in)
+		}
+		scores, err := predict.Scores(m, batch)
+		if err != nil {
+			return nil, err
+		}
+		for i, in := range batch {
+			results = append(results, predict.Rank(in.Name, scores[i], classes, topK))
 		}
 	}
 	return results, nil
-}
-
-// result ranks one score row as torch.topk does (ties: lower index first).
-func result(path string, scores []float32, classes []string, topK int) Result {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	topK = min(topK, len(idx))
-	r := Result{Image: path}
-	for _, i := range idx[:topK] {
-		r.TopK = append(r.TopK, Class{Label: i, Score: scores[i], Class: className(classes, i)})
-	}
-	r.PredLabel, r.PredScore, r.PredClass = r.TopK[0].Label, r.TopK[0].Score, r.TopK[0].Class
-	return r
-}
-
-func className(classes []string, i int) string {
-	if i < len(classes) {
-		return classes[i]
-	}
-	return fmt.Sprint(i)
 }

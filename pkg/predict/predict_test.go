@@ -1,0 +1,83 @@
+package predict
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
+	"github.com/mobileone-go/mobileone/pkg/setup"
+)
+
+func TestRank(t *testing.T) {
+	scores := []float32{0.1, 0.3, 0.3, 0.05, 0.25}
+	r := Rank("x.png", scores, []string{"a", "b", "c"}, 3)
+	// torch.topk: ties keep the lower index first; class 4 has no name.
+	want := []Class{{1, 0.3, "b"}, {2, 0.3, "c"}, {4, 0.25, "4"}}
+	if r.Image != "x.png" || r.PredLabel != 1 || r.PredScore != 0.3 || r.PredClass != "b" || len(r.TopK) != 3 {
+		t.Fatalf("got %+v", r)
+	}
+	for i := range want {
+		if r.TopK[i] != want[i] {
+			t.Errorf("topk[%d] = %+v, want %+v", i, r.TopK[i], want[i])
+		}
+	}
+	if got := Rank("x", scores, nil, 99); len(got.TopK) != len(scores) {
+		t.Errorf("topK beyond the classes: %d entries", len(got.TopK))
+	}
+}
+
+// The tiny demo model on the committed photos: the scores of a batch
+// equal those of its images one by one, and the best class is upstream's
+// (pkg/cmd/infer's upstreamTiny: "dog" 0.65378 for skimage_chelsea.png).
+func TestScoresBatchEqualsSingles(t *testing.T) {
+	cfg, mc, err := setup.Load(fixtures.Testdata(t, "demo/mobileone-tiny_demo_deploy.py"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := setup.LoadModel(context.Background(), mc, fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := setup.Pipeline(cfg, "test_dataloader.dataset.pipeline", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm, err := setup.Normalizer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []Input
+	for _, name := range []string{"imagenet/skimage_chelsea.png", "imagenet/skimage_camera.png", "imagenet/skimage_chelsea.png"} {
+		img, err := imagenet.DecodeFile(fixtures.Testdata(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := Preprocess(name, img, pipe, norm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, in)
+	}
+	m := loaded.Model.NewPredictor()
+	batch, err := Scores(m, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, in := range inputs {
+		one, err := Scores(m, []Input{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range one[0] {
+			if one[0][j] != batch[i][j] {
+				t.Fatalf("image %d class %d: batch %v, alone %v", i, j, batch[i][j], one[0][j])
+			}
+		}
+	}
+	r := Rank(inputs[0].Name, batch[0], loaded.Classes, 5)
+	if r.PredClass != "dog" || math.Abs(float64(r.PredScore)-0.6537839770317078) > 2e-5 {
+		t.Errorf("got %s %.7f, upstream dog 0.6537840", r.PredClass, r.PredScore)
+	}
+}
