@@ -4,10 +4,15 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// useAVX2 selects the assembly kernels. It is decided once, at start-up;
-// tests flip it with disableAVX2 to run the portable path on the same
-// machine.
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// useAVX2 selects the assembly kernels and useAVX512 the AVX-512 GEMM tile
+// kernels among them. Both are decided once, at start-up, from CPUID (and
+// the OS's saving of the ZMM state, which cpu.X86.HasAVX512F includes);
+// tests flip them with disableAVX2 and disableAVX512 to run every path the
+// machine has.
+var (
+	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+)
 
 // asmKernels reports whether this build contains the assembly kernels.
 const asmKernels = true

@@ -12,6 +12,14 @@
 // Argument errors (a slice too short, an impossible shape) are programmer
 // errors and panic with a constant "kernels: ..." message.
 //
+// On amd64 the kernels are AVX2+FMA assembly (generated with avo, see
+// gen.go); where the CPU has AVX-512F the GEMM runs its full 16-column
+// tiles with AVX-512 kernels of up to 18 rows instead (chosen once from
+// CPUID; FastPath names the path). Every path sums each output as one FMA
+// chain in k order, so results are the same bit for bit on AVX-512 and
+// AVX2, and do not depend on the tile, edge or column kernel that computed
+// an entry, nor on the batch size or thread count.
+//
 // Work is split over a few long-lived worker goroutines (parallel.go) that
 // poll for a millisecond before they park; SetThreads sets how many parts a
 // kernel call is split into (default GOMAXPROCS).

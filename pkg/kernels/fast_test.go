@@ -13,8 +13,14 @@ const guard = 16 // guard-band floats around every output
 // on the portable one.
 func paths(t *testing.T, fn func(t *testing.T)) {
 	t.Helper()
+	if useAVX512 {
+		t.Run("avx512", fn)
+	}
 	if useAVX2 {
-		t.Run("avx2", fn)
+		t.Run("avx2", func(t *testing.T) {
+			defer disableAVX512()()
+			fn(t)
+		})
 	} else {
 		t.Logf("no assembly kernels (%s): testing the portable path only", FastPath())
 	}
@@ -388,8 +394,10 @@ func FuzzGemm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, m, n uint8, k uint16, mode, pad uint8) {
 		p := GemmParams{M: int(m%64) + 1, N: int(n) + 1, K: int(k%600) + 1,
 			TransA: mode&1 != 0, TransB: mode&2 != 0, Accumulate: mode&4 != 0}
-		r := rand.New(rand.NewSource(int64(m) | int64(n)<<8 | int64(k)<<16))
-		gemmCase(t, r, p, int(pad%4))
+		eachPath(func(string) {
+			r := rand.New(rand.NewSource(int64(m) | int64(n)<<8 | int64(k)<<16))
+			gemmCase(t, r, p, int(pad%4))
+		})
 	})
 }
 
@@ -413,8 +421,10 @@ func FuzzConv(f *testing.F) {
 			p.N = 2
 		}
 		defer SetThreads(SetThreads(int(threads%2) + 1))
-		r := rand.New(rand.NewSource(int64(inC) | int64(outC)<<8 | int64(h)<<16 | int64(w)<<24))
-		convCase(t, r, p)
+		eachPath(func(string) {
+			r := rand.New(rand.NewSource(int64(inC) | int64(outC)<<8 | int64(h)<<16 | int64(w)<<24))
+			convCase(t, r, p)
+		})
 	})
 }
 
@@ -425,8 +435,10 @@ func FuzzDepthwise(f *testing.F) {
 		p := ConvParams{N: 1, InC: 2, InH: int(h%40) + 1, InW: int(w%120) + 1, OutC: 2, KH: 3, KW: 3,
 			StrideH: int(stride%2) + 1, PadH: 1, PadW: 1, Groups: 2}
 		p.StrideW = p.StrideH
-		r := rand.New(rand.NewSource(int64(h) | int64(w)<<8))
-		convCase(t, r, p)
+		eachPath(func(string) {
+			r := rand.New(rand.NewSource(int64(h) | int64(w)<<8))
+			convCase(t, r, p)
+		})
 	})
 }
 

@@ -1,4 +1,4 @@
-// Command _gen generates the AVX2+FMA assembly kernels of package kernels
+// Command _gen generates the AVX2+FMA and AVX-512 assembly kernels of package kernels
 // with avo. It is its own module so that the main module never depends on
 // avo; run it with `go generate ./pkg/kernels/` (see gen.go there) or
 //
@@ -30,6 +30,9 @@ func main() {
 	genDepthwiseS1WeightGrad()
 	genPrefetchRows()
 	genSgemmCol4()
+	genSgemmZ(3, 1) // 18×16
+	genSgemmZ(2, 1) // 12×16
+	genSgemmZ(1, 1) // 6×16
 	Generate()
 }
 
@@ -91,22 +94,8 @@ func genSgemm(nvec int) {
 	}
 	t := YMM()
 
-	ldb := Load(Param("ldb"), GP64())
-	SHLQ(U8(2), ldb)
-	ldb3 := GP64()
-	LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
+	ldb, ldb3, rowOf := bRows(b)
 	pf := GP64()
-	rowOf := func(u int) Mem {
-		switch u {
-		case 0:
-			return Mem{Base: b}
-		case 1:
-			return Mem{Base: b, Index: ldb, Scale: 1}
-		case 2:
-			return Mem{Base: b, Index: ldb, Scale: 2}
-		}
-		return Mem{Base: b, Index: ldb3, Scale: 1}
-	}
 	step := func(u int) {
 		row := rowOf(u)
 		for v := 0; v < nvec; v++ {
@@ -162,41 +151,7 @@ func genSgemm(nvec int) {
 			VADDPS(t, acc[i][v], acc[i][v])
 		}
 	}
-	flags := Load(Param("flags"), GP64())
-	r := GP64()
-	TESTQ(U32(1), flags)
-	JZ(LabelRef(name + "_noacc"))
-	MOVQ(c, r)
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nvec; v++ {
-			VADDPS(Mem{Base: r, Disp: 32 * v}, acc[i][v], acc[i][v])
-		}
-		if i < mr-1 {
-			ADDQ(ldc, r)
-		}
-	}
-	Label(name + "_noacc")
-	TESTQ(U32(2), flags)
-	JZ(LabelRef(name + "_norelu"))
-	VXORPS(t, t, t)
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nvec; v++ {
-			// max(0, s) keeping NaN and −0 as the Go loop does: the
-			// second source (acc) is returned on NaN and on equality.
-			VMAXPS(acc[i][v], t, acc[i][v])
-		}
-	}
-	Label(name + "_norelu")
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nvec; v++ {
-			VMOVUPS(acc[i][v], Mem{Base: c, Disp: 32 * v})
-		}
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
-	VZEROUPPER()
-	RET()
+	tileEpilogue(name, acc, 32, c, ldc, t)
 }
 
 // dwBorder computes one scalar border output of a 3×3 depthwise row:
@@ -1023,4 +978,200 @@ func genSgemmCol4() {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// bRows loads the ldb parameter (in bytes from then on) and returns it, 3·ldb
+// and the address of B row u (0 ≤ u < 4) of the current k step.
+func bRows(b reg.Register) (ldb, ldb3 reg.Register, rowOf func(u int) Mem) {
+	ldb = Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	ldb3 = GP64()
+	LEAQ(Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
+	return ldb, ldb3, func(u int) Mem {
+		switch u {
+		case 0:
+			return Mem{Base: b}
+		case 1:
+			return Mem{Base: b, Index: ldb, Scale: 1}
+		case 2:
+			return Mem{Base: b, Index: ldb, Scale: 2}
+		}
+		return Mem{Base: b, Index: ldb3, Scale: 1}
+	}
+}
+
+// tileEpilogue ends a tile kernel whose accumulators acc[i][v] (vbytes-wide
+// vectors) hold the product sums plus the bias: adds C when flags&1, clamps
+// at 0 when flags&2, stores the tile at c (rows ldc bytes apart) and
+// returns. t is a free vector register.
+func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Register, t reg.VecVirtual) {
+	flags := Load(Param("flags"), GP64())
+	r := GP64()
+	TESTQ(U32(1), flags)
+	JZ(LabelRef(name + "_noacc"))
+	MOVQ(c, r)
+	for i := range acc {
+		for v := range acc[i] {
+			VADDPS(Mem{Base: r, Disp: vbytes * v}, acc[i][v], acc[i][v])
+		}
+		if i < len(acc)-1 {
+			ADDQ(ldc, r)
+		}
+	}
+	Label(name + "_noacc")
+	TESTQ(U32(2), flags)
+	JZ(LabelRef(name + "_norelu"))
+	if vbytes == 64 {
+		VPXORD(t, t, t)
+	} else {
+		VXORPS(t, t, t)
+	}
+	for i := range acc {
+		for v := range acc[i] {
+			// max(0, s) keeping NaN and −0 as the Go loop does: the
+			// second source (acc) is returned on NaN and on equality.
+			VMAXPS(acc[i][v], t, acc[i][v])
+		}
+	}
+	Label(name + "_norelu")
+	for i := range acc {
+		for v := range acc[i] {
+			VMOVUPS(acc[i][v], Mem{Base: c, Disp: vbytes * v})
+		}
+		if i < len(acc)-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// genSgemmZ emits sgemmKernelZ{6·np}x{16·nv}, the AVX-512 tile kernel: np
+// packed 6-row A panels (lda elements apart) times a B panel of nv ZMM
+// vectors per row, 6·np·nv accumulators out of the 32 ZMM registers. Each
+// output is one FMA chain in k order from zero, then + bias, + C, ReLU: the
+// sums of sgemmKernel6x16 and sgemmKernel6x8 bit for bit.
+func genSgemmZ(np, nv int) {
+	rows, cols := mr*np, 16*nv
+	name := fmt.Sprintf("sgemmKernelZ%dx%d", rows, cols)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes one %d×%d tile of C from %d packed 6-row A panels (k ≥ 1):", name, rows, cols, np),
+		"",
+		fmt.Sprintf("\tfor i < %d, j < %d:", rows, cols),
+		"\t\td := 0",
+		"\t\tfor kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j",
+		"\t\ts := bias[i] + d",
+		"\t\tif flags&1 != 0 { s += c[i*ldc+j] }",
+		"\t\tif flags&2 != 0 && s < 0 { s = 0 }",
+		"\t\tc[i*ldc+j] = s",
+		"",
+		"lda, ldb and ldc are in elements; it needs AVX-512F.",
+	)
+	k := Load(Param("k"), GP64())
+	pa := []reg.Register{Load(Param("a"), GP64())}
+	if np > 1 {
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		for p := 1; p < np; p++ {
+			r := GP64()
+			LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, r)
+			pa = append(pa, r)
+		}
+	}
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(U8(2), ldc)
+	{
+		r := GP64()
+		MOVQ(c, r)
+		for i := 0; i < rows; i++ {
+			// a row of the tile may straddle one more cache line
+			for v := 0; v < nv; v++ {
+				PREFETCHT0(Mem{Base: r, Disp: 64 * v})
+			}
+			PREFETCHT0(Mem{Base: r, Disp: 64*nv - 4})
+			if i < rows-1 {
+				ADDQ(ldc, r)
+			}
+		}
+	}
+	acc := make([][]reg.VecVirtual, rows)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, nv)
+		for v := range acc[i] {
+			acc[i][v] = ZMM()
+			VPXORD(acc[i][v], acc[i][v], acc[i][v])
+		}
+	}
+	bv := make([]reg.VecVirtual, nv)
+	for v := range bv {
+		bv[v] = ZMM()
+	}
+	ldb, _, rowOf := bRows(b)
+	pf := GP64()
+	step := func(u int) {
+		row := rowOf(u)
+		for v := 0; v < nv; v++ {
+			m := row
+			m.Disp += 64 * v
+			VMOVUPS(m, bv[v])
+		}
+		for i := 0; i < rows; i++ {
+			m := Mem{Base: pa[i/mr], Disp: (u*mr + i%mr) * 4}
+			for v := 0; v < nv; v++ {
+				VFMADD231PS_BCST(m, bv[v], acc[i][v])
+			}
+		}
+	}
+	const unroll = 4
+	CMPQ(k, U8(unroll))
+	JL(LabelRef(name + "_tail"))
+	Label(name + "_loop4")
+	LEAQ(Mem{Base: b, Index: ldb, Scale: 8}, pf)
+	for u := 0; u < unroll; u++ {
+		m := rowOf(u)
+		m.Base = pf
+		for v := 0; v < nv; v++ {
+			mm := m
+			mm.Disp += 64 * v
+			PREFETCHT0(mm)
+		}
+		if u == 2 {
+			for p := range pa {
+				PREFETCHT0(Mem{Base: pa[p], Disp: 384})
+			}
+		}
+		step(u)
+	}
+	for p := range pa {
+		ADDQ(U32(unroll*mr*4), pa[p])
+	}
+	LEAQ(Mem{Base: b, Index: ldb, Scale: 4}, b)
+	SUBQ(U8(unroll), k)
+	CMPQ(k, U8(unroll))
+	JGE(LabelRef(name + "_loop4"))
+
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JZ(LabelRef(name + "_store"))
+	Label(name + "_loop1")
+	step(0)
+	for p := range pa {
+		ADDQ(U32(mr*4), pa[p])
+	}
+	ADDQ(ldb, b)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop1"))
+
+	Label(name + "_store")
+	bias := Load(Param("bias"), GP64())
+	for i := 0; i < rows; i++ {
+		for v := 0; v < nv; v++ {
+			VADDPS_BCST(Mem{Base: bias, Disp: 4 * i}, acc[i][v], acc[i][v])
+		}
+	}
+	tileEpilogue(name, acc, 64, c, ldc, bv[0])
 }

@@ -1,0 +1,129 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// eachPath runs fn once on every kernel path this build and CPU have
+// (avx512f, avx2+fma, go), switching with the test hooks; the fuzzers use
+// it so that one input exercises every path.
+func eachPath(fn func(path string)) {
+	if useAVX512 {
+		fn(FastPath())
+	}
+	if useAVX2 {
+		restore := disableAVX512()
+		fn(FastPath())
+		restore()
+	}
+	restore := disableAVX2()
+	fn(FastPath())
+	restore()
+}
+
+// TestZKernelsMatchAVX2Tile: the AVX-512 tile kernels give, bit for bit,
+// the entries the AVX2 6×16 kernel gives panel by panel (one FMA chain per
+// output in k order, then bias, C and ReLU), touch nothing outside their
+// tile, and match the Go contract.
+func TestZKernelsMatchAVX2Tile(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	kernelsZ := []struct {
+		np int
+		f  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+	}{{3, sgemmKernelZ18x16}, {2, sgemmKernelZ12x16}, {1, sgemmKernelZ6x16}}
+	r := rand.New(rand.NewSource(31))
+	for _, kz := range kernelsZ {
+		rows := 6 * kz.np
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256, 257} {
+			for _, ldb := range []int{16, 37} {
+				for flags := 0; flags < 4; flags++ {
+					const ldc = 21
+					lda := 6*k + 3 // panels need not be adjacent
+					a, b := randSlice(r, (kz.np-1)*lda+6*k), randSlice(r, (k-1)*ldb+16)
+					bias := randSlice(r, rows)
+					c0 := randSlice(r, (rows-1)*ldc+16)
+					want := append([]float32(nil), c0...)
+					contract := append([]float32(nil), c0...)
+					for p := 0; p < kz.np; p++ {
+						sgemmKernel6x16(k, &a[p*lda], &b[0], ldb, &want[6*p*ldc], ldc, &bias[6*p], flags)
+						gemmKernelGeneric(16, k, a[p*lda:], b, ldb, contract[6*p*ldc:], ldc, bias[6*p:], flags)
+					}
+					got, check := withGuard(r, len(c0))
+					copy(got, c0)
+					kz.f(k, &a[0], lda, &b[0], ldb, &got[0], ldc, &bias[0], flags)
+					check(t, "kernel C")
+					what := fmt.Sprintf("%dx16 k=%d ldb=%d flags=%d", rows, k, ldb, flags)
+					for i := range got {
+						if i%ldc >= 16 && got[i] != c0[i] {
+							t.Fatalf("%s: wrote outside the tile at %d", what, i)
+						}
+						if got[i] != want[i] {
+							t.Fatalf("%s: entry %d is %v, the AVX2 6x16 kernel gives %v", what, i, got[i], want[i])
+						}
+					}
+					if e, at := maxRelErr(got, contract); e > 1e-5*math.Max(1, math.Sqrt(float64(k)/64)) {
+						t.Fatalf("%s: rel err %g against the Go contract at %d", what, e, at)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGemmAVX512MatchesAVX2: whole products (tiles, edge tiles, column
+// tails, several K blocks, bias and ReLU, both splits over threads) are the
+// same bit for bit on the AVX-512 and AVX2 paths, so a model's logits do
+// not depend on which of them the CPU gets.
+func TestGemmAVX512MatchesAVX2(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	old := gemmParallelMin
+	gemmParallelMin = 0
+	defer func() { gemmParallelMin = old }()
+	r := rand.New(rand.NewSource(32))
+	for _, th := range []int{1, 2} {
+		restore := SetThreads(th)
+		for _, s := range [][3]int{{48, 3136, 48}, {128, 196, 130}, {150, 49, 600}, {1000, 1, 1024}, {30, 33, 257}, {13, 17, 5}, {300, 9, 300}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b, bias := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, m)
+			pa := newPackedA(a, k, false, m, k)
+			for _, tr := range []bool{false, true} {
+				p := GemmParams{M: m, N: n, K: k, LDA: k, LDB: n, LDC: n, TransB: tr}
+				if tr {
+					p.LDB = k
+				}
+				var out [2][2][]float32
+				for path := 0; path < 2; path++ {
+					var undo func()
+					if path == 1 {
+						undo = disableAVX512()
+					}
+					out[path][0] = make([]float32, m*n)
+					Gemm(out[path][0], a, b, p)
+					out[path][1] = make([]float32, m*n)
+					gemmBiasAct(out[path][1], nil, pa, b, m, n, k, bias, ActReLU, true)
+					if undo != nil {
+						undo()
+					}
+				}
+				for v := range out[0] {
+					if v == 1 && tr {
+						continue
+					}
+					for i := range out[0][v] {
+						if out[0][v][i] != out[1][v][i] {
+							t.Fatalf("threads %d %dx%dx%d transB=%v variant %d: entry %d is %v on avx512f, %v on avx2", th, m, n, k, tr, v, i, out[0][v][i], out[1][v][i])
+						}
+					}
+				}
+			}
+		}
+		SetThreads(restore)
+	}
+}
