@@ -401,7 +401,7 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 // kernel gives, bit for bit.
 func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col int, useBias bool, flags int) int {
 	ir := ir0
-	for ; ir+gemmMR <= mc; {
+	for ir+gemmMR <= mc {
 		np := min(3, (mc-ir)/gemmMR)
 		row := ic + ir
 		bias := &zeroBias[0]
