@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
@@ -84,7 +85,13 @@ func Marshal(root *Dict) ([]byte, error) {
 // has version "3\n" and byteorder "little", no timestamps, and is
 // byte-for-byte deterministic.
 func Save(path string, root *Dict) error {
-	if err := atomicfile.Write(path, func(w io.Writer) error { return encode(w, root) }); err != nil {
+	return SaveContext(context.Background(), path, root)
+}
+
+// SaveContext is Save that stops when ctx is done (Ctrl-C): the
+// destination is then left as it was and no temporary file remains.
+func SaveContext(ctx context.Context, path string, root *Dict) error {
+	if err := atomicfile.WriteContext(ctx, path, func(w io.Writer) error { return encode(w, root) }); err != nil {
 		return &Error{Path: path, Err: err}
 	}
 	return nil

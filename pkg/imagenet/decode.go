@@ -8,7 +8,9 @@ import (
 	"image/color"
 	"image/gif"
 	"image/png"
+	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -38,20 +40,83 @@ var decodeJPEG = func(data []byte) (*Image, error) {
 		}
 		return nil, FormatError("jpeg: " + err.Error())
 	}
-	return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix}, nil
+	return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings}, nil
 }
 
-// DecodeFile reads and decodes an image file. Errors name the file.
+// MaxFileBytes bounds the size of an image file ReadFile reads (1 GiB: an
+// uncompressed 2^28-pixel BMP is 768 MiB).
+const MaxFileBytes = 1 << 30
+
+// DecodeFile reads (ReadFile) and decodes an image file. Errors name the
+// file.
 func DecodeFile(path string) (*Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("imagenet: %w", err) // *PathError names the file
+		return nil, err
 	}
 	m, err := Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
+}
+
+// sniffBytes is how much of a file Format needs to recognise it.
+const sniffBytes = 16
+
+// ReadFile reads an image file with bounded memory and time: a folder, a
+// file larger than MaxFileBytes, and a file whose first bytes are not of a
+// known image format are refused after reading at most those first bytes,
+// and a stream without a size (a device such as /dev/zero, a FIFO) is
+// read up to MaxFileBytes and refused beyond. Errors name the file.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("imagenet: %w", err) // *PathError names the file
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("imagenet: %w", err)
+	}
+	regular := st.Mode().IsRegular()
+	switch {
+	case st.IsDir():
+		return nil, fmt.Errorf("%s: %w", path, FormatError("is a directory, not an image file"))
+	case regular && st.Size() > MaxFileBytes:
+		return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("file of %d bytes is larger than the %d bytes an image file may have", st.Size(), MaxFileBytes)))
+	}
+	head := make([]byte, sniffBytes)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("imagenet: %s: %w", path, err)
+	}
+	if Format(head[:n]) == "" {
+		_, err := Decode(head[:n]) // the error for empty or unknown data
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	size := int64(MaxFileBytes)
+	if regular {
+		size = st.Size()
+	}
+	data := make([]byte, n, min(size, 64<<20)+1)
+	copy(data, head[:n])
+	for {
+		if int64(len(data)) > MaxFileBytes {
+			return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("stream is longer than the %d bytes an image file may have", MaxFileBytes)))
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		m, err := f.Read(data[len(data):min(cap(data), MaxFileBytes+1)])
+		data = data[:len(data)+m]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("imagenet: %s: %w", path, err)
+		}
+	}
 }
 
 // Format names the container format found by sniffing data's first bytes:
@@ -163,9 +228,20 @@ func wrapDecodeError(format string, err error) error {
 	case errors.As(err, &fe), errors.As(err, &ue):
 		return err
 	case errors.As(err, &pu), errors.As(err, &tu), errors.Is(err, bmp.ErrUnsupported):
-		return UnsupportedError(format + ": " + err.Error())
+		return UnsupportedError(format + ": " + ownText(format, err))
 	}
-	return FormatError(format + ": " + err.Error())
+	return FormatError(format + ": " + ownText(format, err))
+}
+
+// ownText is a standard decoder's message without the prefixes our error
+// adds again ("png: invalid format: x" -> "x"), so that a message reads
+// "imagenet: invalid format: png: x", not "... png: png: invalid format: x".
+func ownText(format string, err error) string {
+	msg := strings.TrimPrefix(err.Error(), format+": ")
+	for _, p := range []string{"invalid format: ", "unsupported feature: ", "unsupported: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	return msg
 }
 
 // FromImage converts any image.Image to BGR the way OpenCV's IMREAD_COLOR

@@ -11,6 +11,10 @@ import (
 type Image struct {
 	Width, Height int
 	Pix           []byte
+	// Warnings are the decoder's warnings about a damaged file that still
+	// decoded (libjpeg's texts, e.g. "Premature end of JPEG file"), as
+	// OpenCV prints them.
+	Warnings []string
 }
 
 // NewImage returns a zeroed w×h image.

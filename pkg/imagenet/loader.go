@@ -44,6 +44,9 @@ type Batch struct {
 	Labels  []int
 	Samples []Sample
 	Skipped []SampleError // samples of this batch left out (SkipInvalid)
+	// Warnings are the decoder's warnings (Image.Warnings) about samples
+	// of this batch that decoded from damaged files.
+	Warnings []SampleError
 }
 
 // SampleError is a per-sample failure; its message names the file.
@@ -97,9 +100,10 @@ type pendingBatch struct {
 }
 
 type sampleResult struct {
-	data *tensorBuf
-	h, w int
-	err  error
+	data     *tensorBuf
+	h, w     int
+	err      error
+	warnings []string
 }
 
 type job struct {
@@ -241,6 +245,7 @@ func (w *worker) load(s Sample) (r sampleResult) {
 	if err != nil {
 		return sampleResult{err: err}
 	}
+	warnings := img.Warnings
 	img, err = l.pipe.apply(img, w.sampleRNG(s.Index), &w.buf)
 	if err != nil {
 		return sampleResult{err: err}
@@ -255,7 +260,7 @@ func (w *worker) load(s Sample) (r sampleResult) {
 	}
 	t.v = t.v[:n]
 	l.norm.ToCHW(t.v, img)
-	return sampleResult{data: t, h: img.Height, w: img.Width}
+	return sampleResult{data: t, h: img.Height, w: img.Width, warnings: warnings}
 }
 
 // Next returns the next batch, io.EOF after the last one, or the first
@@ -301,6 +306,9 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 	b := &Batch{}
 	for i, r := range pb.results {
 		s := pb.samples[i]
+		if len(r.warnings) > 0 {
+			b.Warnings = append(b.Warnings, SampleError{Sample: s, Err: errors.New(strings.Join(r.warnings, "; "))})
+		}
 		if r.err != nil {
 			se := SampleError{Sample: s, Err: r.err}
 			if !l.opts.SkipInvalid {

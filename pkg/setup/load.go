@@ -71,14 +71,14 @@ func LoadModel(ctx context.Context, cfg model.Config, ckpt string, progress, not
 	case cfg.Deploy && hasTrain && !hasDeploy:
 		build.Deploy, reparam = false, true
 	case !cfg.Deploy && hasDeploy && !hasTrain:
-		return nil, fmt.Errorf("%s holds a reparameterized (deploy) model but the config builds the train-time graph: use the deploy variant of the config (mobileone-sN_deploy_8xb32_in1k for the built-in ones) or set model.backbone.deploy=True", local)
+		return nil, &DeployCheckpointError{Path: local}
 	}
 	m, err := model.New(build)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkpoint.Apply(m.StateDict(), sd); err != nil {
-		return nil, fmt.Errorf("%s: %w", local, err)
+		return nil, explainMismatch(err, local, build, sd)
 	}
 	if reparam {
 		m.SwitchToDeploy()

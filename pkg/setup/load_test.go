@@ -2,11 +2,13 @@ package setup
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"strings"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/config"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
@@ -96,5 +98,34 @@ func TestModelConfigRejectsUnsupported(t *testing.T) {
 	}
 	if got := ImageNetClasses(); len(got) != 1000 || got[0] != "tench, Tinca tinca" {
 		t.Errorf("ImageNet classes: %d, %q", len(got), got[0])
+	}
+}
+
+// TestMismatchNamesTheCause: an s0 checkpoint given with an s1 config is
+// reported as another architecture (which one it fits, which shapes
+// differ), not as a class count; a head of another size as a class count.
+func TestMismatchNamesTheCause(t *testing.T) {
+	s0, err := model.New(model.Config{Arch: model.ArchZoo["s0"], NumClasses: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := checkpoint.FromEntries(s0.StateDict())
+	s1cfg := model.Config{Arch: model.ArchZoo["s1"], NumClasses: 1000}
+	s1, _ := model.New(s1cfg)
+	err = explainMismatch(checkpoint.Apply(s1.StateDict(), sd), "s0.pth", s1cfg, sd)
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"s0.pth: the checkpoint's architecture differs from the config's model", `fits arch "s0"`, "head.fc.weight is [1000 1024] in the checkpoint, [1000 1280] in the model"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("s0 checkpoint, s1 config: %q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "classes") {
+		t.Errorf("s0 checkpoint, s1 config: %q talks about classes", msg)
+	}
+	c10 := model.Config{Arch: model.ArchZoo["s0"], NumClasses: 10}
+	m10, _ := model.New(c10)
+	err = explainMismatch(checkpoint.Apply(m10.StateDict(), sd), "s0.pth", c10, sd)
+	if want := "s0.pth: has 1000 classes (head.fc.weight [1000 1024]) but the config's model has 10"; !strings.HasPrefix(fmt.Sprint(err), want) {
+		t.Errorf("class count: %v, want %q", err, want)
 	}
 }

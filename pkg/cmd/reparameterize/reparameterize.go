@@ -4,6 +4,7 @@ package reparameterize
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
@@ -68,13 +71,31 @@ mmpretrain with the deploy config.`,
 }
 
 func run(ctx context.Context, opts *Options) error {
+	// DST is checked before anything is read: it must be writable and
+	// must not be SRC (also through a symlink or a hard link), which would
+	// replace the train-time checkpoint for good.
+	if err := atomicfile.CheckFile(opts.Dst, opts.Src); err != nil {
+		return err
+	}
 	_, mc, err := setup.Load(opts.Config, opts.CfgOptions)
 	if err != nil {
 		return err
 	}
 	loaded, err := setup.LoadModel(ctx, mc, opts.Src, opts.IO.ErrOut, opts.IO.ErrOut)
-	if err != nil {
+	var de *setup.DeployCheckpointError
+	switch {
+	case errors.As(err, &de):
+		return fmt.Errorf("%s: this checkpoint is already reparameterized (it holds branch_reparam weights): there is nothing to convert; use it as it is with the deploy config", de.Path)
+	case err != nil:
 		return err
+	case mc.Deploy && !loaded.Reparameterized:
+		return fmt.Errorf("%s: this checkpoint is already reparameterized (it loads into the deploy config's model as it is): there is nothing to convert", loaded.Path)
+	}
+	if err := atomicfile.CheckFile(opts.Dst, loaded.Path); err != nil { // SRC given as a URL: its cached file
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 	}
 	fmt.Fprintln(opts.IO.Out, "Converting...")
 	loaded.Model.SwitchToDeploy()
@@ -87,7 +108,10 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	if err := checkpoint.Save(opts.Dst, root); err != nil {
+	if err := checkpoint.SaveContext(ctx, opts.Dst, root); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %s was not written: %v", cmdutil.ErrCancel, opts.Dst, err)
+		}
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "Done! Save at path %q\n", opts.Dst)

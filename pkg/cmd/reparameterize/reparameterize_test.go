@@ -182,15 +182,24 @@ func TestReparameterizeErrors(t *testing.T) {
 	ios, _, _, _ := cmdutil.Test()
 	dir := t.TempDir()
 	cfg := fixtures.Testdata(t, "demo/mobileone-tiny_demo.py")
-	// A deploy checkpoint with the train config names the fix.
-	err := run(context.Background(), &Options{IO: ios, Config: cfg, Src: fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), Dst: filepath.Join(dir, "a.pth")})
-	if err == nil || !strings.Contains(err.Error(), "deploy variant of the config") {
-		t.Errorf("deploy source: %v", err)
+	// A deploy checkpoint, with either config, is already reparameterized.
+	for _, c := range []string{cfg, fixtures.Testdata(t, "demo/mobileone-tiny_demo_deploy.py")} {
+		err := run(context.Background(), &Options{IO: ios, Config: c, Src: fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"), Dst: filepath.Join(dir, "a.pth")})
+		if err == nil || !strings.Contains(err.Error(), "tiny_deploy.pth: this checkpoint is already reparameterized") {
+			t.Errorf("deploy source with %s: %v", c, err)
+		}
 	}
-	// A checkpoint of another model lists the mismatches.
-	err = run(context.Background(), &Options{IO: ios, Config: "mobileone-s0_8xb32_in1k", Src: fixtures.Testdata(t, "checkpoint/tiny_train.pth"), Dst: filepath.Join(dir, "b.pth")})
-	if err == nil || !strings.Contains(err.Error(), "tiny_train.pth") {
+	// A checkpoint of another model says the architectures differ.
+	err := run(context.Background(), &Options{IO: ios, Config: "mobileone-s0_8xb32_in1k", Src: fixtures.Testdata(t, "checkpoint/tiny_train.pth"), Dst: filepath.Join(dir, "b.pth")})
+	if err == nil || !strings.Contains(err.Error(), "tiny_train.pth: the checkpoint's architecture differs from the config's model") {
 		t.Errorf("wrong model: %v", err)
+	}
+	// Ctrl-C before the write: nothing is written, exit code 130.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = run(ctx, &Options{IO: ios, Config: cfg, Src: fixtures.Testdata(t, "checkpoint/tiny_train.pth"), Dst: filepath.Join(dir, "d.pth")})
+	if cmdutil.ExitCode(err) != cmdutil.ExitCancel {
+		t.Errorf("cancelled: exit code %d (%v)", cmdutil.ExitCode(err), err)
 	}
 	// Not a checkpoint.
 	bad := filepath.Join(dir, "bad.pth")
@@ -199,7 +208,7 @@ func TestReparameterizeErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.pth") {
 		t.Errorf("bad source: %v", err)
 	}
-	for _, name := range []string{"a.pth", "b.pth", "c.pth"} {
+	for _, name := range []string{"a.pth", "b.pth", "c.pth", "d.pth"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			t.Errorf("%s written despite the error", name)
 		}

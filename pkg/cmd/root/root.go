@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
 	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
@@ -132,9 +135,37 @@ func ExpandCfgOptions(args []string) []string {
 // Main runs the command line of the process and returns its exit code.
 func Main() int {
 	f := cmdutil.NewFactory(version())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(f.IO.ErrOut)
 	defer stop()
 	return Run(ctx, f, os.Args[1:])
+}
+
+// interruptContext returns a context cancelled by the first SIGINT or
+// SIGTERM: every command watches it between images, batches, iterations
+// and writes, stops, and exits with code 130 without replacing any output.
+// A second signal exits at once (code 130), after removing the temporary
+// files of the writes in progress, for a command stuck in a read that
+// does not return (a FIFO, a hung network file system).
+func interruptContext(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-ch; !ok {
+			return
+		}
+		cancel()
+		fmt.Fprintln(stderr, "\ninterrupted: stopping (interrupt again to exit at once)")
+		if _, ok := <-ch; !ok {
+			return
+		}
+		atomicfile.RemoveTemps()
+		os.Exit(cmdutil.ExitCancel)
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel()
+	}
 }
 
 // Run executes args against the command tree and maps the result to an

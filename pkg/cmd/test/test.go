@@ -146,7 +146,7 @@ func run(ctx context.Context, opts *Options) error {
 	// of another class count is reported as such, not as bad labels.
 	loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
 	if err != nil {
-		return explainClassCount(err, opts.Checkpoint, mc.NumClasses)
+		return err
 	}
 	ds, badLines, err := listDataset(cfg, opts)
 	if err != nil {
@@ -368,22 +368,6 @@ func annLine(ds *imagenet.Dataset, bad []error, i int) int {
 		}
 	}
 	return line
-}
-
-// explainClassCount turns a head shape mismatch into a plain statement of
-// the two class counts.
-func explainClassCount(err error, ckpt string, want int) error {
-	var le *checkpoint.LoadError
-	if !errors.As(err, &le) {
-		return err
-	}
-	for _, m := range le.Mismatched {
-		if (m.Key == "head.fc.weight" || m.Key == "head.fc.bias") && len(m.File) > 0 {
-			return fmt.Errorf("%s has %d classes (%s %v) but the config's model has %d (model.head.num_classes); set --cfg-options model.head.num_classes=%d or use the matching checkpoint: %w",
-				ckpt, m.File[0], m.Key, m.File, want, m.File[0], err)
-		}
-	}
-	return err
 }
 
 // saveRun writes the metrics into <work_dir>/<timestamp>/<timestamp>.json

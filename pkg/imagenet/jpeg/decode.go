@@ -7,7 +7,17 @@ import "sync"
 type Image struct {
 	Width, Height int
 	Pix           []byte
+	// Warnings are the warnings libjpeg emits for this file (its message
+	// texts, e.g. "Premature end of JPEG file"): the image was decoded,
+	// as OpenCV decodes it, but the file is damaged.
+	Warnings []string
 }
+
+// libjpeg's warning texts (jerror.h).
+const (
+	warnEOF       = "Premature end of JPEG file"                      // JWRN_JPEG_EOF
+	warnHitMarker = "Corrupt JPEG data: premature end of data segment" // JWRN_HIT_MARKER
+)
 
 // Decode returns exactly what cv2.imdecode(data, IMREAD_COLOR) returns
 // (OpenCV 4.6 on libjpeg-turbo 2.1), with the EXIF orientation applied.
@@ -183,6 +193,7 @@ func (d *decoder) decode() (*Image, error) {
 	if !d.multiScan {
 		done, err := d.decodeScan()
 		if err == errSuspend {
+			d.warn(warnEOF)
 			if needContext {
 				rows = (8*done - 1) * d.maxV
 			} else {
@@ -226,7 +237,19 @@ func (d *decoder) decode() (*Image, error) {
 	}
 	img := &Image{Width: d.width, Height: d.height, Pix: make([]byte, d.width*d.height*3)}
 	d.render(img, cs, plans, rows)
-	return applyOrientation(img, exifOrientation(d.exif)), nil
+	img = applyOrientation(img, exifOrientation(d.exif))
+	img.Warnings = d.warnings
+	return img, nil
+}
+
+// warn records a libjpeg warning once.
+func (d *decoder) warn(msg string) {
+	for _, w := range d.warnings {
+		if w == msg {
+			return
+		}
+	}
+	d.warnings = append(d.warnings, msg)
 }
 
 // latch copies a component's quantization table when it first appears in

@@ -212,6 +212,7 @@ func (d *decoder) fill(need int) bool {
 noMore:
 	if need > d.nbits {
 		d.insufficient = true
+		d.warn(warnHitMarker)
 		d.bbuf <<= uint(minGetBits - d.nbits)
 		d.nbits = minGetBits
 	}

@@ -112,6 +112,7 @@ type decoder struct {
 	bbuf         uint64
 	nbits        int
 	insufficient bool
+	warnings     []string
 	ar           arithState
 
 	multiScan  bool
