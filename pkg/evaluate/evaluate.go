@@ -1,107 +1,20 @@
-// Package evaluate runs a model over a dataset and computes mmpretrain's
-// classification metrics. It serves `mobileone test` and the validation
-// loop of training.
+// Package evaluate is the evaluation of the project: mmpretrain's
+// classification metrics (Accuracy, SingleLabelMetric, ConfusionMatrix)
+// built from a config's val_evaluator / test_evaluator, the one top-k, and
+// the one loop that runs a model over a data loader (Run). It serves
+// `mobileone test`, the validation of `train` and the offline tools
+// (eval-metric, confusion-matrix).
 package evaluate
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
-
-// Metric is one named result, e.g. accuracy/top1 = 43.33333206176758.
-type Metric struct {
-	Name  string
-	Value float64
-}
-
-// Accuracy is mmpretrain's Accuracy(topk=..., thrs=0.): a sample counts as
-// correct at k when its label is among the k best scores and that score is
-// > 0; the value is the float32 product correct·(100/N), as upstream
-// computes it in a float32 tensor.
-type Accuracy struct {
-	TopK    []int
-	correct []int
-	total   int
-}
-
-// NewAccuracy returns an accumulator for the given k values (e.g. 1, 5).
-func NewAccuracy(topk ...int) *Accuracy {
-	return &Accuracy{TopK: topk, correct: make([]int, len(topk))}
-}
-
-// Update adds samples: scores holds len(labels) rows of numClasses
-// softmax scores.
-func (a *Accuracy) Update(scores []float32, numClasses int, labels []int) error {
-	maxk := 0
-	for _, k := range a.TopK {
-		maxk = max(maxk, k)
-	}
-	if maxk > numClasses {
-		return fmt.Errorf("evaluate: accuracy top-%d needs at least %d classes, the model has %d", maxk, maxk, numClasses)
-	}
-	for i, label := range labels {
-		row := scores[i*numClasses : (i+1)*numClasses]
-		top := TopK(row, maxk)
-		for j, k := range a.TopK {
-			for _, c := range top[:k] {
-				if c == label && row[c] > 0 {
-					a.correct[j]++
-					break
-				}
-			}
-		}
-	}
-	a.total += len(labels)
-	return nil
-}
-
-// Results returns accuracy/top<k> for every k, as percentages.
-func (a *Accuracy) Results() []Metric {
-	out := make([]Metric, len(a.TopK))
-	for j, k := range a.TopK {
-		v := float32(0)
-		if a.total > 0 {
-			v = float32(a.correct[j]) * float32(100/float64(a.total))
-		}
-		out[j] = Metric{Name: fmt.Sprintf("accuracy/top%d", k), Value: float64(v)}
-	}
-	return out
-}
-
-// Counts returns the number of correct samples per k and the total.
-func (a *Accuracy) Counts() ([]int, int) { return append([]int(nil), a.correct...), a.total }
-
-// TopK returns the indices of the k largest values, best first; ties keep
-// the lower index first. It selects in O(len(row)·k), which beats sorting
-// for the small k of top-1/top-5 over 1000 classes.
-func TopK(row []float32, k int) []int {
-	k = min(k, len(row))
-	top := make([]int, 0, k)
-	for i, v := range row {
-		if len(top) == k && !(v > row[top[k-1]]) {
-			continue
-		}
-		// insert i after every entry >= v (earlier indices win ties)
-		j := len(top)
-		if j == k {
-			j--
-		} else {
-			top = append(top, 0)
-		}
-		for j > 0 && v > row[top[j-1]] {
-			top[j] = top[j-1]
-			j--
-		}
-		top[j] = i
-	}
-	return top
-}
 
 // Prediction is one sample's result, as mmpretrain's DumpResults writes it.
 type Prediction struct {
@@ -121,8 +34,9 @@ type Options struct {
 	TTA bool
 	// KeepPredictions collects a Prediction per sample.
 	KeepPredictions bool
-	// TopK are the accuracy k values (default 1 and 5).
-	TopK []int
+	// Evaluator computes the metrics (required; see FromConfig). Run
+	// resets it first.
+	Evaluator *Evaluator
 	// Chunk is the largest number of images per forward pass (default
 	// 32): batches are split so that activation memory stays bounded
 	// whatever the batch size. In eval mode the results do not depend on
@@ -135,7 +49,8 @@ type Options struct {
 
 // Result is what Run returns.
 type Result struct {
-	// Metrics are accuracy/top<k>; nil when the dataset has no labels.
+	// Metrics are the evaluator's, in its order; nil when the dataset
+	// has no labels.
 	Metrics     []Metric
 	Predictions []Prediction
 	Samples     int // samples evaluated
@@ -145,19 +60,21 @@ type Result struct {
 	DataTime    time.Duration // time spent waiting for batches
 }
 
-// Run evaluates m (eval mode) on every batch of loader and computes the
-// accuracy. A dataset without labels (label -1, e.g. ImageNet split
-// "test") gives no metrics, as accuracy needs ground truth.
+// Run evaluates m (eval mode) on every batch of loader, feeds the softmax
+// scores of the labelled samples to opts.Evaluator and computes its
+// metrics: mmengine's ValLoop / TestLoop. A dataset without labels (label
+// -1, e.g. ImageNet split "test") gives no metrics, as they need ground
+// truth.
 func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Options) (*Result, error) {
-	topk := opts.TopK
-	if len(topk) == 0 {
-		topk = []int{1, 5}
+	if opts.Evaluator == nil {
+		return nil, errors.New("evaluate: Run without an Evaluator")
 	}
 	chunk := opts.Chunk
 	if chunk <= 0 {
 		chunk = 32
 	}
-	acc := NewAccuracy(topk...)
+	ev := opts.Evaluator
+	ev.Reset()
 	k := m.NumClasses()
 	res := &Result{}
 	labeled := false
@@ -189,7 +106,7 @@ func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Option
 		}
 		if len(labels) > 0 {
 			labeled = true
-			if err := acc.Update(rows, k, labels); err != nil {
+			if err := ev.Process(rows, k, labels); err != nil {
 				return nil, err
 			}
 		}
@@ -213,7 +130,10 @@ func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Option
 	res.Batches = loader.NumBatches()
 	res.Skipped = loader.Skipped()
 	if labeled {
-		res.Metrics = acc.Results()
+		var err error
+		if res.Metrics, err = ev.Compute(); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }

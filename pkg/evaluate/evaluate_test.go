@@ -12,7 +12,11 @@ import (
 // 13 and 19 correct of 30 give manifest.dataset.expected's values: the
 // float32 product 13 * float32(100/30), as mmpretrain computes it.
 func TestAccuracyFloat32(t *testing.T) {
-	a := NewAccuracy(1, 5)
+	a := &Accuracy{Topk: []int{1, 5}, Thrs: []Threshold{Thr(0)}}
+	ev, err := New(a)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n, k = 30, 6
 	scores := make([]float32, n*k)
 	labels := make([]int, n)
@@ -30,11 +34,14 @@ func TestAccuracyFloat32(t *testing.T) {
 			labels[i] = 5 // missed
 		}
 	}
-	if err := a.Update(scores, k, labels); err != nil {
+	if err := ev.Process(scores, k, labels); err != nil {
 		t.Fatal(err)
 	}
-	got := a.Results()
-	want := []Metric{{"accuracy/top1", 43.33333206176758}, {"accuracy/top5", 63.33333206176758}}
+	got, err := ev.Compute()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Metric{{Name: "accuracy/top1", Value: 43.33333206176758}, {Name: "accuracy/top5", Value: 63.33333206176758}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
@@ -42,14 +49,16 @@ func TestAccuracyFloat32(t *testing.T) {
 
 // A label among the top k counts only with a score > 0 (thrs=0.).
 func TestAccuracyScoreMustBePositive(t *testing.T) {
-	a := NewAccuracy(1, 2)
-	if err := a.Update([]float32{1, 0, 0}, 3, []int{1}); err != nil {
+	ev, _ := New(&Accuracy{Topk: []int{1, 2}, Thrs: []Threshold{Thr(0)}})
+	if err := ev.Process([]float32{1, 0, 0}, 3, []int{1}); err != nil {
 		t.Fatal(err)
 	}
-	if c, n := a.Counts(); c[0] != 0 || c[1] != 0 || n != 1 {
-		t.Errorf("counts %v of %d, want none", c, n)
+	got, err := ev.Compute()
+	if err != nil || got[0].Value != 0 || got[1].Value != 0 {
+		t.Errorf("got %v (%v), want 0 and 0", got, err)
 	}
-	if err := NewAccuracy(5).Update([]float32{1, 2}, 2, []int{0}); err == nil {
+	ev, _ = New(NewAccuracy(5))
+	if err := ev.Process([]float32{1, 2}, 2, []int{0}); err == nil {
 		t.Error("top-5 over 2 classes: no error")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -58,11 +57,13 @@ func NewCmdTest(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	opts := &Options{IO: f.IO, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "test CONFIG CHECKPOINT",
-		Short: "Evaluate a checkpoint's top-1/top-5 accuracy on the config's test set",
+		Short: "Evaluate a checkpoint on the config's test set with its test_evaluator",
 		Long: `Evaluate a checkpoint as mmpretrain's tools/test.py does: the config's
 test_dataloader dataset (ImageNet or CustomDataset; annotation-file or folder layout)
-through its test pipeline, Accuracy(topk=(1, 5)) with mmpretrain's float32 arithmetic,
-printed as mmengine prints it and saved as JSON in <work-dir>/<timestamp>/<timestamp>.json.
+through its test pipeline, and the config's test_evaluator: Accuracy(topk, thrs),
+SingleLabelMetric(thrs, items, average, num_classes) and ConfusionMatrix, alone or
+in a list, with mmpretrain's float32 arithmetic, printed as mmengine prints them and
+saved as JSON in <work-dir>/<timestamp>/<timestamp>.json.
 
 Images are decoded and preprocessed by worker goroutines while the model runs;
 memory stays bounded and results come in dataset order. CHECKPOINT may be a path
@@ -137,6 +138,10 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	evaluator, err := evaluate.FromConfig(cfg, "test_evaluator")
+	if err != nil {
+		return err
+	}
 	pipe, err := setup.Pipeline(cfg, "test_dataloader.dataset.pipeline", nil)
 	if err != nil {
 		return err
@@ -188,7 +193,7 @@ func run(ctx context.Context, opts *Options) error {
 	total := loader.NumBatches()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s (batch %d, %d workers)\n", loaded.Path, len(ds.Samples), ds.Root, batch, workers)
 	progress := newProgress(opts.IO, len(ds.Samples), batch, total)
-	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
+	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: evaluator, TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
 	progress.finish()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -202,8 +207,8 @@ func run(ctx context.Context, opts *Options) error {
 	perIter := res.Time.Seconds() / float64(max(1, res.Batches))
 	dataPerIter := res.DataTime.Seconds() / float64(max(1, res.Batches))
 	line := fmt.Sprintf("Epoch(test) [%d/%d]    ", res.Batches, total)
-	for _, m := range res.Metrics {
-		line += fmt.Sprintf("%s: %.4f  ", m.Name, m.Value)
+	if len(res.Metrics) > 0 {
+		line += evaluate.FormatLog(res.Metrics) + "  "
 	}
 	line += fmt.Sprintf("data_time: %.4f  time: %.4f", dataPerIter, perIter)
 	skipped := len(badLines) + len(res.Skipped)
@@ -219,23 +224,17 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "%d images in %.1f s: %.1f images/s\n", res.Samples, res.Time.Seconds(), float64(res.Samples)/res.Time.Seconds())
 
-	metrics := map[string]any{}
-	ordered := make([]string, 0, len(res.Metrics))
-	for _, m := range res.Metrics {
-		metrics[m.Name] = m.Value
-		ordered = append(ordered, m.Name)
-	}
-	if err := saveRun(opts, workDir, metrics, ordered, perIter, dataPerIter); err != nil {
+	if err := saveRun(opts, workDir, res.Metrics, perIter, dataPerIter); err != nil {
 		return err
 	}
 	if opts.Out != "" {
-		if err := dumpOut(opts, metrics, ordered, res.Predictions); err != nil {
+		if err := dumpOut(opts, res.Metrics, res.Predictions); err != nil {
 			return err
 		}
 	}
 	if opts.JSON {
 		fmt.Fprintln(opts.IO.ErrOut, line)
-		fmt.Fprintln(opts.IO.Out, string(pyJSON(metrics, ordered)))
+		fmt.Fprintln(opts.IO.Out, string(pyJSON(metricItems(res.Metrics, false))))
 	} else {
 		fmt.Fprintln(opts.IO.Out, line)
 	}
@@ -373,7 +372,7 @@ func annLine(ds *imagenet.Dataset, bad []error, i int) int {
 // saveRun writes the metrics into <work_dir>/<timestamp>/<timestamp>.json
 // as mmengine's LoggerHook.after_test_epoch does: the metrics, then
 // data_time and time (seconds per iteration).
-func saveRun(opts *Options, workDir string, metrics map[string]any, order []string, perIter, dataPerIter float64) error {
+func saveRun(opts *Options, workDir string, metrics []evaluate.Metric, perIter, dataPerIter float64) error {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
@@ -383,12 +382,8 @@ func saveRun(opts *Options, workDir string, metrics map[string]any, order []stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	m := map[string]any{"data_time": dataPerIter, "time": perIter}
-	for k, v := range metrics {
-		m[k] = v
-	}
-	keys := append(append([]string{}, order...), "data_time", "time")
-	b := pyJSON(m, keys)
+	items := append(metricItems(metrics, true), jsonItem{"data_time", evaluate.PyFloat(dataPerIter)}, jsonItem{"time", evaluate.PyFloat(perIter)})
+	b := pyJSON(items)
 	path := filepath.Join(dir, stamp+".json")
 	if err := atomicfile.WriteFile(path, b); err != nil {
 		return err
@@ -400,7 +395,7 @@ func saveRun(opts *Options, workDir string, metrics map[string]any, order []stri
 // dumpOut writes --out: the predictions (DumpResults: a pickled list of
 // per-sample dicts, or the same as JSON) or the metrics (mmengine.dump,
 // format by extension).
-func dumpOut(opts *Options, metrics map[string]any, order []string, preds []evaluate.Prediction) error {
+func dumpOut(opts *Options, metrics []evaluate.Metric, preds []evaluate.Prediction) error {
 	ext := strings.ToLower(filepath.Ext(opts.Out))
 	var data []byte
 	var err error
@@ -408,12 +403,12 @@ func dumpOut(opts *Options, metrics map[string]any, order []string, preds []eval
 		switch ext {
 		case ".pkl", ".pickle":
 			d := checkpoint.NewDict()
-			for _, k := range order {
-				d.Set(k, metrics[k])
+			for _, m := range metrics {
+				d.Set(m.Name, pickleValue(m))
 			}
 			data, err = checkpoint.MarshalPickle(d)
 		default:
-			data = pyJSON(metrics, order)
+			data = pyJSON(metricItems(metrics, false))
 		}
 	} else {
 		switch ext {
@@ -451,24 +446,64 @@ func dumpOut(opts *Options, metrics map[string]any, order []string, preds []eval
 	return nil
 }
 
-// pyJSON encodes the float values of m in the order of keys as Python's
-// json.dump does (mmengine.dump): ", " and ": " separators, and floats
-// always with a fraction or exponent (20.0, not 20).
-func pyJSON(m map[string]any, keys []string) []byte {
+// jsonItem is one key of a JSON object with its encoded value.
+type jsonItem struct{ key, value string }
+
+// metricItems are the metrics as JSON items in mmengine's log order
+// (scalars first). log: as mmengine's JSON log writes them (an integer
+// scalar such as support becomes null there); otherwise the integer.
+func metricItems(ms []evaluate.Metric, log bool) []jsonItem {
+	var items []jsonItem
+	for _, m := range evaluate.LogOrder(ms) {
+		v := m.JSONValue()
+		if m.Int && m.Scalar() && !log {
+			v = fmt.Sprint(int64(m.Value))
+		}
+		items = append(items, jsonItem{m.Name, v})
+	}
+	return items
+}
+
+// pickleValue is a metric as runner.test() returns it: a Python float or
+// int, a list, or (the confusion matrix) an int64 tensor.
+func pickleValue(m evaluate.Metric) any {
+	switch {
+	case m.Matrix != nil:
+		n := len(m.Matrix)
+		data := make([]int64, 0, n*n)
+		for _, r := range m.Matrix {
+			data = append(data, r...)
+		}
+		return checkpoint.NewInt64([]int{n, n}, data)
+	case m.List != nil:
+		l := make(checkpoint.List, len(m.List))
+		for i, v := range m.List {
+			if m.Int {
+				l[i] = int64(v)
+			} else {
+				l[i] = v
+			}
+		}
+		return l
+	case m.Int:
+		return int64(m.Value)
+	}
+	return m.Value
+}
+
+// pyJSON writes the items as Python's json.dump does (mmengine.dump):
+// ", " and ": " separators.
+func pyJSON(items []jsonItem) []byte {
 	var b strings.Builder
 	b.WriteByte('{')
-	for i, k := range keys {
+	for i, it := range items {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		kb, _ := json.Marshal(k)
-		vb, _ := json.Marshal(m[k])
-		if f, ok := m[k].(float64); ok && !math.IsInf(f, 0) && !math.IsNaN(f) && !strings.ContainsAny(string(vb), ".eE") {
-			vb = append(vb, ".0"...)
-		}
+		kb, _ := json.Marshal(it.key)
 		b.Write(kb)
 		b.WriteString(": ")
-		b.Write(vb)
+		b.WriteString(it.value)
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
