@@ -17,6 +17,7 @@ import (
 
 	"github.com/mobileone-go/mobileone/internal/atomicfile"
 
+	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
 	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
@@ -75,6 +76,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		printconfig.NewCmdPrintConfig(f, nil),
 		flops.NewCmdFlops(f, nil),
 		benchmark.NewCmdBenchmark(f, nil),
+		analyzelogs.NewCmdAnalyzeLogs(f, nil, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
@@ -100,33 +102,45 @@ func argErrorsAreFlagErrors(cmd *cobra.Command) {
 	}
 }
 
+// nargsFlags are the flags that take several values after one flag, as
+// argparse's nargs='+' does in mmpretrain's tools, with the arguments each
+// one takes as a further value.
+var nargsFlags = map[string]func(arg string) bool{
+	// mmengine's DictAction: KEY=VALUE items
+	"--cfg-options": func(a string) bool { return !strings.HasPrefix(a, "-") && strings.Contains(a, "=") },
+	// analyze_logs.py plot_curve: any argument up to the next flag
+	"--keys":   func(a string) bool { return !strings.HasPrefix(a, "-") },
+	"--legend": func(a string) bool { return !strings.HasPrefix(a, "-") },
+}
+
 // ExpandCfgOptions accepts mmengine's form of --cfg-options, which takes
-// several KEY=VALUE items after one flag (argparse nargs='+'): every
-// argument that follows a --cfg-options item, does not start with "-" and
-// contains "=" becomes an item of its own --cfg-options flag.
+// several KEY=VALUE items after one flag (argparse nargs='+'), and likewise
+// the other flags of nargsFlags: every argument that follows such a flag's
+// item and is accepted as a further value becomes an item of its own flag.
 func ExpandCfgOptions(args []string) []string {
 	out := make([]string, 0, len(args))
-	inOptions := false
+	var flag string // the nargs flag whose items are being read
 	for i := 0; i < len(args); i++ {
 		a := args[i]
+		name, _, hasValue := strings.Cut(a, "=")
 		switch {
 		case a == "--":
 			return append(out, args[i:]...)
-		case a == "--cfg-options":
+		case nargsFlags[a] != nil:
 			out = append(out, a)
 			if i+1 < len(args) {
 				i++
 				out = append(out, args[i])
 			}
-			inOptions = true
-		case strings.HasPrefix(a, "--cfg-options="):
+			flag = a
+		case hasValue && nargsFlags[name] != nil && strings.HasPrefix(a, "--"):
 			out = append(out, a)
-			inOptions = true
-		case inOptions && !strings.HasPrefix(a, "-") && strings.Contains(a, "="):
-			out = append(out, "--cfg-options", a)
+			flag = name
+		case flag != "" && nargsFlags[flag](a):
+			out = append(out, flag, a)
 		default:
 			out = append(out, a)
-			inOptions = false
+			flag = ""
 		}
 	}
 	return out

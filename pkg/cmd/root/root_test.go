@@ -8,12 +8,14 @@ import (
 
 func TestExpandCfgOptions(t *testing.T) {
 	for in, want := range map[string]string{
-		"train c.py --cfg-options a=1 b=2 c.d=[1,2]":     "train c.py --cfg-options a=1 --cfg-options b=2 --cfg-options c.d=[1,2]",
-		"train c.py --cfg-options=a=1 b=2 --seed 3":      "train c.py --cfg-options=a=1 --cfg-options b=2 --seed 3",
-		"test c.py --cfg-options a=1 ckpt.pth":           "test c.py --cfg-options a=1 ckpt.pth",
-		"test c.py ckpt.pth x=1":                         "test c.py ckpt.pth x=1",
-		"infer --cfg-options a=1 -- b=2":                 "infer --cfg-options a=1 -- b=2",
-		"print-config c.py --cfg-options a=1 --json b=2": "print-config c.py --cfg-options a=1 --json b=2",
+		"train c.py --cfg-options a=1 b=2 c.d=[1,2]":                                               "train c.py --cfg-options a=1 --cfg-options b=2 --cfg-options c.d=[1,2]",
+		"train c.py --cfg-options=a=1 b=2 --seed 3":                                                "train c.py --cfg-options=a=1 --cfg-options b=2 --seed 3",
+		"test c.py --cfg-options a=1 ckpt.pth":                                                     "test c.py --cfg-options a=1 ckpt.pth",
+		"test c.py ckpt.pth x=1":                                                                   "test c.py ckpt.pth x=1",
+		"infer --cfg-options a=1 -- b=2":                                                           "infer --cfg-options a=1 -- b=2",
+		"print-config c.py --cfg-options a=1 --json b=2":                                           "print-config c.py --cfg-options a=1 --json b=2",
+		"analyze-logs plot-curve a.json b.json --keys loss accuracy/top1 --legend x y --out c.png": "analyze-logs plot-curve a.json b.json --keys loss --keys accuracy/top1 --legend x --legend y --out c.png",
+		"analyze-logs plot-curve --keys=loss lr --cfg-options a=1 b":                               "analyze-logs plot-curve --keys=loss --keys lr --cfg-options a=1 b",
 	} {
 		got := ExpandCfgOptions(strings.Fields(in))
 		if !reflect.DeepEqual(got, strings.Fields(want)) {
