@@ -6,7 +6,7 @@ DEMO    := testdata/demo
 DEMO_IMAGES := testdata/imagenet/skimage_chelsea.png testdata/imagenet/skimage_camera.png testdata/imagenet/gomod_go-turns-two-280x360.jpeg
 OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
 
-.PHONY: all build test vet demo bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
+.PHONY: all build test test-deps vet demo bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
 
 all: build
 
@@ -22,6 +22,18 @@ vet:
 test: vet
 	$(GO) test $(PKGS)
 	$(GO) test -tags purego $(PKGS)
+
+# What the tests that check exported ONNX files need beyond Go: Node.js with
+# onnxruntime-node (bench/models/package-lock.json; --ignore-scripts: its
+# install script fetches optional GPU binaries, the CPU library ships in the
+# package) and Debian's python3-onnx for onnx.checker. apt-get runs only for
+# what is missing (as root, or through sudo). Without them those tests skip,
+# saying why; under CI=true (.ci/run) they fail instead.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+test-deps:
+	@command -v node >/dev/null && command -v npm >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nodejs npm; }
+	@/usr/bin/python3 -c 'import onnx' 2>/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-onnx; }
+	cd bench/models && npm ci --ignore-scripts --no-audit --no-fund
 
 # The main job, offline: reparameterize the bundled train-time checkpoint,
 # classify the bundled photos with both graphs and check they agree.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
+	"github.com/mobileone-go/mobileone/pkg/cmd/export"
 	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
@@ -77,6 +78,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		flops.NewCmdFlops(f, nil),
 		benchmark.NewCmdBenchmark(f, nil),
 		analyzelogs.NewCmdAnalyzeLogs(f, nil, nil),
+		export.NewCmdExport(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
