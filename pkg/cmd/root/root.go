@@ -26,6 +26,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/reparameterize"
 	testcmd "github.com/mobileone-go/mobileone/pkg/cmd/test"
 	"github.com/mobileone-go/mobileone/pkg/cmd/train"
+	"github.com/mobileone-go/mobileone/pkg/cmd/validate"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
 
@@ -79,6 +80,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		benchmark.NewCmdBenchmark(f, nil),
 		analyzelogs.NewCmdAnalyzeLogs(f, nil, nil),
 		export.NewCmdExport(f, nil),
+		validate.NewCmdValidate(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
