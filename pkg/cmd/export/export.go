@@ -112,23 +112,11 @@ checkpoint's meta, ImageNet's for 1000 classes, else indices); %q, %q,
 }
 
 func run(ctx context.Context, opts *Options) error {
-	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
-	if err != nil {
-		return err
-	}
-	norm, err := setup.Normalizer(cfg)
-	if err != nil {
-		return err
-	}
-	loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
+	loaded, norm, cfg, err := setup.LoadDeploy(ctx, opts.Config, opts.CfgOptions, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
 	if err != nil {
 		return err
 	}
 	m := loaded.Model
-	if !m.Deployed() {
-		m.SwitchToDeploy()
-		fmt.Fprintf(opts.IO.ErrOut, "notice: reparameterized the train-time model of %s for export\n", loaded.Path)
-	}
 	mp, err := onnx.Export(m, onnx.Options{
 		Opset: opts.Opset, Height: opts.H, Width: opts.W, StaticBatch: opts.StaticBatch, DynamicShape: opts.DynamicShape,
 		Softmax: opts.Softmax, Preprocess: opts.WithPreproc, Normalizer: norm, Classes: loaded.Classes,

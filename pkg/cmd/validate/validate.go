@@ -128,20 +128,9 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	compared := 0
 	if opts.Checkpoint != "" {
-		cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
+		loaded, norm, _, err := setup.LoadDeploy(ctx, opts.Config, opts.CfgOptions, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
 		if err != nil {
 			return err
-		}
-		norm, err := setup.Normalizer(cfg)
-		if err != nil {
-			return err
-		}
-		loaded, err := setup.LoadModel(ctx, mc, opts.Checkpoint, opts.IO.ErrOut, opts.IO.ErrOut)
-		if err != nil {
-			return err
-		}
-		if !loaded.Model.Deployed() {
-			loaded.Model.SwitchToDeploy()
 		}
 		if loaded.Model.NumClasses() != im.Model.NumClasses() {
 			return fmt.Errorf("%s has %d classes, the checkpoint %s %d", opts.File, im.Model.NumClasses(), opts.Checkpoint, loaded.Model.NumClasses())
