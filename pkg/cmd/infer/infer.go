@@ -4,17 +4,23 @@ package infer
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mobileone-go/mobileone/internal/atomicfile"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
-	"github.com/mobileone-go/mobileone/pkg/imagenet"
-	"github.com/mobileone-go/mobileone/pkg/model"
+	"github.com/mobileone-go/mobileone/pkg/config"
 	"github.com/mobileone-go/mobileone/pkg/predict"
-	"github.com/mobileone-go/mobileone/pkg/setup"
 )
 
 // DefaultConfig is the config infer uses when --config is not given.
@@ -22,42 +28,68 @@ const DefaultConfig = "mobileone-s0_8xb32_in1k"
 
 // Options are the parsed arguments of infer.
 type Options struct {
-	IO         *cmdutil.IOStreams
-	Images     []string
-	Config     string
-	Checkpoint string
-	CfgOptions []string
-	TopK       int
-	JSON       bool
-	BatchSize  int
+	IO          *cmdutil.IOStreams
+	HTTPClient  func() *http.Client
+	Images      []string
+	Config      string
+	Checkpoint  string
+	CfgOptions  []string
+	TopK        int
+	JSON        bool
+	BatchSize   int
+	Workers     int
+	Out         string
+	ShowDir     string
+	SkipInvalid bool
+	Strict      bool
 }
 
 // NewCmdInfer returns the infer command.
 func NewCmdInfer(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IO}
+	opts := &Options{IO: f.IO, HTTPClient: f.HTTPClient}
 	cmd := &cobra.Command{
-		Use:   "infer IMAGE...",
+		Use:   "infer IMAGE... [MODEL]",
 		Short: "Classify images with a MobileOne checkpoint",
 		Long: `Classify images as mmpretrain's ImageClassificationInferencer does: decode like
 OpenCV, apply the config's test pipeline (ResizeEdge 256 with Pillow's bilinear filter,
 CenterCrop 224), normalize, run the model and print the best classes.
 
+IMAGE may be a file, a folder (its image files, recursively: .jpg .jpeg .png .ppm
+.bmp .pgm .tif as mmpretrain's IMG_EXTENSIONS, hidden files left out, sorted), a
+glob pattern ('photos/*.jpg') or an http(s) URL. Images are decoded by worker
+goroutines with the same loader as test, in batches of --batch-size, and each
+result is printed as soon as it is ready, in input order; memory stays flat
+however many images there are. A progress bar is drawn when stderr is a terminal.
+
+As in demo/image_demo.py, the model may be given as a last positional argument
+MODEL (a config name or a .py/.json/.yaml config file) instead of --config.
 Without --checkpoint the official mmpretrain checkpoint of the config is
 downloaded once into the torch hub cache ($TORCH_HOME/hub/checkpoints, default
 ~/.cache/torch/hub/checkpoints). A train-time checkpoint with a deploy config is
-reparameterized on load.`,
+reparameterized on load.
+
+An image that cannot be read or decoded stops the run with an error naming it
+(the results before it are printed). With --skip-invalid it is reported on stderr
+and skipped, the rest go on and the exit code is 0; add --strict to exit with 1 at
+the end if any image failed. A damaged JPEG that still decodes gets libjpeg's
+warning ("Premature end of JPEG file") naming the file.
+
+--out FILE writes every result to FILE as a JSON array (.json), JSON Lines
+(.jsonl) or CSV (.csv), atomically at the end. --show-dir DIR writes each image
+as DIR/<name>.png with its top-k labels and scores drawn at the top-left, as
+mmpretrain's visualizer (visualize_cls) does.`,
 		Example: `  mobileone infer demo.JPEG
-  mobileone infer cat.png dog.jpg --config mobileone-s0_deploy_8xb32_in1k --checkpoint s0_deploy.pth
-  mobileone infer photo.jpg --config my_config.py --checkpoint work_dirs/my_config/epoch_10.pth --topk 3 --json`,
-		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: cobra.NoFileCompletions,
+  mobileone infer demo.JPEG mobileone-s0_8xb32_in1k --checkpoint s0.pth
+  mobileone infer photos/ --config mobileone-s0_deploy_8xb32_in1k --checkpoint s0_deploy.pth --out results.csv --show-dir vis
+  mobileone infer 'photos/*.jpg' https://example.com/cat.jpg --skip-invalid --json`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Images = args
-			if opts.TopK < 1 {
-				return cmdutil.FlagErrorf("--topk must be at least 1, got %d", opts.TopK)
+			if len(args) >= 2 && !cmd.Flags().Changed("config") && IsModelArg(args[len(args)-1]) {
+				opts.Config, opts.Images = args[len(args)-1], args[:len(args)-1]
 			}
-			if opts.BatchSize < 1 {
-				return cmdutil.FlagErrorf("--batch-size must be at least 1, got %d", opts.BatchSize)
+			if err := opts.check(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -68,16 +100,50 @@ reparameterized on load.`,
 	cmd.ValidArgsFunction = func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return nil, cobra.ShellCompDirectiveDefault
 	}
-	cmd.Flags().StringVarP(&opts.Config, "config", "c", DefaultConfig, "config file or built-in config name")
-	cmd.Flags().StringVar(&opts.Checkpoint, "checkpoint", "", "checkpoint path or URL (default: the official checkpoint of the config)")
-	cmd.Flags().StringArrayVar(&opts.CfgOptions, "cfg-options", nil, "override config settings: key=value (repeatable)")
-	cmd.Flags().IntVarP(&opts.TopK, "topk", "k", 5, "how many of the best classes to print")
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON array of results")
-	cmd.Flags().IntVar(&opts.BatchSize, "batch-size", 8, "images per forward pass")
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Config, "config", "c", DefaultConfig, "config file or built-in config name")
+	fl.StringVar(&opts.Checkpoint, "checkpoint", "", "checkpoint path or URL (default: the official checkpoint of the config)")
+	fl.StringArrayVar(&opts.CfgOptions, "cfg-options", nil, "override config settings: key=value (repeatable)")
+	fl.IntVarP(&opts.TopK, "topk", "k", 5, "how many of the best classes to print")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON array of results")
+	fl.IntVar(&opts.BatchSize, "batch-size", 8, "images per forward pass")
+	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs)")
+	fl.StringVar(&opts.Out, "out", "", "also write the results to this .json, .jsonl or .csv file")
+	fl.StringVar(&opts.ShowDir, "show-dir", "", "write each image with its predictions drawn on it to this folder (PNG)")
+	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "report unreadable or corrupt images and go on instead of stopping")
+	fl.BoolVar(&opts.Strict, "strict", false, "with --skip-invalid: exit with 1 at the end if any image failed")
 	_ = cmd.RegisterFlagCompletionFunc("config", func(c *cobra.Command, a []string, s string) ([]string, cobra.ShellCompDirective) {
 		return printconfig.CompleteConfig(c, nil, s)
 	})
 	return cmd
+}
+
+// check validates the flags before anything is loaded.
+func (o *Options) check() error {
+	switch {
+	case o.TopK < 1:
+		return cmdutil.FlagErrorf("--topk must be at least 1, got %d", o.TopK)
+	case o.BatchSize < 1:
+		return cmdutil.FlagErrorf("--batch-size must be at least 1, got %d", o.BatchSize)
+	case o.Workers < 0:
+		return cmdutil.FlagErrorf("--workers must not be negative, got %d", o.Workers)
+	case o.Strict && !o.SkipInvalid:
+		return cmdutil.FlagErrorf("--strict goes with --skip-invalid (without it the first bad image stops the run)")
+	}
+	if o.Out != "" && outFormat(o.Out) == "" {
+		return cmdutil.FlagErrorf("--out %q: results are written as .json, .jsonl or .csv", o.Out)
+	}
+	return nil
+}
+
+// IsModelArg reports whether a positional argument names a model (a
+// config) rather than an image: demo/image_demo.py's `img model` form.
+func IsModelArg(s string) bool {
+	switch strings.ToLower(filepath.Ext(s)) {
+	case ".py", ".json", ".yaml", ".yml":
+		return !predict.IsURL(s)
+	}
+	return slices.Contains(config.BuiltinNames(), s)
 }
 
 // Result is one image's prediction; its JSON form is infer --json's.
@@ -87,81 +153,53 @@ type Result = predict.Result
 type Class = predict.Class
 
 func run(ctx context.Context, opts *Options) error {
-	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
-	if err != nil {
-		return err
+	if opts.Workers == 0 {
+		opts.Workers = runtime.NumCPU()
 	}
-	ckpt := opts.Checkpoint
-	if ckpt == "" {
-		if ckpt = setup.OfficialCheckpoint(opts.Config); ckpt == "" {
-			return cmdutil.FlagErrorf("no official checkpoint is known for config %s: pass one with --checkpoint", opts.Config)
-		}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = func() *http.Client { return http.DefaultClient }
 	}
-	pipe, err := setup.Pipeline(cfg, "test_dataloader.dataset.pipeline", nil)
-	if err != nil {
-		return err
-	}
-	norm, err := setup.Normalizer(cfg)
-	if err != nil {
-		return err
-	}
-	loaded, err := setup.LoadModel(ctx, mc, ckpt, opts.IO.ErrOut, opts.IO.ErrOut)
-	if err != nil {
-		return err
-	}
-	results, err := Predict(ctx, loaded.Model.NewPredictor(), pipe, norm, loaded.Classes, opts.Images, opts.TopK, opts.BatchSize)
-	if err != nil {
-		return err
-	}
-	if opts.JSON {
-		b, err := json.MarshalIndent(results, "", "  ")
-		if err != nil {
+	// Outputs are checked before the model is loaded or any image read.
+	if opts.Out != "" {
+		if err := atomicfile.CheckFile(opts.Out); err != nil {
 			return err
 		}
-		fmt.Fprintln(opts.IO.Out, string(b))
-		return nil
 	}
-	for _, r := range results {
-		fmt.Fprintf(opts.IO.Out, "%s\n  pred_label: %d\n  pred_score: %s\n  pred_class: %s\n  top-%d:\n",
-			r.Image, r.PredLabel, fmtScore(r.PredScore), r.PredClass, len(r.TopK))
-		for i, c := range r.TopK {
-			fmt.Fprintf(opts.IO.Out, "    %d. %-8s %-10s %s\n", i+1, fmt.Sprint(c.Label), fmtScore(c.Score), c.Class)
+	if opts.ShowDir != "" {
+		if err := atomicfile.CheckDir(opts.ShowDir); err != nil {
+			return err
+		}
+	}
+	sources, err := predict.ListInputs(opts.Images)
+	if err != nil {
+		return err
+	}
+	job, err := newJob(ctx, opts, sources)
+	if err != nil {
+		return err
+	}
+	if opts.Out == "" {
+		err = job.stream(ctx, nil)
+	} else {
+		if err := os.MkdirAll(filepath.Dir(opts.Out), 0o755); err != nil {
+			return err
+		}
+		err = atomicfile.WriteContext(ctx, opts.Out, func(w io.Writer) error { return job.stream(ctx, newSink(opts.Out, w)) })
+		if err == nil {
+			fmt.Fprintf(opts.IO.ErrOut, "results written to %s\n", opts.Out)
+		}
+	}
+	if ctx.Err() != nil && !errors.Is(err, cmdutil.ErrCancel) {
+		return fmt.Errorf("%w: %v", cmdutil.ErrCancel, ctx.Err())
+	}
+	if err != nil {
+		return err
+	}
+	if n := len(job.failed); n > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "%d of %d images failed and were skipped\n", n, len(sources))
+		if opts.Strict {
+			return cmdutil.ErrSilent
 		}
 	}
 	return nil
-}
-
-func fmtScore(s float32) string { return fmt.Sprintf("%.6f", s) }
-
-// Predict decodes, preprocesses and classifies images in batches of up to
-// batchSize, returning the top-K classes of each in input order. Images
-// whose preprocessed size differs from their neighbours' run in their own
-// pass. Errors name the image.
-func Predict(ctx context.Context, m *model.Predictor, pipe *imagenet.Pipeline, norm imagenet.Normalizer, classes []string, images []string, topK, batchSize int) ([]Result, error) {
-	results := make([]Result, 0, len(images))
-	for lo := 0; lo < len(images); lo += batchSize {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
-		}
-		var batch []predict.Input
-		for _, path := range images[lo:min(lo+batchSize, len(images))] {
-			img, err := imagenet.DecodeFile(path)
-			if err != nil {
-				return nil, err
-			}
-			in, err := predict.Preprocess(path, img, pipe, norm)
-			if err != nil {
-				return nil, err
-			}
-			batch = append(batch, in)
-		}
-		scores, err := predict.Scores(m, batch)
-		if err != nil {
-			return nil, err
-		}
-		for i, in := range batch {
-			results = append(results, predict.Rank(in.Name, scores[i], classes, topK))
-		}
-	}
-	return results, nil
 }

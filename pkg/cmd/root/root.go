@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mobileone-go/mobileone/internal/atomicfile"
+	"github.com/mobileone-go/mobileone/internal/memlimit"
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
@@ -69,6 +70,17 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
 	cmd.SetIn(f.IO.In)
+	var memLimit string
+	cmd.PersistentFlags().StringVar(&memLimit, "memory-limit", "", "memory budget: jobs estimated to need more are refused (e.g. 8GiB, 50%; default: $"+memlimit.EnvVar+", GOMEMLIMIT or 80% of the machine's memory)")
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if memLimit == "" {
+			return nil
+		}
+		if _, err := memlimit.Parse(memLimit); err != nil {
+			return cmdutil.FlagErrorf("--memory-limit %q: %v", memLimit, err)
+		}
+		return os.Setenv(memlimit.EnvVar, memLimit)
+	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &cmdutil.FlagError{Err: err} })
 	cmd.AddCommand(
 		train.NewCmdTrain(f, nil),

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/mobileone-go/mobileone/internal/atomicfile"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
@@ -192,9 +190,9 @@ func run(ctx context.Context, opts *Options) error {
 	defer loader.Close()
 	total := loader.NumBatches()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s (batch %d, %d workers)\n", loaded.Path, len(ds.Samples), ds.Root, batch, workers)
-	progress := newProgress(opts.IO, len(ds.Samples), batch, total)
-	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: evaluator, TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.update})
-	progress.finish()
+	progress := cmdutil.NewProgress(opts.IO, "test", len(ds.Samples), batch, total)
+	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: evaluator, TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.Update})
+	progress.Finish()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
@@ -507,55 +505,4 @@ func pyJSON(items []jsonItem) []byte {
 	}
 	b.WriteByte('}')
 	return []byte(b.String())
-}
-
-// progress shows a progress bar with images/s and the ETA when stderr is
-// a terminal, and otherwise mmengine-style log lines about every tenth of
-// the run.
-type progress struct {
-	w        io.Writer
-	bar      *progressbar.ProgressBar
-	images   int
-	batch    int
-	batches  int
-	interval int // images between log lines
-	next     int
-}
-
-func newProgress(ios *cmdutil.IOStreams, images, batch, batches int) *progress {
-	p := &progress{w: ios.ErrOut, images: images, batch: batch, batches: batches}
-	p.interval = max(batch, (batches+9)/10*batch)
-	p.next = p.interval
-	if ios.IsStderrTTY() {
-		p.bar = progressbar.NewOptions(images, progressbar.OptionSetWriter(ios.ErrOut), progressbar.OptionSetDescription("test"),
-			progressbar.OptionShowCount(), progressbar.OptionShowIts(), progressbar.OptionSetItsString("img"),
-			progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-	}
-	return p
-}
-
-// update is evaluate's Progress callback: done samples (evaluated or
-// skipped) so far.
-func (p *progress) update(done int, elapsed, dataTime time.Duration) {
-	if p.bar != nil {
-		_ = p.bar.Set(min(done, p.images))
-		return
-	}
-	if done < p.next && done < p.images {
-		return
-	}
-	for p.next <= done {
-		p.next += p.interval
-	}
-	iters := (done + p.batch - 1) / p.batch
-	per := elapsed.Seconds() / float64(iters)
-	eta := time.Duration(elapsed.Seconds() / float64(done) * float64(p.images-done) * float64(time.Second)).Round(time.Second)
-	fmt.Fprintf(p.w, "Epoch(test) [%d/%d]    eta: %s  time: %.4f  data_time: %.4f  %.1f images/s\n", iters, p.batches, eta, per,
-		dataTime.Seconds()/float64(iters), float64(done)/elapsed.Seconds())
-}
-
-func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
 }

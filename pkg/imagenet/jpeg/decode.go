@@ -15,7 +15,7 @@ type Image struct {
 
 // libjpeg's warning texts (jerror.h).
 const (
-	warnEOF       = "Premature end of JPEG file"                      // JWRN_JPEG_EOF
+	warnEOF       = "Premature end of JPEG file"                       // JWRN_JPEG_EOF
 	warnHitMarker = "Corrupt JPEG data: premature end of data segment" // JWRN_HIT_MARKER
 )
 
