@@ -75,8 +75,10 @@ func Pipeline(cfg *config.Config, path string, reg imagenet.Registry) (*imagenet
 }
 
 // DatasetCfg is a dataloader's `dataset` dict (mmpretrain ImageNet or
-// CustomDataset). Keys this implementation has no use for (lazy_init,
-// serialize_data, ...) are accepted and ignored.
+// CustomDataset, BaseDataset's arguments). Keys without effect on which
+// samples are read (lazy_init, serialize_data, test_mode, max_refetch)
+// are accepted; indices, filter_cfg and extensions, which would change the
+// samples, are not supported; any other key is an error.
 type DatasetCfg struct {
 	Type       string                 `json:"type"`
 	DataRoot   string                 `json:"data_root"`
@@ -87,10 +89,18 @@ type DatasetCfg struct {
 	Classes    any                    `json:"classes"`
 	Metainfo   *struct{ Classes any } `json:"metainfo"`
 	Pipeline   []map[string]any       `json:"pipeline"`
+
+	LazyInit      *bool           `json:"lazy_init"`
+	SerializeData *bool           `json:"serialize_data"`
+	TestMode      *bool           `json:"test_mode"`
+	MaxRefetch    *int            `json:"max_refetch"`
+	BackendArgs   json.RawMessage `json:"backend_args"`
+	Indices       json.RawMessage `json:"indices"`
+	FilterCfg     json.RawMessage `json:"filter_cfg"`
+	Extensions    json.RawMessage `json:"extensions"`
 }
 
-// AllowUnknownFields lets Decode ignore dataset options without meaning here.
-func (DatasetCfg) AllowUnknownFields() bool { return true }
+func setRaw(r json.RawMessage) bool { return len(r) > 0 && string(r) != "null" }
 
 // Dataset lists the samples of the dataset dict at path (for example
 // "test_dataloader.dataset"). dataRoot, when not empty, replaces data_root
@@ -100,6 +110,14 @@ func Dataset(cfg *config.Config, path, dataRoot string) (*imagenet.Dataset, erro
 	var dc DatasetCfg
 	if err := cfg.Decode(path, &dc); err != nil {
 		return nil, err
+	}
+	for _, k := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"indices", dc.Indices}, {"filter_cfg", dc.FilterCfg}, {"extensions", dc.Extensions}, {"backend_args", dc.BackendArgs}} {
+		if setRaw(k.raw) {
+			return nil, &UnsupportedError{File: cfg.Filename, Key: path + "." + k.name, What: "set (every image of the dataset is read, from local files)"}
+		}
 	}
 	if dataRoot != "" {
 		dc.DataRoot = dataRoot

@@ -1,6 +1,8 @@
 package train
 
 import (
+	"strings"
+
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
@@ -95,4 +97,108 @@ func (e *EMA) StateDict() *checkpoint.StateDict {
 		sd.Add("module."+k, inner.Tensors[k])
 	}
 	return sd
+}
+
+// EMAHook is mmengine's EMAHook with ExponentialMovingAverage (interval
+// 1): it averages the weights after every train iteration (from
+// BeginIter / BeginEpoch on; before that the average is a copy), swaps the
+// averaged weights in for validation, and saves them as the checkpoint's
+// state_dict with the raw ones under ema_state_dict.
+type EMAHook struct {
+	BaseHook
+	Momentum      float64 // default 0.0002
+	UpdateBuffers bool
+	BeginIter     int
+	BeginEpoch    int
+
+	ema *EMA
+}
+
+func (*EMAHook) Name() string { return "EMAHook" }
+
+// BeforeRun copies the model (before its weights are initialized or
+// loaded; the first update copies it again).
+func (h *EMAHook) BeforeRun(r *Runner) error {
+	var err error
+	h.ema, err = NewEMA(r.Model, h.Momentum, h.UpdateBuffers)
+	return err
+}
+
+func (h *EMAHook) BeforeTrain(r *Runner) error {
+	if h.BeginEpoch > 0 && h.BeginEpoch > r.MaxEpochs() {
+		return configErrorf("custom_hooks.EMAHook.begin_epoch", "%d is beyond max_epochs %d", h.BeginEpoch, r.MaxEpochs())
+	}
+	if h.BeginEpoch == 0 && h.BeginIter > r.MaxIters {
+		return configErrorf("custom_hooks.EMAHook.begin_iter", "%d is beyond max_iters %d", h.BeginIter, r.MaxIters)
+	}
+	return nil
+}
+
+func (h *EMAHook) started(r *Runner) bool {
+	if h.BeginEpoch > 0 {
+		return r.Epoch+1 >= h.BeginEpoch
+	}
+	return r.Iter+1 >= h.BeginIter
+}
+
+func (h *EMAHook) AfterTrainIter(r *Runner, _ int, _ *IterOutput) error {
+	if h.started(r) {
+		h.ema.Update(r.Model)
+	} else {
+		copyEntries(h.ema.Model.StateDict(), r.Model.StateDict())
+	}
+	return nil
+}
+
+func (h *EMAHook) BeforeValEpoch(r *Runner) error {
+	h.ema.swapWith(r.Model)
+	return nil
+}
+
+func (h *EMAHook) AfterValEpoch(r *Runner, _ []Metric) error {
+	h.ema.swapWith(r.Model)
+	return nil
+}
+
+// BeforeSaveCheckpoint adds ema_state_dict and swaps: state_dict gets the
+// averaged weights, ema_state_dict's "module.*" the raw ones.
+func (h *EMAHook) BeforeSaveCheckpoint(_ *Runner, ck *Checkpoint) error {
+	ck.EMA = h.ema.StateDict()
+	swapEMAStateDict(ck)
+	return nil
+}
+
+// AfterLoadCheckpoint restores the average on resume (swapping back first);
+// otherwise the average starts as a copy of the loaded weights.
+func (h *EMAHook) AfterLoadCheckpoint(r *Runner, ck *Checkpoint) error {
+	if ck.EMA != nil && r.Resumed {
+		swapEMAStateDict(ck)
+		inner := checkpoint.NewStateDict()
+		for _, k := range ck.EMA.Keys {
+			if mk, ok := strings.CutPrefix(k, "module."); ok {
+				inner.Add(mk, ck.EMA.Tensors[k])
+			} else if k == "steps" {
+				if t := ck.EMA.Tensors[k]; len(t.I64) == 1 {
+					h.ema.Steps = t.I64[0]
+				}
+			}
+		}
+		return checkpoint.Apply(h.ema.Model.StateDict(), inner)
+	}
+	if r.Resumed {
+		r.Warnf("There is no `ema_state_dict` in checkpoint. `EMAHook` will make a copy of `state_dict` as the initial `ema_state_dict`")
+	}
+	r.loadPartialQuiet(h.ema.Model.StateDict(), ck.StateDict)
+	return nil
+}
+
+// swapEMAStateDict is EMAHook._swap_ema_state_dict.
+func swapEMAStateDict(ck *Checkpoint) {
+	for _, k := range ck.EMA.Keys {
+		if mk, ok := strings.CutPrefix(k, "module."); ok {
+			if t, ok := ck.StateDict.Tensors[mk]; ok {
+				ck.EMA.Tensors[k], ck.StateDict.Tensors[mk] = t, ck.EMA.Tensors[k]
+			}
+		}
+	}
 }

@@ -20,10 +20,20 @@ type ParamGroup struct {
 	// Initial holds the initial_<name> values that mmengine's schedulers
 	// record in the group ("lr", "weight_decay", ...).
 	Initial map[string]float64
+	// Extra holds other keys schedulers keep in the group (OneCycle's
+	// max_lr and min_lr), saved with it.
+	Extra map[string]float64
 	// Buf is torch's state["momentum_buffer"], nil before the first step.
 	Buf []float32
 
 	fresh bool // Buf was just allocated by Step (its first update)
+}
+
+func (g *ParamGroup) setExtra(k string, v float64) {
+	if g.Extra == nil {
+		g.Extra = map[string]float64{}
+	}
+	g.Extra[k] = v
 }
 
 // Get returns the group's hyper-parameter by its torch name.
@@ -236,6 +246,11 @@ func (g *ParamGroup) dict(index int) *checkpoint.Dict {
 			d.Set("initial_"+name, v)
 		}
 	}
+	for _, name := range []string{"max_lr", "min_lr"} {
+		if v, ok := g.Extra[name]; ok {
+			d.Set(name, v)
+		}
+	}
 	if index >= 0 {
 		d.Set("params", checkpoint.List{int64(index)})
 	}
@@ -305,6 +320,8 @@ func (o *SGD) LoadStateDict(d *checkpoint.Dict) error {
 				g.Nesterov, _ = it.Value.(bool)
 			case len(k) > 8 && k[:8] == "initial_" && isNum:
 				g.Initial[k[8:]] = f
+			case (k == "max_lr" || k == "min_lr") && isNum:
+				g.setExtra(k, f)
 			}
 		}
 	}

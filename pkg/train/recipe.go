@@ -1,109 +1,73 @@
 package train
 
 import (
-	"fmt"
 	"sort"
+	"strconv"
+
+	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
-// SwitchRecipe is mmpretrain's SwitchRecipeHook: at the start of the
-// (1-based) epoch action_epoch it switches the train pipeline and/or the
-// loss. Entries may carry other keys; upstream keeps but never reads them
-// (the MobileOne s1–s4 configs use "pipeline", so their schedule does
-// nothing): they are reported through warn and ignored, as upstream.
-type SwitchRecipe struct {
+// SwitchRecipeHook is mmpretrain's SwitchRecipeHook: at the start of the
+// (1-based) epoch ActionEpoch of an entry it switches the train pipeline
+// and/or the loss; on resume it replays the entries of the epochs already
+// done.
+type SwitchRecipeHook struct {
+	BaseHook
 	Entries []RecipeEntry
 }
 
 // RecipeEntry is one schedule entry.
 type RecipeEntry struct {
 	ActionEpoch   int
-	TrainPipeline []map[string]any // nil: unchanged
-	Loss          map[string]any   // nil: unchanged
+	TrainPipeline *imagenet.Pipeline // nil: unchanged
+	Loss          Loss               // nil: unchanged
 }
 
-// NewSwitchRecipe parses the hook's schedule list.
-func NewSwitchRecipe(schedule any, warn func(string)) (*SwitchRecipe, error) {
-	sr := &SwitchRecipe{}
-	seen := map[int]bool{}
-	for i, e := range dictList(schedule) {
-		key := fmt.Sprintf("SwitchRecipeHook.schedule.%d", i)
-		ae, ok := toFloat(e["action_epoch"])
-		if !ok {
-			return nil, configErrorf(key+".action_epoch", "missing")
+// NewSwitchRecipeHook sorts the entries by epoch; two entries for one
+// epoch are an error.
+func NewSwitchRecipeHook(entries []RecipeEntry) (*SwitchRecipeHook, error) {
+	h := &SwitchRecipeHook{Entries: append([]RecipeEntry(nil), entries...)}
+	sort.SliceStable(h.Entries, func(a, b int) bool { return h.Entries[a].ActionEpoch < h.Entries[b].ActionEpoch })
+	for i := 1; i < len(h.Entries); i++ {
+		if h.Entries[i].ActionEpoch == h.Entries[i-1].ActionEpoch {
+			return nil, configErrorf("custom_hooks.SwitchRecipeHook.schedule", "the action_epoch %d is repeated", h.Entries[i].ActionEpoch)
 		}
-		ent := RecipeEntry{ActionEpoch: int(ae)}
-		if seen[ent.ActionEpoch] {
-			return nil, configErrorf(key+".action_epoch", "epoch %d is listed twice", ent.ActionEpoch)
-		}
-		seen[ent.ActionEpoch] = true
-		var ignored []string
-		for k, v := range e {
-			switch k {
-			case "action_epoch":
-			case "train_pipeline":
-				ent.TrainPipeline = dictList(v)
-			case "loss":
-				ent.Loss, _ = v.(map[string]any)
-			case "batch_augments":
-				if v != nil {
-					return nil, configErrorf(key+".batch_augments", "batch augments are not supported")
-				}
-			default:
-				ignored = append(ignored, k)
-			}
-		}
-		sort.Strings(ignored)
-		for _, k := range ignored {
-			warn(fmt.Sprintf("SwitchRecipeHook: the schedule entry for epoch %d has the key %q, which the hook ignores (it reads train_pipeline, batch_augments and loss); as upstream, nothing is switched for it", ent.ActionEpoch, k))
-		}
-		sr.Entries = append(sr.Entries, ent)
 	}
-	sort.Slice(sr.Entries, func(a, b int) bool { return sr.Entries[a].ActionEpoch < sr.Entries[b].ActionEpoch })
-	return sr, nil
+	return h, nil
 }
 
-func (sr *SwitchRecipe) apply(e RecipeEntry, r *runner) error {
+func (*SwitchRecipeHook) Name() string { return "SwitchRecipeHook" }
+
+func (h *SwitchRecipeHook) apply(r *Runner, e RecipeEntry, extra string) {
 	if e.TrainPipeline != nil {
-		steps := make([]any, len(e.TrainPipeline))
-		for i, s := range e.TrainPipeline {
-			steps[i] = s
-		}
-		p, err := r.pipeline(steps, fmt.Sprintf("SwitchRecipeHook epoch %d train_pipeline", e.ActionEpoch))
-		if err != nil {
-			return err
-		}
-		r.trainPipe = p
-		r.infof("Switch train pipeline at epoch %d.", e.ActionEpoch)
+		r.TrainPipe = e.TrainPipeline
+		r.Infof("Switch train pipeline%s.", extra)
 	}
 	if e.Loss != nil {
-		l, err := NewLoss(e.Loss)
-		if err != nil {
-			return err
+		r.Loss = e.Loss
+		r.Infof("Switch loss%s.", extra)
+	}
+}
+
+// BeforeTrain replays, on resume, every entry with action_epoch <= epoch.
+func (h *SwitchRecipeHook) BeforeTrain(r *Runner) error {
+	if !r.Resumed {
+		return nil
+	}
+	for _, e := range h.Entries {
+		if e.ActionEpoch >= r.Epoch+1 {
+			break
 		}
-		r.loss = l
-		r.infof("Switch loss at epoch %d.", e.ActionEpoch)
+		h.apply(r, e, " (resume recipe of epoch "+strconv.Itoa(e.ActionEpoch)+")")
 	}
 	return nil
 }
 
-// BeforeEpoch applies the entry for the epoch about to start (epoch is
-// 0-based; entries are 1-based).
-func (sr *SwitchRecipe) BeforeEpoch(epoch int, r *runner) error {
-	for _, e := range sr.Entries {
-		if e.ActionEpoch == epoch+1 {
-			return sr.apply(e, r)
-		}
-	}
-	return nil
-}
-
-// Replay applies, on resume, every entry with action_epoch < epoch+1.
-func (sr *SwitchRecipe) Replay(epoch int, r *runner) error {
-	for _, e := range sr.Entries {
-		if e.ActionEpoch < epoch+1 {
-			if err := sr.apply(e, r); err != nil {
-				return err
-			}
+// BeforeTrainEpoch applies the entry of the epoch about to start.
+func (h *SwitchRecipeHook) BeforeTrainEpoch(r *Runner) error {
+	for _, e := range h.Entries {
+		if e.ActionEpoch == r.Epoch+1 {
+			h.apply(r, e, " at epoch "+strconv.Itoa(e.ActionEpoch))
 		}
 	}
 	return nil

@@ -1,11 +1,11 @@
-package train
+package train_test
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +13,8 @@ import (
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/setup"
+	. "github.com/mobileone-go/mobileone/pkg/train"
 )
 
 const toyConfig = `
@@ -29,7 +31,8 @@ train_dataloader = dict(batch_size=4, num_workers=2, dataset=dict(type='CustomDa
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(batch_size=5, num_workers=1, dataset=dict(type='CustomDataset', data_root='ROOT', data_prefix='val',
     pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]), sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+val_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
@@ -44,35 +47,17 @@ custom_hooks = [dict(type='SwitchRecipeHook', schedule=[dict(action_epoch=2, pip
 
 func toyRun(t *testing.T, root, workDir, resume string, stop int) (*Result, error) {
 	t.Helper()
-	src := []byte(fmt.Sprintf("%s", replaceAll(toyConfig, "ROOT", root)))
-	cfg, err := config.LoadBytes("toy.py", src)
+	cfg, err := config.LoadBytes("toy.py", []byte(strings.ReplaceAll(toyConfig, "ROOT", root)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := setup.TrainSpec(cfg, setup.TrainOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(time.Millisecond); return clock }
-	return Run(context.Background(), Options{Config: cfg, WorkDir: workDir, Resume: resume, StopAfterIters: stop, Now: now}, os.Stdout, os.Stderr)
-}
-
-func replaceAll(s, old, new string) string {
-	out := ""
-	for {
-		i := indexOf(s, old)
-		if i < 0 {
-			return out + s
-		}
-		out += s[:i] + new
-		s = s[i+len(old):]
-	}
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
+	return Run(context.Background(), spec, Options{WorkDir: workDir, Resume: resume, StopAfterIters: stop, Now: now}, os.Stdout, os.Stderr)
 }
 
 func finalState(t *testing.T, path string) *checkpoint.StateDict {

@@ -7,28 +7,41 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 )
 
+// Inf is mmengine's INF (int(1e9)), a scheduler's end when none is set.
+const Inf = 1_000_000_000
+
+// Rule is the formula of one parameter scheduler type, in mmengine's
+// recursive (chainable) form: the new value from the group's current
+// value, its base (initial_<param>) value and the scheduler's step t
+// (last_step).
+type Rule interface {
+	// Type is the mmengine class name of the ParamScheduler variant
+	// ("LinearParamScheduler"); the registry maps LinearLR etc. to it.
+	Type() string
+	Value(cur, base float64, t int) float64
+	// convert scales the rule's step counts by the epoch length
+	// (build_iter_from_epoch).
+	convert(epochLen int)
+	// setSpan tells the rule its begin and end (total_iters, T_max).
+	setSpan(begin, end int)
+	// state adds the rule's attributes to its state dict.
+	state(d *checkpoint.Dict)
+}
+
 // Scheduler is one mmengine parameter scheduler acting on a param-group key
 // ("lr", "weight_decay", "momentum") of every group. Values are computed in
-// mmengine's recursive (chainable) form from the groups' current values, so
-// schedulers on the same key compose, and a group whose initial value is 0
-// still moves towards eta_min (spec §2.7).
+// the chainable form from the groups' current values, so schedulers on the
+// same key compose, and a group whose initial value is 0 still moves
+// towards eta_min.
 //
-// Begin and End count epochs when ByEpoch, else iterations;
-// convert_to_iter_based schedulers are converted by BuildSchedulers.
+// Begin and End count epochs when ByEpoch, else iterations; pkg/setup
+// converts convert_to_iter_based ones (NewScheduler) before the run.
 type Scheduler struct {
-	Type      string // LinearLR, CosineAnnealingLR, CosineAnnealingParamScheduler, ConstantLR
+	Rule      Rule
 	ParamName string
 	Begin     int
-	End       int // math.MaxInt: no end
+	End       int // Inf: no end
 	ByEpoch   bool
-
-	// LinearLR / ConstantLR
-	StartFactor, EndFactor, Factor float64
-	TotalIters                     int
-	// CosineAnnealing
-	TMax        int
-	EtaMin      float64
-	EtaMinRatio *float64
 
 	LastStep   int // mmengine last_step
 	GlobalStep int // mmengine _global_step
@@ -36,18 +49,45 @@ type Scheduler struct {
 	lastValue  []float64
 }
 
-// newScheduler records initial_<param> in the groups (setdefault), as
-// mmengine's constructor does, and performs the initial step.
-func (s *Scheduler) init(o *SGD) error {
-	if s.Begin < 0 || s.End <= s.Begin {
-		return configErrorf("param_scheduler", "%s: begin %d / end %d", s.Type, s.Begin, s.End)
+// NewScheduler makes a scheduler; with convert (convert_to_iter_based) an
+// epoch-based one becomes iteration-based over epochLen iterations per
+// epoch, as build_iter_from_epoch does.
+func NewScheduler(rule Rule, param string, begin, end int, byEpoch, convert bool, epochLen int) (*Scheduler, error) {
+	if convert {
+		if !byEpoch {
+			return nil, fmt.Errorf("convert_to_iter_based needs by_epoch=True")
+		}
+		if epochLen <= 0 {
+			return nil, fmt.Errorf("convert_to_iter_based needs a positive epoch length, got %d", epochLen)
+		}
+		rule.convert(epochLen)
+		begin *= epochLen
+		if end != Inf {
+			end *= epochLen
+		}
+		byEpoch = false
 	}
-	s.baseValues = s.baseValues[:0]
+	if begin < 0 || end <= begin {
+		return nil, fmt.Errorf("end should be larger than begin, but got begin=%d, end=%d", begin, end)
+	}
+	rule.setSpan(begin, end)
+	return &Scheduler{Rule: rule, ParamName: param, Begin: begin, End: end, ByEpoch: byEpoch}, nil
+}
+
+// init records initial_<param> in the groups (setdefault), as mmengine's
+// constructor does, and performs the initial step.
+func (s *Scheduler) init(o *SGD) error {
+	s.baseValues = nil
+	if oc, ok := s.Rule.(*OneCycle); ok {
+		if err := oc.initGroups(o, s.ParamName); err != nil {
+			return err
+		}
+	}
 	for _, g := range o.Groups {
 		if _, ok := g.Initial[s.ParamName]; !ok {
 			v, ok := g.Get(s.ParamName)
 			if !ok {
-				return configErrorf("param_scheduler", "%s: unknown param_name %q", s.Type, s.ParamName)
+				return configErrorf("param_scheduler", "%s: the optimizer has no %q", s.Rule.Type(), s.ParamName)
 			}
 			g.Initial[s.ParamName] = v
 		}
@@ -66,7 +106,7 @@ func (s *Scheduler) Step(o *SGD) {
 		s.LastStep++
 		for i, g := range o.Groups {
 			cur, _ := g.Get(s.ParamName)
-			g.Set(s.ParamName, s.value(cur, s.baseValues[i]))
+			g.Set(s.ParamName, s.Rule.Value(cur, s.baseValues[i], s.LastStep))
 		}
 	}
 	s.lastValue = s.lastValue[:0]
@@ -76,93 +116,29 @@ func (s *Scheduler) Step(o *SGD) {
 	}
 }
 
-func pyMod(a, b int) int {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
-}
-
-// value is _get_value for one group.
-func (s *Scheduler) value(cur, base float64) float64 {
-	t := s.LastStep
-	switch s.Type {
-	case "LinearLR", "LinearParamScheduler":
-		if t == 0 {
-			return cur * s.StartFactor
-		}
-		if t > s.TotalIters {
-			return cur
-		}
-		return cur * (1 + (s.EndFactor-s.StartFactor)/(float64(s.TotalIters)*s.StartFactor+float64(t-1)*(s.EndFactor-s.StartFactor)))
-	case "ConstantLR", "ConstantParamScheduler":
-		if t == 0 {
-			return cur * s.Factor
-		}
-		if t != s.TotalIters {
-			return cur
-		}
-		return cur * (1 / s.Factor)
-	case "CosineAnnealingLR", "CosineAnnealingParamScheduler":
-		etaMin := s.EtaMin
-		if s.EtaMinRatio != nil {
-			etaMin = base * *s.EtaMinRatio
-		}
-		T := float64(s.TMax)
-		if t == 0 {
-			return cur
-		}
-		if pyMod(t-1-s.TMax, 2*s.TMax) == 0 {
-			return cur + (base-etaMin)*(1-math.Cos(math.Pi/T))/2
-		}
-		return (1+math.Cos(math.Pi*float64(t)/T))/(1+math.Cos(math.Pi*float64(t-1)/T))*(cur-etaMin) + etaMin
-	}
-	panic("train: unknown scheduler " + s.Type)
-}
-
 // StateDict is the scheduler's state_dict() as mmengine saves it in
 // "param_schedulers": its __dict__ without the optimizer.
 func (s *Scheduler) StateDict() *checkpoint.Dict {
 	d := checkpoint.NewDict()
-	list := func(v []float64) checkpoint.List {
-		l := make(checkpoint.List, len(v))
-		for i, x := range v {
-			l[i] = x
-		}
-		return l
-	}
 	d.Set("param_name", s.ParamName)
 	d.Set("begin", int64(s.Begin))
-	if s.End == math.MaxInt {
-		d.Set("end", 1000000000.0)
-	} else {
-		d.Set("end", int64(s.End))
-	}
+	d.Set("end", int64(s.End))
 	d.Set("by_epoch", s.ByEpoch)
-	switch s.Type {
-	case "LinearLR", "LinearParamScheduler":
-		d.Set("start_factor", s.StartFactor)
-		d.Set("end_factor", s.EndFactor)
-		d.Set("total_iters", int64(s.TotalIters))
-	case "ConstantLR", "ConstantParamScheduler":
-		d.Set("factor", s.Factor)
-		d.Set("total_iters", int64(s.TotalIters))
-	default:
-		d.Set("T_max", int64(s.TMax))
-		d.Set("eta_min", s.EtaMin)
-		if s.EtaMinRatio != nil {
-			d.Set("eta_min_ratio", *s.EtaMinRatio)
-		} else {
-			d.Set("eta_min_ratio", nil)
-		}
-	}
-	d.Set("base_values", list(s.baseValues))
+	s.Rule.state(d)
+	d.Set("base_values", floatList(s.baseValues))
 	d.Set("last_step", int64(s.LastStep))
 	d.Set("verbose", false)
 	d.Set("_global_step", int64(s.GlobalStep))
-	d.Set("_last_value", list(s.lastValue))
+	d.Set("_last_value", floatList(s.lastValue))
 	return d
+}
+
+func floatList(v []float64) checkpoint.List {
+	l := make(checkpoint.List, len(v))
+	for i, x := range v {
+		l[i] = x
+	}
+	return l
 }
 
 // LoadStateDict restores the step counters and base values.
@@ -192,132 +168,198 @@ func (s *Scheduler) LoadStateDict(d *checkpoint.Dict) error {
 	return nil
 }
 
-// SchedulerConfig is one param_scheduler entry, decoded from the config.
-type SchedulerConfig map[string]any
-
-// BuildSchedulers instantiates the param_scheduler list for an optimizer,
-// converting convert_to_iter_based entries with epochLength iterations per
-// epoch, in config order (each one's initial step applied, as the Runner
-// does when it builds them).
-func BuildSchedulers(cfgs []map[string]any, o *SGD, epochLength int) ([]*Scheduler, error) {
-	var out []*Scheduler
-	for i, c := range cfgs {
-		key := fmt.Sprintf("param_scheduler.%d", i)
-		s := &Scheduler{End: math.MaxInt, ByEpoch: true, EndFactor: 1, StartFactor: 1.0 / 3, Factor: 1.0 / 3}
-		typ, _ := c["type"].(string)
-		s.Type = typ
-		switch typ {
-		case "LinearLR", "CosineAnnealingLR", "ConstantLR":
-			s.ParamName = "lr"
-		case "CosineAnnealingParamScheduler", "LinearParamScheduler", "ConstantParamScheduler":
-			s.ParamName, _ = c["param_name"].(string)
-			if s.ParamName == "" {
-				return nil, configErrorf(key+".param_name", "missing")
-			}
-		default:
-			return nil, configErrorf(key+".type", "%q is not supported (LinearLR, CosineAnnealingLR, ConstantLR, CosineAnnealingParamScheduler, LinearParamScheduler, ConstantParamScheduler)", typ)
-		}
-		convert := false
-		var tmax *int
-		var totalIters *int
-		for k, v := range c {
-			f, isNum := toFloat(v)
-			switch k {
-			case "type", "param_name":
-			case "begin":
-				s.Begin = int(f)
-			case "end":
-				if isNum {
-					s.End = int(math.Min(f, math.MaxInt32))
-				}
-			case "by_epoch":
-				s.ByEpoch, _ = v.(bool)
-			case "convert_to_iter_based":
-				convert, _ = v.(bool)
-			case "start_factor":
-				s.StartFactor = f
-			case "end_factor":
-				s.EndFactor = f
-			case "factor":
-				s.Factor = f
-			case "T_max":
-				if isNum {
-					n := int(f)
-					tmax = &n
-				}
-			case "eta_min":
-				if isNum {
-					s.EtaMin = f
-				}
-			case "eta_min_ratio":
-				if isNum {
-					r := f
-					s.EtaMinRatio = &r
-				}
-			case "total_iters":
-				n := int(f)
-				totalIters = &n
-			case "verbose", "last_step":
-			default:
-				return nil, configErrorf(key+"."+k, "unknown key for %s", typ)
-			}
-			if !isNum && (k == "begin" || k == "start_factor" || k == "end_factor" || k == "factor") {
-				return nil, configErrorf(key+"."+k, "want a number, got %v", v)
-			}
-		}
-		if s.End == int(math.MaxInt32) {
-			s.End = math.MaxInt
-		}
-		if convert {
-			if !s.ByEpoch {
-				return nil, configErrorf(key+".convert_to_iter_based", "needs by_epoch=True")
-			}
-			if epochLength <= 0 {
-				return nil, configErrorf(key+".convert_to_iter_based", "needs the train dataloader's length")
-			}
-			s.Begin *= epochLength
-			if s.End != math.MaxInt {
-				s.End *= epochLength
-			}
-			if tmax != nil {
-				*tmax *= epochLength
-			}
-			s.ByEpoch = false
-		}
-		switch s.Type {
-		case "CosineAnnealingLR", "CosineAnnealingParamScheduler":
-			if tmax == nil {
-				if s.End == math.MaxInt {
-					return nil, configErrorf(key+".T_max", "needed when end is not set")
-				}
-				n := s.End - s.Begin
-				tmax = &n
-			}
-			s.TMax = *tmax
-			if s.TMax <= 0 {
-				return nil, configErrorf(key+".T_max", "must be positive")
-			}
-		default:
-			if totalIters != nil {
-				s.TotalIters = *totalIters
-				if convert {
-					s.TotalIters *= epochLength
-				}
-			} else {
-				if s.End == math.MaxInt {
-					s.TotalIters = 5 // mmengine's default
-				} else {
-					s.TotalIters = s.End - s.Begin - 1
-				}
-			}
-			if s.StartFactor <= 0 || s.StartFactor > 1 {
-				return nil, configErrorf(key+".start_factor", "%v must be in (0, 1]", s.StartFactor)
-			}
-		}
-		if err := s.init(o); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
+func pyMod(a, b int) int {
+	m := a % b
+	if m < 0 {
+		m += b
 	}
-	return out, nil
+	return m
 }
+
+// Linear is LinearParamScheduler (LinearLR, LinearMomentum):
+// factor from StartFactor to EndFactor over end−begin−1 steps.
+type Linear struct {
+	StartFactor, EndFactor float64 // defaults 1/3 and 1
+	totalIters             int
+}
+
+func (*Linear) Type() string             { return "LinearParamScheduler" }
+func (*Linear) convert(int)              {}
+func (l *Linear) setSpan(begin, end int) { l.totalIters = end - begin - 1 }
+func (l *Linear) Value(cur, _ float64, t int) float64 {
+	if t == 0 {
+		return cur * l.StartFactor
+	}
+	return cur * (1 + (l.EndFactor-l.StartFactor)/(float64(l.totalIters)*l.StartFactor+float64(t-1)*(l.EndFactor-l.StartFactor)))
+}
+func (l *Linear) state(d *checkpoint.Dict) {
+	d.Set("start_factor", l.StartFactor)
+	d.Set("end_factor", l.EndFactor)
+	d.Set("total_iters", int64(l.totalIters))
+}
+
+// Constant is ConstantParamScheduler (ConstantLR, ConstantMomentum): the
+// value times Factor until end−begin−1 steps.
+type Constant struct {
+	Factor     float64 // default 1/3
+	totalIters int
+}
+
+func (*Constant) Type() string             { return "ConstantParamScheduler" }
+func (*Constant) convert(int)              {}
+func (c *Constant) setSpan(begin, end int) { c.totalIters = end - begin - 1 }
+func (c *Constant) Value(cur, _ float64, t int) float64 {
+	switch {
+	case t == 0:
+		return cur * c.Factor
+	case t != c.totalIters:
+		return cur
+	}
+	return cur * (1 / c.Factor)
+}
+func (c *Constant) state(d *checkpoint.Dict) {
+	d.Set("factor", c.Factor)
+	d.Set("total_iters", int64(c.totalIters))
+}
+
+// CosineAnnealing is CosineAnnealingParamScheduler (CosineAnnealingLR,
+// CosineAnnealingMomentum): cosine from the base value to EtaMin (or
+// base·EtaMinRatio) over TMax steps (default end−begin).
+type CosineAnnealing struct {
+	TMax        int // 0: end − begin
+	EtaMin      float64
+	EtaMinRatio *float64
+}
+
+func (*CosineAnnealing) Type() string { return "CosineAnnealingParamScheduler" }
+func (c *CosineAnnealing) convert(n int) {
+	c.TMax *= n
+}
+func (c *CosineAnnealing) setSpan(begin, end int) {
+	if c.TMax == 0 {
+		c.TMax = end - begin
+	}
+}
+func (c *CosineAnnealing) Value(cur, base float64, t int) float64 {
+	etaMin := c.EtaMin
+	if c.EtaMinRatio != nil {
+		etaMin = base * *c.EtaMinRatio
+	}
+	T := float64(c.TMax)
+	if t == 0 {
+		return cur
+	}
+	if pyMod(t-1-c.TMax, 2*c.TMax) == 0 {
+		return cur + (base-etaMin)*(1-math.Cos(math.Pi/T))/2
+	}
+	return (1+math.Cos(math.Pi*float64(t)/T))/(1+math.Cos(math.Pi*float64(t-1)/T))*(cur-etaMin) + etaMin
+}
+func (c *CosineAnnealing) state(d *checkpoint.Dict) {
+	d.Set("T_max", int64(c.TMax))
+	if c.EtaMinRatio != nil {
+		d.Set("eta_min", nil)
+		d.Set("eta_min_ratio", *c.EtaMinRatio)
+	} else {
+		d.Set("eta_min", c.EtaMin)
+		d.Set("eta_min_ratio", nil)
+	}
+}
+
+// MultiStep is MultiStepParamScheduler (MultiStepLR): the value times
+// Gamma^count at each milestone.
+type MultiStep struct {
+	Milestones []int
+	Gamma      float64 // default 0.1
+}
+
+func (*MultiStep) Type() string { return "MultiStepParamScheduler" }
+func (m *MultiStep) convert(n int) {
+	for i := range m.Milestones {
+		m.Milestones[i] *= n
+	}
+}
+func (*MultiStep) setSpan(int, int) {}
+func (m *MultiStep) Value(cur, _ float64, t int) float64 {
+	c := 0
+	for _, s := range m.Milestones {
+		if s == t {
+			c++
+		}
+	}
+	if c == 0 {
+		return cur
+	}
+	return cur * math.Pow(m.Gamma, float64(c))
+}
+func (m *MultiStep) state(d *checkpoint.Dict) {
+	// milestones is a collections.Counter upstream; saved as a plain dict.
+	ms := checkpoint.NewDict()
+	for _, s := range m.Milestones {
+		v, _ := ms.Get(int64(s))
+		n, _ := v.(int64)
+		ms.Set(int64(s), n+1)
+	}
+	d.Set("milestones", ms)
+	d.Set("gamma", m.Gamma)
+}
+
+// StepDecay is StepParamScheduler (StepLR): the value times Gamma every
+// StepSize steps.
+type StepDecay struct {
+	StepSize int
+	Gamma    float64 // default 0.1
+}
+
+func (*StepDecay) Type() string     { return "StepParamScheduler" }
+func (s *StepDecay) convert(n int)  { s.StepSize *= n }
+func (*StepDecay) setSpan(int, int) {}
+func (s *StepDecay) Value(cur, _ float64, t int) float64 {
+	if t == 0 || t%s.StepSize != 0 {
+		return cur
+	}
+	return cur * s.Gamma
+}
+func (s *StepDecay) state(d *checkpoint.Dict) {
+	d.Set("step_size", int64(s.StepSize))
+	d.Set("gamma", s.Gamma)
+}
+
+// Poly is PolyParamScheduler (PolyLR): polynomial decay to EtaMin over
+// end−begin−1 steps.
+type Poly struct {
+	EtaMin     float64
+	Power      float64 // default 1
+	totalIters int
+}
+
+func (*Poly) Type() string             { return "PolyParamScheduler" }
+func (*Poly) convert(int)              {}
+func (p *Poly) setSpan(begin, end int) { p.totalIters = end - begin - 1 }
+func (p *Poly) Value(cur, _ float64, t int) float64 {
+	if t == 0 {
+		return cur
+	}
+	return (cur-p.EtaMin)*math.Pow(1-1/float64(p.totalIters-t+1), p.Power) + p.EtaMin
+}
+func (p *Poly) state(d *checkpoint.Dict) {
+	d.Set("eta_min", p.EtaMin)
+	d.Set("power", p.Power)
+	d.Set("total_iters", int64(p.totalIters))
+}
+
+// Exponential is ExponentialParamScheduler (ExponentialLR): the value
+// times Gamma every step.
+type Exponential struct {
+	Gamma float64
+}
+
+func (*Exponential) Type() string     { return "ExponentialParamScheduler" }
+func (*Exponential) convert(int)      {}
+func (*Exponential) setSpan(int, int) {}
+func (e *Exponential) Value(cur, _ float64, t int) float64 {
+	if t == 0 {
+		return cur
+	}
+	return cur * e.Gamma
+}
+func (e *Exponential) state(d *checkpoint.Dict) { d.Set("gamma", e.Gamma) }

@@ -7,6 +7,31 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
 
+// mobileOneSchedule is the param_scheduler of the MobileOne ImageNet
+// configs (imagenet_bs256_coslr_coswd_300e.py): LinearLR warmup over 5
+// epochs stepped per iteration, CosineAnnealingLR, cosine weight decay.
+func mobileOneSchedule(t *testing.T, epochLen int) []*Scheduler {
+	t.Helper()
+	var out []*Scheduler
+	for _, c := range []struct {
+		rule       Rule
+		param      string
+		begin, end int
+		convert    bool
+	}{
+		{&Linear{StartFactor: 0.001, EndFactor: 1}, "lr", 0, 5, true},
+		{&CosineAnnealing{TMax: 295, EtaMin: 1e-6}, "lr", 5, 300, false},
+		{&CosineAnnealing{EtaMin: 1e-5}, "weight_decay", 0, 300, false},
+	} {
+		s, err := NewScheduler(c.rule, c.param, c.begin, c.end, true, c.convert, epochLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func tinyOpt(t *testing.T) (*model.ImageClassifier, *SGD) {
 	t.Helper()
 	m, err := model.New(model.Config{Arch: model.Arch{NumBlocks: [4]int{1, 1, 1, 1}, WidthFactor: [4]float64{0.125, 0.125, 0.125, 0.25},
@@ -26,14 +51,11 @@ func tinyOpt(t *testing.T) (*model.ImageClassifier, *SGD) {
 func TestSchedulesMatchSpecFormulas(t *testing.T) {
 	_, o := tinyOpt(t)
 	const iters = 7 // iterations per epoch
-	cfgs := []map[string]any{
-		{"type": "LinearLR", "start_factor": 0.001, "by_epoch": true, "begin": 0.0, "end": 5.0, "convert_to_iter_based": true},
-		{"type": "CosineAnnealingLR", "T_max": 295.0, "eta_min": 1e-6, "by_epoch": true, "begin": 5.0, "end": 300.0},
-		{"type": "CosineAnnealingParamScheduler", "param_name": "weight_decay", "eta_min": 1e-5, "by_epoch": true, "begin": 0.0, "end": 300.0},
-	}
-	ss, err := BuildSchedulers(cfgs, o, iters)
-	if err != nil {
-		t.Fatal(err)
+	ss := mobileOneSchedule(t, iters)
+	for _, s := range ss {
+		if err := s.init(o); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var norm, conv *ParamGroup
 	for _, g := range o.Groups {

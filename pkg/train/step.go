@@ -29,35 +29,3 @@ func ComputeGradientsWith(ws *model.Workspace, m *model.ImageClassifier, g *mode
 	}
 	return l, pass.Logits, nil
 }
-
-// ModelConfig reads the model dict of a config (ImageClassifier with a
-// MobileOne backbone, GlobalAveragePooling neck and LinearClsHead).
-func ModelConfig(modelCfg map[string]any) (model.Config, error) {
-	var mc model.Config
-	bb, _ := modelCfg["backbone"].(map[string]any)
-	if bb == nil {
-		return mc, configErrorf("model.backbone", "missing")
-	}
-	if t, _ := bb["type"].(string); t != "MobileOne" {
-		return mc, configErrorf("model.backbone.type", "%q is not supported (MobileOne)", t)
-	}
-	arch, err := model.ParseArch(bb["arch"])
-	if err != nil {
-		return mc, err
-	}
-	mc.Arch = arch
-	mc.Deploy, _ = bb["deploy"].(bool)
-	head, _ := modelCfg["head"].(map[string]any)
-	if head == nil {
-		return mc, configErrorf("model.head", "missing")
-	}
-	if n, ok := toFloat(head["num_classes"]); ok {
-		mc.NumClasses = int(n)
-	} else {
-		return mc, configErrorf("model.head.num_classes", "missing")
-	}
-	if n, ok := toFloat(head["in_channels"]); ok {
-		mc.InChannels = int(n)
-	}
-	return mc, nil
-}

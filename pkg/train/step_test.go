@@ -35,11 +35,11 @@ func tinyModel(t *testing.T) (*model.ImageClassifier, map[string]any) {
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	mc, err := ModelConfig(cfg["model"].(map[string]any))
+	arch, err := model.ParseArch(cfg["model"].(map[string]any)["backbone"].(map[string]any)["arch"])
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := model.New(mc)
+	m, err := model.New(model.Config{Arch: arch, NumClasses: 10, InChannels: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestTrainStepGradients(t *testing.T) {
 func TestTrainStepUpdate(t *testing.T) {
 	for _, variant := range []string{"base_lr", "warmup_iter0"} {
 		t.Run(variant, func(t *testing.T) {
-			m, cfg := tinyModel(t)
+			m, _ := tinyModel(t)
 			g := m.NewGrads()
 			zero := 0.0
 			o, err := NewSGD(m, g, OptimConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
@@ -143,12 +143,12 @@ func TestTrainStepUpdate(t *testing.T) {
 				t.Fatal(err)
 			}
 			if variant == "warmup_iter0" {
-				var scheds []map[string]any
-				for _, s := range cfg["param_scheduler"].([]any) {
-					scheds = append(scheds, s.(map[string]any))
-				}
-				if _, err := BuildSchedulers(scheds, o, 5005); err != nil {
-					t.Fatal(err)
+				// The schedule of the fixture's config (tiny_train.json),
+				// with ImageNet's 5005 iterations per epoch.
+				for _, s := range mobileOneSchedule(t, 5005) {
+					if err := s.init(o); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if o.Groups[0].LR != 1e-4*(1+0*0) && math.Abs(o.Groups[0].LR-1e-4) > 1e-18 {
 					t.Fatalf("first-iteration lr %v, want 1e-4", o.Groups[0].LR)

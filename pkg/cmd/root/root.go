@@ -162,6 +162,31 @@ func ExpandCfgOptions(args []string) []string {
 	return out
 }
 
+// ExpandResume gives `train`'s --resume argparse's nargs='?' form: a bare
+// --resume followed by an argument that does not start with "-" takes that
+// argument as its value (`--resume work_dirs/x/epoch_3.pth`), as
+// tools/train.py does; --resume at the end or before another flag stays
+// bare (resume from the work dir's last checkpoint).
+func ExpandResume(args []string) []string {
+	if len(args) == 0 || args[0] != "train" {
+		return args
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if a == "--resume" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out = append(out, "--resume="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // Main runs the command line of the process and returns its exit code.
 func Main() int {
 	f := cmdutil.NewFactory(version())
@@ -202,7 +227,7 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 // exit code, printing the error (and the usage for flag errors).
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(ExpandCfgOptions(args))
+	cmd.SetArgs(ExpandResume(ExpandCfgOptions(args)))
 	c, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return cmdutil.ExitOK

@@ -23,3 +23,22 @@ func TestExpandCfgOptions(t *testing.T) {
 		}
 	}
 }
+
+// --resume takes the following argument as its value (argparse
+// nargs='?'), only for train and only when it is not a flag.
+func TestExpandResume(t *testing.T) {
+	for in, want := range map[string]string{
+		"train c.py --resume w/epoch_3.pth": "train c.py --resume=w/epoch_3.pth",
+		"train --resume w/epoch_3.pth c.py": "train --resume=w/epoch_3.pth c.py",
+		"train c.py --resume":               "train c.py --resume",
+		"train c.py --resume --seed 1":      "train c.py --resume --seed 1",
+		"train c.py --resume=x.pth":         "train c.py --resume=x.pth",
+		"train c.py -- --resume x":          "train c.py -- --resume x",
+		"test c.py --resume x.pth":          "test c.py --resume x.pth",
+	} {
+		got := ExpandResume(strings.Fields(in))
+		if !reflect.DeepEqual(got, strings.Fields(want)) {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,7 +16,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/config"
-	"github.com/mobileone-go/mobileone/pkg/imagenet"
+	"github.com/mobileone-go/mobileone/pkg/setup"
 	trainlib "github.com/mobileone-go/mobileone/pkg/train"
 )
 
@@ -32,6 +33,8 @@ type Options struct {
 	Seed          *int64
 	Deterministic bool
 	Workers       int
+	Launcher      string
+	LocalRank     int
 
 	// stopAfterIters ends the run as a kill would after that many
 	// iterations (tests of --resume).
@@ -42,17 +45,22 @@ type Options struct {
 func NewCmdTrain(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Now: f.Now}
 	var seed string
+	var amp, noPin, noPersistent bool
 	cmd := &cobra.Command{
 		Use:   "train CONFIG",
 		Short: "Train or fine-tune a MobileOne classifier from a config",
-		Long: `Train a model as mmpretrain's tools/train.py does, on the CPU: the config's
+		Long: `Train a model as mmpretrain's tools/train.py does, on the CPU. The config is
+read by the same strict layer as test (every type= decoded into its object; a key
+or type mmpretrain has that is not implemented is a "not supported" error): the
 model (MobileOne backbone, GlobalAveragePooling neck, LinearClsHead with
 LabelSmoothLoss or CrossEntropyLoss), train_dataloader (ImageNet or CustomDataset,
 folder or annotation-file layout) through its pipeline (RandomResizedCrop,
 RandomFlip, RandAugment, ResizeEdge, CenterCrop, ...), SGD with paramwise_cfg,
-mmengine's parameter schedulers (LinearLR, CosineAnnealingLR, ... on lr,
-momentum or weight_decay), and the EMAHook and SwitchRecipeHook of the MobileOne
-configs.
+mmengine's parameter schedulers (LinearLR, ConstantLR, CosineAnnealingLR,
+MultiStepLR, StepLR, PolyLR, ExponentialLR, OneCycleLR and their momentum and
+ParamScheduler variants), and mmengine's loop with the default_hooks and
+custom_hooks (IterTimerHook, LoggerHook, ParamSchedulerHook, CheckpointHook,
+DistSamplerSeedHook, EMAHook, SwitchRecipeHook) at mmengine's priorities.
 
 The work directory (--work-dir, else the config's work_dir, else
 ./work_dirs/<config name>) receives what mmengine writes there: epoch_N.pth or
@@ -61,15 +69,17 @@ state_dict holds the averaged weights), last_checkpoint, <timestamp>/<timestamp>
 <timestamp>/vis_data/scalars.json (one JSON object per logged step) and
 training_curves.png (loss, lr and validation accuracy).
 
-Validation runs every train_cfg.val_interval with the val_dataloader and
-Accuracy(topk=(1, 5)) unless --no-validate. load_from in the config fine-tunes
+Validation runs every train_cfg.val_interval with the val_dataloader and the
+val_evaluator (Accuracy) unless --no-validate. load_from in the config fine-tunes
 from a checkpoint (strict=False: a head with another class count is left as
-initialized).
+initialized); the backbone's init_cfg=dict(type='Pretrained', prefix=...) loads
+the prefixed keys of a checkpoint.
 
 Checkpoints are written to a temporary file and renamed, so a kill never leaves a
 corrupt one. --resume restarts from the last checkpoint of the work directory
-(or the one given) with the model, EMA, optimizer and scheduler states, and the
-run ends with the same weights as an uninterrupted one. Ctrl-C stops after the
+(or the one given: --resume PATH or --resume=PATH) with the model, EMA, optimizer
+and scheduler states, and the run ends with the same weights as an uninterrupted
+one. --amp is refused (float32 on the CPU). Ctrl-C stops after the
 current iteration.
 
 Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
@@ -104,6 +114,15 @@ Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 			if cmd.Flags().Changed("resume") && opts.Resume == "" {
 				return cmdutil.FlagErrorf("--resume needs a checkpoint path or no value (auto)")
 			}
+			if amp {
+				return cmdutil.FlagErrorf("--amp: automatic mixed precision is not supported: training runs in float32 on the CPU")
+			}
+			if opts.Launcher != "none" {
+				return cmdutil.FlagErrorf("--launcher %s is not supported: training runs in one process (--launcher none)", opts.Launcher)
+			}
+			if opts.LocalRank != 0 {
+				return cmdutil.FlagErrorf("--local-rank %d is not supported: training runs in one process (rank 0)", opts.LocalRank)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -112,7 +131,7 @@ Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.WorkDir, "work-dir", "", "where to save logs and checkpoints (default: the config's work_dir, else ./work_dirs/<config name>)")
-	fl.StringVar(&opts.Resume, "resume", "", "resume from `CHECKPOINT`; without a value, from the work directory's last checkpoint")
+	fl.StringVar(&opts.Resume, "resume", "", "resume from `CHECKPOINT` (--resume PATH or --resume=PATH); without a value, from the work directory's last checkpoint")
 	fl.Lookup("resume").NoOptDefVal = "auto"
 	fl.BoolVar(&opts.NoValidate, "no-validate", false, "do not validate during training")
 	fl.BoolVar(&opts.AutoScaleLR, "auto-scale-lr", false, "scale the learning rate by batch_size / auto_scale_lr.base_batch_size")
@@ -120,15 +139,14 @@ Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 	fl.StringVar(&seed, "seed", "", "random seed (default: randomness.seed of the config, else random)")
 	fl.BoolVar(&opts.Deterministic, "deterministic", false, "record deterministic=True (the CPU kernels are deterministic for a given thread count)")
 	fl.IntVar(&opts.Workers, "workers", 0, "data-loading goroutines (default: train_dataloader.num_workers, at most the number of CPUs)")
+	fl.BoolVar(&amp, "amp", false, "automatic mixed precision (refused: training runs in float32 on the CPU)")
+	fl.BoolVar(&noPin, "no-pin-memory", false, "accepted for tools/train.py compatibility (CPU batches are never pinned)")
+	fl.BoolVar(&noPersistent, "no-persistent-workers", false, "accepted for tools/train.py compatibility (the data-loading goroutines live for one epoch)")
+	fl.StringVar(&opts.Launcher, "launcher", "none", "job launcher (only none: one process)")
+	fl.IntVar(&opts.LocalRank, "local-rank", 0, "process rank (only 0)")
+	fl.IntVar(&opts.LocalRank, "local_rank", 0, "process rank (only 0)")
+	_ = fl.MarkHidden("local_rank")
 	return cmd
-}
-
-// Registry is the pipeline registry train uses: pkg/imagenet's transforms
-// plus RandAugment.
-func Registry() imagenet.Registry {
-	r := imagenet.DefaultRegistry()
-	imagenet.RegisterRandAugment(r)
-	return r
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -136,11 +154,15 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	spec, err := setup.TrainSpec(cfg, setup.TrainOptions{NoValidate: opts.NoValidate})
+	if err != nil {
+		return err
+	}
 	bar := newProgressBar(opts.IO)
-	res, err := trainlib.Run(ctx, trainlib.Options{
-		Config: cfg, WorkDir: opts.WorkDir, Resume: opts.Resume, NoValidate: opts.NoValidate,
+	res, err := trainlib.Run(ctx, spec, trainlib.Options{
+		WorkDir: opts.WorkDir, Resume: opts.Resume,
 		AutoScaleLR: opts.AutoScaleLR, Deterministic: opts.Deterministic, Seed: opts.Seed,
-		Workers: opts.Workers, Registry: Registry(), StopAfterIters: opts.stopAfterIters,
+		Workers: opts.Workers, StopAfterIters: opts.stopAfterIters,
 		Now: opts.Now, Progress: bar.update,
 	}, opts.IO.Out, opts.IO.ErrOut)
 	bar.finish()
@@ -158,11 +180,22 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		return err
 	}
+	if res.ResumedFrom != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "Resumed from %s (epoch %d, iteration %d)\n", res.ResumedFrom, res.Epoch, res.Iter)
+	}
+	if res.AlreadyDone {
+		fmt.Fprintf(opts.IO.ErrOut, "Nothing to train: %s is already at the end of the run (epoch %d, iteration %d); raise train_cfg.max_epochs/max_iters to train further\n", res.ResumedFrom, res.Epoch, res.Iter)
+		return nil
+	}
 	if res.LastCheckpoint != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "Training finished at epoch %d, iteration %d; last checkpoint %s\n", res.Epoch, res.Iter, res.LastCheckpoint)
 	}
-	if v, ok := res.Metrics["accuracy/top1"]; ok {
-		fmt.Fprintf(opts.IO.ErrOut, "Last validation: accuracy/top1 %.4f  accuracy/top5 %.4f\n", v, res.Metrics["accuracy/top5"])
+	if len(res.Metrics) > 0 {
+		var parts []string
+		for _, m := range res.Metrics {
+			parts = append(parts, fmt.Sprintf("%s %.4f", m.Name, m.Value))
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Last validation: %s\n", strings.Join(parts, "  "))
 	}
 	return nil
 }

@@ -159,7 +159,8 @@ train_dataloader = dict(batch_size=4, num_workers=2, dataset=dict(type='CustomDa
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(batch_size=5, num_workers=1, dataset=dict(type='CustomDataset', data_root='ROOT', data_prefix='val',
     pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')]), sampler=dict(type='DefaultSampler', shuffle=False))
-val_evaluator = dict(type='Accuracy', topk=(1, 5))
+val_evaluator = dict(type='Accuracy', topk=(1, ))
+val_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4), paramwise_cfg=dict(norm_decay_mult=0.))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
