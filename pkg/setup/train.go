@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/train"
 )
@@ -181,7 +182,7 @@ func TrainSpec(cfg *config.Config, opts TrainOptions) (*train.Spec, error) {
 		if s.Val, err = b.dataloader("val_dataloader", false); err != nil {
 			return nil, err
 		}
-		if s.ValTopK, err = b.evaluatorTopK("val_evaluator"); err != nil {
+		if s.ValEvaluator, err = evaluate.FromConfig(cfg, "val_evaluator"); err != nil {
 			return nil, err
 		}
 	}
@@ -289,63 +290,6 @@ func (b *specBuilder) loops() error {
 		return b.unsupported("val_cfg.fp16", "True (float32 on the CPU)")
 	}
 	return nil
-}
-
-// evaluatorTopK reads an Accuracy evaluator (dict or one-element list).
-func (b *specBuilder) evaluatorTopK(path string) ([]int, error) {
-	var list []json.RawMessage
-	v, _ := b.cfg.Get(path)
-	switch v.(type) {
-	case []config.Value, config.Tuple:
-		if err := b.cfg.Decode(path, &list); err != nil {
-			return nil, err
-		}
-		if len(list) != 1 {
-			return nil, b.unsupported(path, "%d evaluators (one Accuracy)", len(list))
-		}
-		path += ".0"
-	}
-	var acc struct {
-		Type   string `json:"type"`
-		Topk   any    `json:"topk"`
-		Thrs   any    `json:"thrs"`
-		Prefix string `json:"prefix"`
-	}
-	if err := b.cfg.Decode(path, &acc); err != nil {
-		return nil, err
-	}
-	if acc.Type != "Accuracy" {
-		return nil, b.unsupported(path+".type", "%q (Accuracy)", acc.Type)
-	}
-	if acc.Thrs != nil && acc.Thrs != 0.0 {
-		return nil, b.unsupported(path+".thrs", "%v (0.)", acc.Thrs)
-	}
-	if acc.Prefix != "" && acc.Prefix != "accuracy" {
-		return nil, b.unsupported(path+".prefix", "%q", acc.Prefix)
-	}
-	var ks []int
-	switch t := acc.Topk.(type) {
-	case nil:
-		ks = []int{1}
-	case float64:
-		ks = []int{int(t)}
-	case []any:
-		for _, e := range t {
-			f, ok := e.(float64)
-			if !ok || f != float64(int(f)) {
-				return nil, b.bad(path+".topk", "must hold integers, got %v", e)
-			}
-			ks = append(ks, int(f))
-		}
-	default:
-		return nil, b.bad(path+".topk", "must be an int or a tuple of ints, got %v", acc.Topk)
-	}
-	for _, k := range ks {
-		if k < 1 {
-			return nil, b.bad(path+".topk", "%d must be >= 1", k)
-		}
-	}
-	return ks, nil
 }
 
 // keyList joins the names of a registry for an error message.

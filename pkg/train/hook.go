@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"sort"
 )
 
@@ -37,10 +38,7 @@ type IterOutput struct {
 }
 
 // Metric is one validation result ("accuracy/top1").
-type Metric struct {
-	Name  string
-	Value float64
-}
+type Metric = evaluate.Metric
 
 // BaseHook implements every Hook point as a no-op, at priority NORMAL.
 type BaseHook struct{}

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"path/filepath"
 	"time"
 )
@@ -145,10 +146,14 @@ func (h *LoggerHook) AfterValEpoch(r *Runner, metrics []Metric) error {
 	v := r.valStats
 	nb := max(v.batches, 1)
 	line := ""
+	if len(metrics) > 0 {
+		line = evaluate.FormatLog(metrics) + "  "
+	}
 	sc := map[string]any{}
 	for _, m := range metrics {
-		line += fmt.Sprintf("%s: %.4f  ", m.Name, m.Value)
-		sc[m.Name] = m.Value
+		if m.Scalar() {
+			sc[m.Name] = m.Value
+		}
 	}
 	step := r.Iter
 	stamp := r.now().Format("01/02 15:04:05")

@@ -447,15 +447,12 @@ func (r *Runner) validate(ctx context.Context) error {
 	}
 	v := r.Spec.Val
 	ld := imagenet.NewLoader(v.Dataset, nil, v.Pipeline, r.Spec.Norm, v.BatchSize, r.workers(v), imagenet.LoaderOptions{InFlight: 2})
-	res, err := evaluate.Run(ctx, r.Model, ld, evaluate.Options{TopK: r.Spec.ValTopK})
+	res, err := evaluate.Run(ctx, r.Model, ld, evaluate.Options{Evaluator: r.Spec.ValEvaluator})
 	ld.Close()
 	if err != nil {
 		return err
 	}
-	var metrics []Metric
-	for _, m := range res.Metrics {
-		metrics = append(metrics, Metric{Name: m.Name, Value: m.Value})
-	}
+	metrics := res.Metrics
 	r.LastMetrics = metrics
 	r.valStats = valStats{batches: res.Batches, time: res.Time, dataTime: res.DataTime}
 	return r.call("after_val_epoch", func(h Hook) error { return h.AfterValEpoch(r, metrics) })

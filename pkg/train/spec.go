@@ -1,6 +1,7 @@
 package train
 
 import (
+	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
@@ -27,8 +28,8 @@ type Spec struct {
 	// Val is the val_dataloader (nil: no validation: no val_dataloader,
 	// val_cfg or val_evaluator, or --no-validate).
 	Val *Data
-	// ValTopK are the k of the val_evaluator's Accuracy.
-	ValTopK []int
+	// ValEvaluator is the val_evaluator (with Val).
+	ValEvaluator *evaluate.Evaluator
 
 	Optimizer   OptimConfig
 	Schedulers  []*Scheduler // param_scheduler, converted and with their default end

@@ -193,7 +193,9 @@ func run(ctx context.Context, opts *Options) error {
 	if len(res.Metrics) > 0 {
 		var parts []string
 		for _, m := range res.Metrics {
-			parts = append(parts, fmt.Sprintf("%s %.4f", m.Name, m.Value))
+			if m.Scalar() {
+				parts = append(parts, m.Name+" "+m.LogValue())
+			}
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "Last validation: %s\n", strings.Join(parts, "  "))
 	}
