@@ -3,10 +3,13 @@ GO      ?= go
 BIN     ?= ./mobileone
 PKGS    := ./...
 DEMO    := testdata/demo
-DEMO_IMAGES := testdata/imagenet/skimage_chelsea.png testdata/imagenet/skimage_camera.png testdata/imagenet/gomod_go-turns-two-280x360.jpeg
+DEMO_CFG := $(DEMO)/fmnist_demo.py
+DEMO_DEPLOY_CFG := $(DEMO)/fmnist_demo_deploy.py
+DEMO_IMAGES := $(sort $(wildcard $(DEMO)/images/*.png))
+DEMO_CKPT := $(DEMO)/fmnist_demo_deploy.pth
 OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
 
-.PHONY: all build test test-deps vet demo bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
+.PHONY: all build test test-deps vet demo demo-checkpoint bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
 
 all: build
 
@@ -35,16 +38,29 @@ test-deps:
 	@/usr/bin/python3 -c 'import onnx' 2>/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-onnx; }
 	cd bench/models && npm ci --ignore-scripts --no-audit --no-fund
 
-# The main job, offline: reparameterize the bundled train-time checkpoint,
-# classify the bundled photos with both graphs and check they agree.
+# The main job, offline: train a small MobileOne on the bundled Fashion-MNIST
+# slice (testdata/fashion-mnist, about a minute on 2 cores), reparameterize
+# it, test it (accuracy/top1 must reach 80%), classify the bundled images with
+# the train-time and the deploy model, check both are right and agree, and
+# plot the training curves.
 demo: build
-	@mkdir -p $(OUT)
-	$(BIN) reparameterize $(DEMO)/mobileone-tiny_demo.py testdata/checkpoint/tiny_train.pth $(OUT)/tiny_deploy.pth
-	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo.py --checkpoint testdata/checkpoint/tiny_train.pth --topk 3 $(DEMO_IMAGES)
-	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo_deploy.py --checkpoint $(OUT)/tiny_deploy.pth --topk 3 $(DEMO_IMAGES)
-	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo.py --checkpoint testdata/checkpoint/tiny_train.pth --json $(DEMO_IMAGES) > $(OUT)/train.json
-	$(BIN) infer --config $(DEMO)/mobileone-tiny_demo_deploy.py --checkpoint $(OUT)/tiny_deploy.pth --json $(DEMO_IMAGES) > $(OUT)/deploy.json
-	$(GO) run ./internal/demo/compare $(OUT)/train.json $(OUT)/deploy.json
+	@rm -rf $(OUT) && mkdir -p $(OUT)
+	$(BIN) train $(DEMO_CFG) --work-dir $(OUT)/work
+	$(BIN) reparameterize $(DEMO_CFG) $(OUT)/work/epoch_12.pth $(OUT)/fmnist_deploy.pth
+	$(BIN) test $(DEMO_DEPLOY_CFG) $(OUT)/fmnist_deploy.pth | tee $(OUT)/test.log
+	$(BIN) infer --config $(DEMO_DEPLOY_CFG) --checkpoint $(OUT)/fmnist_deploy.pth --topk 3 $(DEMO_IMAGES)
+	$(BIN) infer --config $(DEMO_CFG) --checkpoint $(OUT)/work/epoch_12.pth --json $(DEMO_IMAGES) > $(OUT)/train.json
+	$(BIN) infer --config $(DEMO_DEPLOY_CFG) --checkpoint $(OUT)/fmnist_deploy.pth --json $(DEMO_IMAGES) > $(OUT)/deploy.json
+	$(BIN) analyze-logs plot-curve $(OUT)/work/*/vis_data/scalars.json --keys loss accuracy/top1 --legend loss top-1 --title "fmnist_demo" --out $(OUT)/curves.png
+	$(GO) run ./internal/demo/check -min-top1 80 -test-log $(OUT)/test.log $(OUT)/train.json $(OUT)/deploy.json
+	@echo "curves: $(OUT)/curves.png and $(OUT)/work/training_curves.png; model: $(OUT)/fmnist_deploy.pth"
+
+# Rebuild the committed demo checkpoint ($(DEMO_CKPT), the reparameterized
+# model of `make demo`, seed 0) that the tests use.
+demo-checkpoint: build
+	@rm -rf $(OUT)/ckpt && mkdir -p $(OUT)/ckpt
+	$(BIN) train $(DEMO_CFG) --work-dir $(OUT)/ckpt/work --seed 0
+	$(BIN) reparameterize $(DEMO_CFG) $(OUT)/ckpt/work/epoch_12.pth $(DEMO_CKPT)
 
 # The speed table of issue #5: Go vs PyTorch 1.13 vs ONNX Runtime, interleaved
 # (needs Debian's python3-torch and onnxruntime-node; see bench/README.md).
