@@ -104,8 +104,14 @@ accuracy line; the accuracy is over the remaining samples.`,
 					return cmdutil.FlagErrorf("--out %q: predictions are written as .pkl/.pickle or .json", opts.Out)
 				}
 			}
-			if opts.BatchSize < 0 || opts.Workers < 0 {
-				return cmdutil.FlagErrorf("--batch-size and --workers must not be negative")
+			if cmd.Flags().Changed("batch-size") && opts.BatchSize < 1 {
+				return cmdutil.FlagErrorf("--batch-size must be at least 1, got %d", opts.BatchSize)
+			}
+			if opts.Workers < 0 {
+				return cmdutil.FlagErrorf("--workers must not be negative, got %d", opts.Workers)
+			}
+			if !cmd.Flags().Changed("workers") {
+				opts.Workers = -1 // the number of CPUs
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -119,7 +125,7 @@ accuracy line; the accuracy is over the remaining samples.`,
 	fl.StringVar(&opts.Out, "out", "", "dump predictions (.pkl or .json) or, with --out-item metrics, the metrics")
 	fl.StringVar(&opts.OutItem, "out-item", "pred", "what --out holds: pred or metrics")
 	fl.IntVar(&opts.BatchSize, "batch-size", 0, "images per batch (default: test_dataloader.batch_size)")
-	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs)")
+	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs; 0: decode in the main loop, as num_workers=0)")
 	fl.BoolVar(&opts.TTA, "tta", false, "test-time augmentation: average the scores of the image and its horizontal flip")
 	fl.StringVar(&opts.DataRoot, "data-root", "", "override test_dataloader.dataset.data_root")
 	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as a JSON object on stdout")
@@ -143,6 +149,26 @@ func run(ctx context.Context, opts *Options) error {
 	pipe, err := setup.Pipeline(cfg, "test_dataloader.dataset.pipeline", nil)
 	if err != nil {
 		return err
+	}
+	// Outputs are checked before anything is loaded: a work dir that is a
+	// file or read-only, --out that is a folder or the checkpoint itself
+	// fail now, not after the evaluation.
+	workDir := opts.WorkDir
+	if workDir == "" {
+		if v, ok := cfg.Get("work_dir"); ok {
+			workDir, _ = v.(string)
+		}
+	}
+	if workDir == "" {
+		workDir = filepath.Join("work_dirs", strings.TrimSuffix(filepath.Base(cfg.Filename), ".py"))
+	}
+	if err := atomicfile.CheckDir(workDir); err != nil {
+		return fmt.Errorf("--work-dir: %w", err)
+	}
+	if opts.Out != "" {
+		if err := atomicfile.CheckFile(opts.Out, opts.Checkpoint); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
 	}
 	// The checkpoint is loaded (and checked against the model) before the
 	// data set is listed and before any image is read, so that a checkpoint
@@ -170,21 +196,17 @@ func run(ctx context.Context, opts *Options) error {
 			if err := cfg.Decode("test_dataloader.batch_size", &batch); err != nil {
 				return err
 			}
+			if batch < 1 {
+				return fmt.Errorf("%s: test_dataloader.batch_size must be at least 1, got %d", cfg.Filename, batch)
+			}
 		}
 		batch = max(1, batch)
 	}
+	// --workers 0 is PyTorch's num_workers=0: no worker processes, the
+	// samples are loaded one at a time (here: by a single goroutine).
 	workers := opts.Workers
-	if workers == 0 {
+	if workers < 0 {
 		workers = runtime.NumCPU()
-	}
-	workDir := opts.WorkDir
-	if workDir == "" {
-		if v, ok := cfg.Get("work_dir"); ok {
-			workDir, _ = v.(string)
-		}
-	}
-	if workDir == "" {
-		workDir = filepath.Join("work_dirs", strings.TrimSuffix(filepath.Base(cfg.Filename), ".py"))
 	}
 	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, workers, imagenet.LoaderOptions{SkipInvalid: opts.SkipInvalid, Decode: opts.decode})
 	defer loader.Close()
@@ -222,19 +244,25 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "%d images in %.1f s: %.1f images/s\n", res.Samples, res.Time.Seconds(), float64(res.Samples)/res.Time.Seconds())
 
-	if err := saveRun(opts, workDir, res.Metrics, perIter, dataPerIter); err != nil {
+	// The metrics are printed before any output is written, so that a
+	// failing write never loses them.
+	var extra []jsonItem
+	if opts.SkipInvalid {
+		extra = append(extra, jsonItem{"skipped", fmt.Sprint(skipped)})
+	}
+	if opts.JSON {
+		fmt.Fprintln(opts.IO.ErrOut, line)
+		fmt.Fprintln(opts.IO.Out, string(pyJSON(append(metricItems(res.Metrics, false), extra...))))
+	} else {
+		fmt.Fprintln(opts.IO.Out, line)
+	}
+	if err := saveRun(opts, workDir, res.Metrics, extra, perIter, dataPerIter); err != nil {
 		return err
 	}
 	if opts.Out != "" {
 		if err := dumpOut(opts, res.Metrics, res.Predictions); err != nil {
 			return err
 		}
-	}
-	if opts.JSON {
-		fmt.Fprintln(opts.IO.ErrOut, line)
-		fmt.Fprintln(opts.IO.Out, string(pyJSON(metricItems(res.Metrics, false))))
-	} else {
-		fmt.Fprintln(opts.IO.Out, line)
 	}
 	return nil
 }
@@ -370,17 +398,16 @@ func annLine(ds *imagenet.Dataset, bad []error, i int) int {
 // saveRun writes the metrics into <work_dir>/<timestamp>/<timestamp>.json
 // as mmengine's LoggerHook.after_test_epoch does: the metrics, then
 // data_time and time (seconds per iteration).
-func saveRun(opts *Options, workDir string, metrics []evaluate.Metric, perIter, dataPerIter float64) error {
+func saveRun(opts *Options, workDir string, metrics []evaluate.Metric, extra []jsonItem, perIter, dataPerIter float64) error {
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	stamp := now().Format("20060102_150405")
-	dir := filepath.Join(workDir, stamp)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	stamp, dir, err := runDir(workDir, now().Format("20060102_150405"))
+	if err != nil {
 		return err
 	}
-	items := append(metricItems(metrics, true), jsonItem{"data_time", evaluate.PyFloat(dataPerIter)}, jsonItem{"time", evaluate.PyFloat(perIter)})
+	items := append(append(metricItems(metrics, true), extra...), jsonItem{"data_time", evaluate.PyFloat(dataPerIter)}, jsonItem{"time", evaluate.PyFloat(perIter)})
 	b := pyJSON(items)
 	path := filepath.Join(dir, stamp+".json")
 	if err := atomicfile.WriteFile(path, b); err != nil {
@@ -388,6 +415,29 @@ func saveRun(opts *Options, workDir string, metrics []evaluate.Metric, perIter, 
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "metrics saved to %s\n", path)
 	return nil
+}
+
+// runDir creates mmengine's per-run folder <workDir>/<timestamp>. A run
+// started in the same second as another gets <timestamp>_2, _3, ...:
+// the folder is created exclusively, so two runs never share one.
+func runDir(workDir, stamp string) (string, string, error) {
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return "", "", err
+	}
+	for i := 1; ; i++ {
+		name := stamp
+		if i > 1 {
+			name = fmt.Sprintf("%s_%d", stamp, i)
+		}
+		dir := filepath.Join(workDir, name)
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return name, dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) || i == 1000 {
+			return "", "", err
+		}
+	}
 }
 
 // dumpOut writes --out: the predictions (DumpResults: a pickled list of

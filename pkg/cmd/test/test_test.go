@@ -39,7 +39,11 @@ func TestNewCmdTestParsesFlags(t *testing.T) {
 		{args: []string{"cfg.py", "ck.pth", "--out-item", "metrics"}, wantErr: "--out-item needs --out"},
 		{args: []string{"cfg.py", "ck.pth", "--out", "r.pkl", "--out-item", "both"}, wantErr: "pred or metrics"},
 		{args: []string{"cfg.py", "ck.pth", "--out", "r.txt"}, wantErr: ".pkl"},
-		{args: []string{"cfg.py", "ck.pth", "--batch-size", "-1"}, wantErr: "negative"},
+		{args: []string{"cfg.py", "ck.pth", "--batch-size", "-1"}, wantErr: "--batch-size must be at least 1, got -1"},
+		{args: []string{"cfg.py", "ck.pth", "--batch-size", "0"}, wantErr: "--batch-size must be at least 1, got 0"},
+		{args: []string{"cfg.py", "ck.pth", "--workers", "-2"}, wantErr: "--workers must not be negative, got -2"},
+		{args: []string{"cfg.py", "ck.pth", "--workers", "0"}, check: func(o *Options) bool { return o.Workers == 0 }},
+		{args: []string{"cfg.py", "ck.pth"}, check: func(o *Options) bool { return o.Workers == -1 }},
 		{args: []string{"cfg.py"}, wantErr: "accepts 2 arg"},
 	} {
 		ios, _, _, _ := cmdutil.Test()
