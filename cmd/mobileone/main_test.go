@@ -108,7 +108,7 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	// The test process's environment (its PATH holds the mobileone copy)
 	// with the script's own variables on top.
 	cmd.Env = os.Environ()
-	for _, k := range []string{"HOME", "TMPDIR", "WORK", "REPO", "TORCH_HOME"} {
+	for _, k := range []string{"HOME", "TMPDIR", "WORK", "REPO", "TORCH_HOME", "MOBILEONE_MEMORY_LIMIT"} {
 		cmd.Env = append(cmd.Env, k+"="+ts.Getenv(k))
 	}
 	var stdout, stderr bytes.Buffer

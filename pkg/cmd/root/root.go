@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -127,6 +128,8 @@ var nargsFlags = map[string]func(arg string) bool{
 	// analyze_logs.py plot_curve: any argument up to the next flag
 	"--keys":   func(a string) bool { return !strings.HasPrefix(a, "-") },
 	"--legend": func(a string) bool { return !strings.HasPrefix(a, "-") },
+	// get_flops.py's --shape 224 224 (and benchmark's): integers
+	"--shape": func(a string) bool { _, err := strconv.ParseUint(a, 10, 31); return err == nil },
 }
 
 // ExpandCfgOptions accepts mmengine's form of --cfg-options, which takes

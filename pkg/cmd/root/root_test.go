@@ -16,6 +16,9 @@ func TestExpandCfgOptions(t *testing.T) {
 		"print-config c.py --cfg-options a=1 --json b=2":                                           "print-config c.py --cfg-options a=1 --json b=2",
 		"analyze-logs plot-curve a.json b.json --keys loss accuracy/top1 --legend x y --out c.png": "analyze-logs plot-curve a.json b.json --keys loss --keys accuracy/top1 --legend x --legend y --out c.png",
 		"analyze-logs plot-curve --keys=loss lr --cfg-options a=1 b":                               "analyze-logs plot-curve --keys=loss --keys lr --cfg-options a=1 b",
+		"flops c.py --shape 224 192":                                                               "flops c.py --shape 224 --shape 192",
+		"flops --shape 224 c.py":                                                                   "flops --shape 224 c.py",
+		"benchmark c.py --shape=160 160 --json":                                                    "benchmark c.py --shape=160 --shape 160 --json",
 	} {
 		got := ExpandCfgOptions(strings.Fields(in))
 		if !reflect.DeepEqual(got, strings.Fields(want)) {
