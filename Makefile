@@ -80,6 +80,7 @@ bench-test:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/checkpoint/
+	$(GO) test -run '^$$' -fuzz FuzzUnmarshalPickle -fuzztime 30s ./pkg/checkpoint/
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/config/
 	$(GO) test -run '^$$' -fuzz FuzzCfgOptions -fuzztime 30s ./pkg/setup/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/imagenet/

@@ -45,9 +45,8 @@ import (
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 
-	"github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/types"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/root"
@@ -286,15 +285,11 @@ func cmdUnpickle(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: unpickle FILE OUT")
 	}
-	f, err := os.Open(ts.MkAbs(args[0]))
-	ts.Check(err)
-	defer f.Close()
-	u := pickle.NewUnpickler(f)
-	v, err := u.Load()
+	f, err := checkpoint.LoadPickle(ts.MkAbs(args[0]))
 	if err != nil {
-		ts.Fatalf("%s: %v", args[0], err)
+		ts.Fatalf("%v", err)
 	}
-	plain, err := plainPickle(v)
+	plain, err := plainPickle(f.Root)
 	if err != nil {
 		ts.Fatalf("%s: %v", args[0], err)
 	}
@@ -303,35 +298,25 @@ func cmdUnpickle(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o666))
 }
 
-// plainPickle turns gopickle's values into JSON-marshalable ones, refusing
-// anything a plain data pickle should not hold (classes, tensors, ...).
+// plainPickle turns pkg/checkpoint's values into JSON-marshalable ones: a
+// tensor becomes the list of its values (float32 as float32, so that they
+// print as in a JSON dump).
 func plainPickle(v any) (any, error) {
 	switch x := v.(type) {
-	case nil, bool, int, int64, float64, string:
+	case nil, bool, int64, float64, string:
 		return x, nil
-	case *types.List:
-		out := make([]any, x.Len())
-		for i := range out {
-			e, err := plainPickle(x.Get(i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = e
+	case *checkpoint.Tensor:
+		if x.DType.IsFloat() {
+			return x.F32, nil
 		}
-		return out, nil
-	case *types.Tuple:
-		out := make([]any, x.Len())
-		for i := range out {
-			e, err := plainPickle(x.Get(i))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = e
-		}
-		return out, nil
-	case *types.Dict:
+		return x.I64, nil
+	case checkpoint.List:
+		return plainSlice(x)
+	case checkpoint.Tuple:
+		return plainSlice(x)
+	case *checkpoint.Dict:
 		out := map[string]any{}
-		for _, e := range *x {
+		for _, e := range x.Items {
 			ks, ok := e.Key.(string)
 			if !ok {
 				return nil, fmt.Errorf("dict key %v (%T) is not a string", e.Key, e.Key)
@@ -346,6 +331,18 @@ func plainPickle(v any) (any, error) {
 	default:
 		return nil, fmt.Errorf("not plain data: %T", v)
 	}
+}
+
+func plainSlice(x []any) (any, error) {
+	out := make([]any, len(x))
+	for i, e := range x {
+		pe, err := plainPickle(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = pe
+	}
+	return out, nil
 }
 
 func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {

@@ -37,6 +37,12 @@
 // and torch.<Type>Storage only, 64-byte aligned STORED records, version "3\n",
 // no timestamps (deterministic bytes) and an atomic rename.
 //
+// Plain pickles (MarshalPickle, LoadPickle, UnmarshalPickle) are the
+// results files of mmpretrain's tools/test.py --out, written by
+// mmengine.dump: tensors in them pickle themselves as pickle.dumps(tensor)
+// does, each over a storage embedded as a legacy torch.save
+// (torch.storage._load_from_bytes), read and written here.
+//
 // StateDict, EMAStateDict, Classes and Meta interpret mmpretrain/mmengine
 // checkpoints (see the MobileOne spec §6); Apply loads a state dict into a
 // model strictly, like torch's load_state_dict(strict=True); Resolve downloads

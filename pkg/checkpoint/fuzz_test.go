@@ -70,3 +70,42 @@ func FuzzLoadBytes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalPickle feeds arbitrary bytes to the results-pickle reader
+// (tools/test.py --out files): it must return, with a FormatError or an
+// UnsupportedError on failure, and what loads must write and load again.
+func FuzzUnmarshalPickle(f *testing.F) {
+	if testing.Short() {
+		f.Skip("skipping fuzz seeds in -short mode")
+	}
+	d := NewDict()
+	d.Set("gt_label", NewInt64([]int{1}, []int64{3}))
+	d.Set("pred_score", NewFloat32([]int{2}, []float32{0.25, 0.75}))
+	d.Set("scale_factor", Tuple{1.5, 2.0})
+	if b, err := MarshalPickle(List{d}); err == nil {
+		f.Add(b)
+	}
+	f.Add([]byte("\x80\x02]."))
+	f.Add(legacyStorage(Int64, make([]byte, 16)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return
+		}
+		r, err := UnmarshalPickle("fuzz.pkl", data)
+		if err != nil {
+			var fe FormatError
+			var ue UnsupportedError
+			if !errors.As(err, &fe) && !errors.As(err, &ue) {
+				t.Fatalf("error of unexpected kind: %v", err)
+			}
+			return
+		}
+		out, err := MarshalPickle(r.Root)
+		if err != nil {
+			return // e.g. opaque objects cannot be written
+		}
+		if _, err := UnmarshalPickle("rewritten.pkl", out); err != nil {
+			t.Fatalf("rewritten pickle does not load: %v", err)
+		}
+	})
+}

@@ -40,7 +40,4 @@ func TestMarshalPickleRoundTrip(t *testing.T) {
 	if tup.Get(0) != -7 || tup.Get(1) != "é" {
 		t.Errorf("tuple = %v", tup)
 	}
-	if _, err := MarshalPickle(NewFloat32([]int{1}, []float32{1})); err == nil {
-		t.Error("tensor accepted in a plain pickle")
-	}
 }

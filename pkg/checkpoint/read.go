@@ -293,7 +293,19 @@ func readZip(ra io.ReaderAt, size int64) (any, error) {
 var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
 
 func readLegacy(data []byte) (any, error) {
+	root, l, err := parseLegacy(data, 0)
+	if err != nil {
+		return nil, err
+	}
+	return l.convert(root)
+}
+
+// parseLegacy reads a legacy torch.save file: it returns the main pickle's
+// decoded value, whose storages (in the returned loader) are filled.
+// depth is 1 for a storage embedded in a plain pickle.
+func parseLegacy(data []byte, depth int) (any, *loader, error) {
 	l := newLoader(int64(len(data)), true)
+	l.depth = depth
 	pos := 0
 	next := func(what string, storages bool) (any, error) {
 		v, n, err := l.unpickle(data[pos:], storages)
@@ -311,71 +323,71 @@ func readLegacy(data []byte) (any, error) {
 	}
 	magic, err := next("legacy header", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if m, ok := magic.(*big.Int); !ok || m.Cmp(legacyMagic) != 0 {
-		return nil, FormatError("a pickle, but not a torch.save file (magic number missing)")
+		return nil, nil, FormatError("a pickle, but not a torch.save file (magic number missing)")
 	}
 	proto, err := next("legacy header", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p, ok := proto.(int); !ok || p != 1001 {
-		return nil, unsupportedf("legacy protocol version %v", proto)
+		return nil, nil, unsupportedf("legacy protocol version %v", proto)
 	}
 	sys, err := next("legacy header", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if d, ok := sys.(*types.Dict); ok {
 		if le, ok := d.Get("little_endian"); ok && le != true {
-			return nil, UnsupportedError("big-endian legacy checkpoint")
+			return nil, nil, UnsupportedError("big-endian legacy checkpoint")
 		}
 	}
 	root, err := next("legacy main pickle", true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keysV, err := next("legacy storage key list", false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, ok := keysV.(*types.List)
 	if !ok {
-		return nil, FormatError("legacy storage key list is not a list")
+		return nil, nil, FormatError("legacy storage key list is not a list")
 	}
 	seen := map[string]bool{}
 	for _, kv := range *keys {
 		key, ok := kv.(string)
 		if !ok {
-			return nil, FormatError("legacy storage key is not a string")
+			return nil, nil, FormatError("legacy storage key is not a string")
 		}
 		r, ok := l.storages[key]
 		if !ok || seen[key] {
-			return nil, formatErrorf("legacy storage %q is not referenced by the pickle (or listed twice)", key)
+			return nil, nil, formatErrorf("legacy storage %q is not referenced by the pickle (or listed twice)", key)
 		}
 		seen[key] = true
 		if len(data)-pos < 8 {
-			return nil, formatErrorf("legacy file truncated before storage %q", key)
+			return nil, nil, formatErrorf("legacy file truncated before storage %q", key)
 		}
 		numel := int64(binary.LittleEndian.Uint64(data[pos:]))
 		pos += 8
 		if numel != int64(r.numel) {
-			return nil, formatErrorf("legacy storage %q holds %d elements, the pickle declares %d", key, numel, r.numel)
+			return nil, nil, formatErrorf("legacy storage %q holds %d elements, the pickle declares %d", key, numel, r.numel)
 		}
 		nbytes := numel * int64(r.dtype.Size())
 		if nbytes > int64(len(data)-pos) {
-			return nil, formatErrorf("legacy file truncated in storage %q (%d bytes declared, %d left)", key, nbytes, len(data)-pos)
+			return nil, nil, formatErrorf("legacy file truncated in storage %q (%d bytes declared, %d left)", key, nbytes, len(data)-pos)
 		}
 		r.raw = data[pos : pos+int(nbytes)]
 		r.ok = true
 		pos += int(nbytes)
 	}
 	if len(seen) != len(l.storages) {
-		return nil, FormatError("legacy file lacks data for some storages")
+		return nil, nil, FormatError("legacy file lacks data for some storages")
 	}
 	if pos != len(data) {
-		return nil, formatErrorf("%d trailing bytes after the last legacy storage", len(data)-pos)
+		return nil, nil, formatErrorf("%d trailing bytes after the last legacy storage", len(data)-pos)
 	}
-	return l.convert(root)
+	return root, l, nil
 }

@@ -127,7 +127,10 @@ func init() {
 // allocate more than the input holds, oversized integers and lines, stack
 // underflow, MARK nesting deeper than maxMarkDepth and inputs whose decoding
 // would allocate more than maxPickleMemory.
-func scanPickle(data []byte) (int, error) {
+func scanPickle(data []byte) (int, error) { return scanPickleLimit(data, maxPickleBytes) }
+
+// scanPickleLimit is scanPickle for pickles of up to maxBytes.
+func scanPickleLimit(data []byte, maxBytes int) (int, error) {
 	var (
 		pos    int
 		marks  []int // stack sizes saved by MARK
@@ -139,8 +142,8 @@ func scanPickle(data []byte) (int, error) {
 		if pos >= len(data) {
 			return 0, FormatError("pickle truncated (no STOP opcode)")
 		}
-		if pos > maxPickleBytes {
-			return 0, unsupportedf("pickle larger than %d bytes", maxPickleBytes)
+		if pos > maxBytes {
+			return 0, unsupportedf("pickle larger than %d bytes", maxBytes)
 		}
 		op := data[pos]
 		info := opTable[op]

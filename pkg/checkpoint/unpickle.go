@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
@@ -17,6 +18,8 @@ type loader struct {
 	legacy   bool
 	storages map[string]*storageRef
 	budget   int64 // bytes the materialised tensors may still take
+	depth    int   // 1 inside a storage embedded by _load_from_bytes
+	maxBytes int   // largest pickle accepted; 0: maxPickleBytes
 }
 
 func newLoader(fileSize int64, legacy bool) *loader {
@@ -147,6 +150,8 @@ func (l *loader) findClass(module, name string) (any, error) {
 		}
 	case "_codecs.encode":
 		c.call = codecsEncode
+	case "torch.storage._load_from_bytes":
+		c.call = l.loadFromBytes
 	case "__builtin__.set", "builtins.set", "__builtin__.frozenset", "builtins.frozenset":
 		c.call = func(args []any) (any, error) {
 			s := &setValue{}
@@ -360,7 +365,7 @@ func describe(v any) string {
 // unpickle validates and decodes one pickle at the start of data, returning
 // the raw gopickle value and the number of bytes consumed.
 func (l *loader) unpickle(data []byte, storages bool) (v any, n int, err error) {
-	n, err = scanPickle(data)
+	n, err = scanPickleLimit(data, cmp.Or(l.maxBytes, maxPickleBytes))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -375,7 +380,7 @@ func (l *loader) unpickle(data []byte, storages bool) (v any, n int, err error) 
 		u.PersistentLoad = l.persistentLoad
 	} else {
 		u.PersistentLoad = func(any) (any, error) {
-			return nil, FormatError("unexpected persistent id in a header pickle")
+			return nil, FormatError("unexpected persistent id (not a torch.save pickle)")
 		}
 	}
 	u.GetExtension = func(code int) (any, error) {

@@ -56,6 +56,7 @@ type pickler struct {
 	byTensor map[*Tensor]int // tensors already written share their storage
 	dtypes   map[int]DType   // storage key -> dtype
 	depth    int
+	plain    bool // a plain pickle: tensors carry their storage (MarshalPickle)
 }
 
 // Marshal encodes root as a torch zip checkpoint (see Save) and returns the
@@ -306,6 +307,9 @@ func (p *pickler) value(v any) error {
 	case *StateDict:
 		return p.dict(x.Dict())
 	case *Tensor:
+		if p.plain {
+			return p.plainTensor(x)
+		}
 		return p.tensor(x)
 	default:
 		return unsupportedf("cannot write a value of type %T", v)
@@ -422,15 +426,17 @@ func (p *pickler) tensor(t *Tensor) error {
 	p.int64(int64(numel))
 	p.buf.WriteByte(opTuple)
 	p.buf.WriteByte(opBinPersID)
+	p.rebuildTail(t)
+	return nil
+}
+
+// rebuildTail ends _rebuild_tensor_v2's arguments after the storage:
+// offset 0, size, contiguous stride, requires_grad, OrderedDict() (no
+// backward hooks); then the call.
+func (p *pickler) rebuildTail(t *Tensor) {
 	p.int64(0)
 	p.intTuple(t.Shape)
-	stride := make([]int, len(t.Shape))
-	acc := 1
-	for i := len(t.Shape) - 1; i >= 0; i-- {
-		stride[i] = acc
-		acc *= t.Shape[i]
-	}
-	p.intTuple(stride)
+	p.intTuple(contiguousStride(t.Shape))
 	if t.RequiresGrad {
 		p.buf.WriteByte(opNewTrue)
 	} else {
@@ -441,7 +447,6 @@ func (p *pickler) tensor(t *Tensor) error {
 	p.buf.WriteByte(opReduce)
 	p.buf.WriteByte(opTuple)
 	p.buf.WriteByte(opReduce)
-	return nil
 }
 
 // tensorBytes encodes a tensor's values as its dtype's little-endian storage.

@@ -16,14 +16,20 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/model"
 )
 
-// Prediction is one sample's result, as mmpretrain's DumpResults writes it.
+// Prediction is one sample's result, the fields of mmpretrain's
+// DataSample that tools/test.py --out dumps (see WriteResults).
 type Prediction struct {
-	SampleIdx  int       `json:"sample_idx"`
-	ImgPath    string    `json:"img_path"`
-	GTLabel    int       `json:"gt_label"`
-	PredLabel  int       `json:"pred_label"`
-	PredScore  []float32 `json:"pred_score"`
-	NumClasses int       `json:"num_classes"`
+	SampleIdx int    `json:"sample_idx"`
+	ImgPath   string `json:"img_path"`
+	// GTLabel is -1 when the sample has no ground truth.
+	GTLabel   int       `json:"gt_label"`
+	PredLabel int       `json:"pred_label"`
+	PredScore []float32 `json:"pred_score"` // nil in results that hold labels only
+	// NumClasses is the score count (DataSample's num_classes metainfo).
+	NumClasses int `json:"num_classes"`
+	// Meta is the pipeline's metainfo (ori_shape, img_shape,
+	// scale_factor); zero when unknown.
+	Meta imagenet.Meta `json:"-"`
 }
 
 // Options tune Run.
@@ -117,8 +123,12 @@ func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Option
 				if flipLabels != nil {
 					pred = flipLabels[i]
 				}
-				res.Predictions = append(res.Predictions, Prediction{SampleIdx: s.Index, ImgPath: s.Path, GTLabel: b.Labels[i],
-					PredLabel: pred, PredScore: append([]float32(nil), row...), NumClasses: k})
+				p := Prediction{SampleIdx: s.Index, ImgPath: s.Path, GTLabel: b.Labels[i],
+					PredLabel: pred, PredScore: append([]float32(nil), row...), NumClasses: k}
+				if i < len(b.Meta) {
+					p.Meta = b.Meta[i]
+				}
+				res.Predictions = append(res.Predictions, p)
 			}
 		}
 		res.Samples += b.N

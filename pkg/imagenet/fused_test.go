@@ -77,7 +77,7 @@ func TestFusedResizeEdgeCrop(t *testing.T) {
 		diffPixels(t, name+" vs reference", got, ref)
 
 		// A reused output buffer (possibly larger than needed).
-		got2, err := p.apply(src.Clone(), nil, buf)
+		got2, err := p.apply(src.Clone(), nil, buf, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,6 +43,7 @@ type Batch struct {
 	N, H, W int
 	Labels  []int
 	Samples []Sample
+	Meta    []Meta        // per sample, as Samples
 	Skipped []SampleError // samples of this batch left out (SkipInvalid)
 	// Warnings are the decoder's warnings (Image.Warnings) about samples
 	// of this batch that decoded from damaged files.
@@ -104,6 +105,7 @@ type sampleResult struct {
 	h, w     int
 	err      error
 	warnings []string
+	meta     Meta
 }
 
 type job struct {
@@ -246,7 +248,8 @@ func (w *worker) load(s Sample) (r sampleResult) {
 		return sampleResult{err: err}
 	}
 	warnings := img.Warnings
-	img, err = l.pipe.apply(img, w.sampleRNG(s.Index), &w.buf)
+	var meta Meta
+	img, err = l.pipe.apply(img, w.sampleRNG(s.Index), &w.buf, &meta)
 	if err != nil {
 		return sampleResult{err: err}
 	}
@@ -260,7 +263,7 @@ func (w *worker) load(s Sample) (r sampleResult) {
 	}
 	t.v = t.v[:n]
 	l.norm.ToCHW(t.v, img)
-	return sampleResult{data: t, h: img.Height, w: img.Width, warnings: warnings}
+	return sampleResult{data: t, h: img.Height, w: img.Width, warnings: warnings, meta: meta}
 }
 
 // Next returns the next batch, io.EOF after the last one, or the first
@@ -328,6 +331,7 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		pb.results[i].data = nil
 		b.Labels = append(b.Labels, s.Label)
 		b.Samples = append(b.Samples, s)
+		b.Meta = append(b.Meta, r.meta)
 		b.N++
 	}
 	if len(b.Skipped) > 0 {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/config"
@@ -69,10 +68,13 @@ or an https:// URL (downloaded once into the torch hub cache). A train-time
 checkpoint with a deploy config is reparameterized on load; a checkpoint with
 another class count than the config's model is an error.
 
---out FILE.pkl (or .pickle) writes a plain pickle (pickle.load, no torch needed)
-of one dict per sample: img_path, sample_idx, gt_label, pred_label, pred_score
-(a list of floats) and num_classes; --out FILE.json writes the same as JSON;
---out-item metrics writes the metrics instead. With --tta, pred_score is the mean
+--out FILE.pkl (or .pickle) writes what mmpretrain's tools/test.py --out writes
+(mmengine.dump, a protocol-2 pickle) and its analysis tools read: one dict per
+sample with sample_idx, img_path, num_classes, scale_factor, img_shape, ori_shape,
+and torch tensors gt_label and pred_label (int64) and pred_score (float32), which
+pickle.load reads with torch installed; --out FILE.json writes sample_idx, img_path,
+gt_label, pred_label, pred_score and num_classes as JSON; --out-item metrics writes
+the metrics instead (floats, ints, lists, the confusion matrix as a tensor). With --tta, pred_score is the mean
 of the flipped and the original view and, as upstream, pred_label is the flipped
 view's.
 
@@ -450,11 +452,7 @@ func dumpOut(opts *Options, metrics []evaluate.Metric, preds []evaluate.Predicti
 	if opts.OutItem == "metrics" {
 		switch ext {
 		case ".pkl", ".pickle":
-			d := checkpoint.NewDict()
-			for _, m := range metrics {
-				d.Set(m.Name, pickleValue(m))
-			}
-			data, err = checkpoint.MarshalPickle(d)
+			data, err = evaluate.EncodeMetrics(metrics)
 		default:
 			data = pyJSON(metricItems(metrics, false))
 		}
@@ -463,22 +461,7 @@ func dumpOut(opts *Options, metrics []evaluate.Metric, preds []evaluate.Predicti
 		case ".json":
 			data, err = json.Marshal(preds)
 		default:
-			list := make(checkpoint.List, len(preds))
-			for i, p := range preds {
-				d := checkpoint.NewDict()
-				d.Set("img_path", p.ImgPath)
-				d.Set("sample_idx", int64(p.SampleIdx))
-				d.Set("gt_label", int64(p.GTLabel))
-				d.Set("pred_label", int64(p.PredLabel))
-				scores := make(checkpoint.List, len(p.PredScore))
-				for j, s := range p.PredScore {
-					scores[j] = float64(s)
-				}
-				d.Set("pred_score", scores)
-				d.Set("num_classes", int64(p.NumClasses))
-				list[i] = d
-			}
-			data, err = checkpoint.MarshalPickle(list)
+			data, err = evaluate.EncodeResults(preds)
 		}
 	}
 	if err != nil {
@@ -510,33 +493,6 @@ func metricItems(ms []evaluate.Metric, log bool) []jsonItem {
 		items = append(items, jsonItem{m.Name, v})
 	}
 	return items
-}
-
-// pickleValue is a metric as runner.test() returns it: a Python float or
-// int, a list, or (the confusion matrix) an int64 tensor.
-func pickleValue(m evaluate.Metric) any {
-	switch {
-	case m.Matrix != nil:
-		n := len(m.Matrix)
-		data := make([]int64, 0, n*n)
-		for _, r := range m.Matrix {
-			data = append(data, r...)
-		}
-		return checkpoint.NewInt64([]int{n, n}, data)
-	case m.List != nil:
-		l := make(checkpoint.List, len(m.List))
-		for i, v := range m.List {
-			if m.Int {
-				l[i] = int64(v)
-			} else {
-				l[i] = v
-			}
-		}
-		return l
-	case m.Int:
-		return int64(m.Value)
-	}
-	return m.Value
 }
 
 // pyJSON writes the items as Python's json.dump does (mmengine.dump):
