@@ -59,8 +59,8 @@ func strList(v any) []string {
 // (mmengine/mmpretrain checkpoints), otherwise the whole top-level dict when it
 // is a dict of tensors (bare state dicts: mmcls 0.x reparameterized outputs,
 // Apple's .pth.tar files). Like mmengine's load_checkpoint it strips a leading
-// "module." (DistributedDataParallel) from every key. Apple ml-mobileone key
-// names are mapped to mmpretrain names (see MapAppleKey). The result keeps the
+// "module." (DistributedDataParallel) from every key. Apple ml-mobileone and
+// timm key names are mapped to mmpretrain names (keymaps.go). The result keeps the
 // file's key order and its _metadata.
 func (f *File) StateDict() (*StateDict, error) {
 	root, ok := f.Root.(*Dict)
@@ -80,17 +80,10 @@ func (f *File) StateDict() (*StateDict, error) {
 	if err != nil {
 		return nil, &Error{Path: f.Path, Err: err}
 	}
-	if IsAppleStateDict(sd) {
-		mapped := NewStateDict()
-		mapped.Metadata = sd.Metadata
-		for _, k := range sd.Keys {
-			nk := MapAppleKey(k)
-			if _, dup := mapped.Tensors[nk]; dup {
-				return nil, &Error{Path: f.Path, Err: formatErrorf("keys map to the same name %q", nk)}
-			}
-			mapped.Add(nk, sd.Tensors[k])
+	if format := DetectFormat(sd.Keys); format != FormatMMPretrain {
+		if sd, err = mapKeys(sd, format); err != nil {
+			return nil, &Error{Path: f.Path, Err: err}
 		}
-		sd = mapped
 	}
 	return sd, nil
 }
@@ -189,7 +182,7 @@ func IsAppleStateDict(sd *StateDict) bool {
 }
 
 // MapAppleKey maps one Apple ml-mobileone key to its mmpretrain name
-// (MobileOne spec §1.9): rbr_conv.i.conv -> branch_conv_list.i.conv,
+// (MobileOne spec §1.9; all key maps: keymaps.go): rbr_conv.i.conv -> branch_conv_list.i.conv,
 // rbr_conv.i.bn -> branch_conv_list.i.norm, rbr_scale.conv/bn ->
 // branch_scale.conv/norm, rbr_skip -> branch_norm, reparam_conv ->
 // branch_reparam, se.reduce -> se.conv1.conv, se.expand -> se.conv2.conv,

@@ -10,22 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/clitest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
-	"github.com/mobileone-go/mobileone/pkg/cmd/root"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/onnx"
 	"github.com/mobileone-go/mobileone/pkg/onnx/ort"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	ios, _, out, errOut := cmdutil.Test()
-	code := root.Run(context.Background(), &cmdutil.Factory{IO: ios, Version: "test"}, args)
-	return out.String(), errOut.String(), code
-}
 
 func TestUsageErrors(t *testing.T) {
 	for _, c := range []struct {
@@ -37,7 +30,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"export", "c", "k", "o.onnx", "--shape", "1,2,3"}, "--shape takes H or H,W"},
 		{[]string{"export", "c", "k", "o.onnx", "--shape", "0"}, "--shape must be positive"},
 	} {
-		_, errOut, code := run(t, c.args...)
+		_, errOut, code := clitest.Run(t, c.args...)
 		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want usage error with %q", c.args, code, errOut, c.want)
 		}
@@ -68,14 +61,14 @@ func TestWithPreprocessMatchesInfer(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "m.onnx")
-			out, errOut, code := run(t, "export", c.config, c.ckpt, file, "--with-preprocess", "--softmax", "--dynamic-shape")
+			out, errOut, code := clitest.Run(t, "export", c.config, c.ckpt, file, "--with-preprocess", "--softmax", "--dynamic-shape")
 			if code != 0 {
 				t.Fatalf("export: exit %d: %s", code, errOut)
 			}
 			if !strings.Contains(out, "max |logit diff| vs the checkpoint: 0\n") {
 				t.Errorf("export output %q lacks the exact read-back check", out)
 			}
-			out, errOut, code = run(t, append([]string{"infer", "--config", c.config, "--checkpoint", c.ckpt, "--json", "--topk", "5"}, photos...)...)
+			out, errOut, code = clitest.Run(t, append([]string{"infer", "--config", c.config, "--checkpoint", c.ckpt, "--json", "--topk", "5"}, photos...)...)
 			if code != 0 {
 				t.Fatalf("infer: exit %d: %s", code, errOut)
 			}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
+	"github.com/mobileone-go/mobileone/pkg/cmd/convert"
 	"github.com/mobileone-go/mobileone/pkg/cmd/export"
 	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
@@ -94,6 +95,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		analyzelogs.NewCmdAnalyzeLogs(f, nil, nil),
 		export.NewCmdExport(f, nil),
 		validate.NewCmdValidate(f, nil),
+		convert.NewCmdConvert(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd

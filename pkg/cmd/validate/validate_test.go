@@ -9,21 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/clitest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
-	"github.com/mobileone-go/mobileone/pkg/cmd/root"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/onnx"
 	"github.com/mobileone-go/mobileone/pkg/onnx/ort"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
-
-func run(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	ios, _, out, errOut := cmdutil.Test()
-	code := root.Run(context.Background(), &cmdutil.Factory{IO: ios, Version: "test"}, args)
-	return out.String(), errOut.String(), code
-}
 
 // tinyFile exports the tiny demo checkpoint (train-time, fused) with
 // opts, after edit changes the model, and returns the file's path.
@@ -70,7 +63,7 @@ func TestValidateAgainstCheckpointAndORT(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			file := tinyFile(t, c.o, nil)
-			out, errOut, code := run(t, append([]string{"validate", file, "--config", cfg, "--checkpoint", ckpt, "--ort", "yes"}, c.args...)...)
+			out, errOut, code := clitest.Run(t, append([]string{"validate", file, "--config", cfg, "--checkpoint", ckpt, "--ort", "yes"}, c.args...)...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s%s", code, out, errOut)
 			}
@@ -88,7 +81,7 @@ func TestValidateAgainstCheckpointAndORT(t *testing.T) {
 
 func TestValidateCatchesAChangedModel(t *testing.T) {
 	file := tinyFile(t, onnx.Options{Height: 32, Width: 32}, func(b []float32) { b[3] += 0.01 })
-	out, errOut, code := run(t, "validate", file, "--config", fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"),
+	out, errOut, code := clitest.Run(t, "validate", file, "--config", fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"),
 		"--checkpoint", fixtures.Testdata(t, "checkpoint/tiny_train.pth"), "--ort", "no")
 	m := diffLine.FindStringSubmatch(out)
 	if code != cmdutil.ExitError || m == nil || m[2] != "0.01" || m[4] != "EXCEEDS --tolerance" || !strings.Contains(errOut, "outputs differ beyond --tolerance 0.0001") {
@@ -112,7 +105,7 @@ func TestValidateErrors(t *testing.T) {
 		{[]string{"validate", junk, "--config", "x"}, cmdutil.ExitUsage, "--config and --checkpoint go together"},
 		{[]string{"validate", junk, "--ort", "maybe"}, cmdutil.ExitUsage, "--ort takes auto, yes or no"},
 	} {
-		_, errOut, code := run(t, c.args...)
+		_, errOut, code := clitest.Run(t, c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d with %q", c.args, code, errOut, c.code, c.want)
 		}
