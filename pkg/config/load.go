@@ -361,45 +361,15 @@ func findBases(display, src string) (string, []baseStmt, error) {
 	return strings.Join(lines, ""), stmts, nil
 }
 
-// file evaluates one config file and returns its merged dict.
-func (l *loader) file(r ref, raw []byte) (*Dict, error) {
-	display := r.display()
-	if len(l.stack) >= maxBaseDepth {
-		return nil, errorf(display, 0, "_base_ chain deeper than %d files", maxBaseDepth)
-	}
-	id := display
-	if r.fsys == nil {
-		if abs, err := filepath.Abs(r.path); err == nil {
-			id = abs
-		}
-	}
-	for _, s := range l.stack {
-		if s == id {
-			return nil, errorf(display, 0, "_base_ cycle: %s", strings.Join(append(l.stack, id), " -> "))
-		}
-	}
-	l.stack = append(l.stack, id)
-	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
-
-	if !utf8.Valid(raw) {
-		return nil, errorf(display, 0, "config is not valid UTF-8")
-	}
-	src, mods, err := preprocess(r, string(raw))
-	if err != nil {
-		return nil, err
-	}
-	src, bases, err := findBases(display, src)
-	if err != nil {
-		return nil, err
-	}
-
-	// Load and combine the bases; a key in two bases is an error.
+// bases loads and combines the _base_ files of a config; a key in two
+// bases is an error.
+func (l *loader) bases(r ref, display string, bases []baseStmt) (*Dict, error) {
 	base := NewDict()
 	seenIn := map[string]string{}
 	for _, bs := range bases {
 		for _, bf := range bs.files {
-			if ext := path.Ext(bf); ext != ".py" {
-				return nil, errorf(display, bs.line, "_base_ file %q: only .py configs are supported", bf)
+			if !isConfigFile(bf) {
+				return nil, errorf(display, bs.line, "_base_ file %q: only .py, .json and .yaml configs are supported", bf)
 			}
 			br, err := r.resolve(bf)
 			if err != nil {
@@ -427,6 +397,79 @@ func (l *loader) file(r ref, raw []byte) (*Dict, error) {
 				seenIn[k] = bf
 			}
 		}
+	}
+
+	return base, nil
+}
+
+// dataFile loads a .json or .yaml config: its _base_ entry (a file name or
+// a list of them) is loaded as in a .py config, and its keys are merged
+// into the bases.
+func (l *loader) dataFile(r ref, display string, raw []byte) (*Dict, error) {
+	own, err := parseData(display, raw)
+	if err != nil {
+		return nil, err
+	}
+	files, err := dataBases(display, own)
+	if err != nil {
+		return nil, err
+	}
+	var stmts []baseStmt
+	if files != nil {
+		stmts = []baseStmt{{files: files}}
+	}
+	base, err := l.bases(r, display, stmts)
+	if err != nil {
+		return nil, err
+	}
+	merged, err := mergeInto(own, base, false)
+	if err != nil {
+		var me *mergeError
+		if errors.As(err, &me) {
+			return nil, errorf(display, 0, "%s", me.msg)
+		}
+		return nil, errorf(display, 0, "%v", err)
+	}
+	return merged.(*Dict), nil
+}
+
+// file evaluates one config file and returns its merged dict.
+func (l *loader) file(r ref, raw []byte) (*Dict, error) {
+	display := r.display()
+	if len(l.stack) >= maxBaseDepth {
+		return nil, errorf(display, 0, "_base_ chain deeper than %d files", maxBaseDepth)
+	}
+	id := display
+	if r.fsys == nil {
+		if abs, err := filepath.Abs(r.path); err == nil {
+			id = abs
+		}
+	}
+	for _, s := range l.stack {
+		if s == id {
+			return nil, errorf(display, 0, "_base_ cycle: %s", strings.Join(append(l.stack, id), " -> "))
+		}
+	}
+	l.stack = append(l.stack, id)
+	defer func() { l.stack = l.stack[:len(l.stack)-1] }()
+
+	if !utf8.Valid(raw) {
+		return nil, errorf(display, 0, "config is not valid UTF-8")
+	}
+	if isDataFile(r.path) {
+		return l.dataFile(r, display, raw)
+	}
+	src, mods, err := preprocess(r, string(raw))
+	if err != nil {
+		return nil, err
+	}
+	src, bases, err := findBases(display, src)
+	if err != nil {
+		return nil, err
+	}
+	base, err := l.bases(r, display, bases)
+	if err != nil {
+		return nil, err
 	}
 
 	baseSL := toStarlark(base).(*cfgDict)

@@ -162,7 +162,8 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if workDir == "" {
-		workDir = filepath.Join("work_dirs", strings.TrimSuffix(filepath.Base(cfg.Filename), ".py"))
+		base := filepath.Base(cfg.Filename)
+		workDir = filepath.Join("work_dirs", strings.TrimSuffix(base, filepath.Ext(base))) // osp.splitext, as tools/test.py
 	}
 	if err := atomicfile.CheckDir(workDir); err != nil {
 		return fmt.Errorf("--work-dir: %w", err)
