@@ -20,6 +20,7 @@ import (
 	"github.com/mobileone-go/mobileone/internal/memlimit"
 
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
+	"github.com/mobileone-go/mobileone/pkg/cmd/analyzeresults"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
 	"github.com/mobileone-go/mobileone/pkg/cmd/convert"
 	"github.com/mobileone-go/mobileone/pkg/cmd/export"
@@ -93,6 +94,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		flops.NewCmdFlops(f, nil),
 		benchmark.NewCmdBenchmark(f, nil),
 		analyzelogs.NewCmdAnalyzeLogs(f, nil, nil),
+		analyzeresults.NewCmdAnalyzeResults(f, nil),
 		export.NewCmdExport(f, nil),
 		validate.NewCmdValidate(f, nil),
 		convert.NewCmdConvert(f, nil),
