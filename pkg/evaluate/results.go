@@ -3,8 +3,10 @@ package evaluate
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
+	"github.com/mobileone-go/mobileone/pkg/config"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
@@ -215,4 +217,41 @@ func metaOf(d *checkpoint.Dict) imagenet.Meta {
 		m.ScaleFactor, m.Scaled = v, true
 	}
 	return m
+}
+
+// Offline evaluates the predictions of a results file with ev, as
+// mmengine's Evaluator.offline_evaluate does for eval_metric.py and
+// confusion_matrix.py. Samples without ground truth are an error (upstream
+// cannot evaluate them either).
+func Offline(ev *Evaluator, preds []Prediction) ([]Metric, error) {
+	ev.Reset()
+	for i := range preds {
+		p := &preds[i]
+		if p.GTLabel < 0 {
+			return nil, fmt.Errorf("evaluate: sample %d (%s) has no gt_label", p.SampleIdx, p.ImgPath)
+		}
+		if err := ev.ProcessSample(p.Sample()); err != nil {
+			return nil, fmt.Errorf("sample %d (%s): %w", p.SampleIdx, p.ImgPath, err)
+		}
+	}
+	return ev.Compute()
+}
+
+// ParseMetricOptions turns eval_metric.py's --metric items ("type=Accuracy",
+// "topk=1,5": KEY=VALUE, the value parsed as mmengine's DictAction does)
+// into a metric dict.
+func ParseMetricOptions(items []string) (*config.Dict, error) {
+	d := config.NewDict()
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--metric item %q is not KEY=VALUE", it)
+		}
+		val, err := config.ParseOptionValue(v)
+		if err != nil {
+			return nil, fmt.Errorf("--metric %s: %v", it, err)
+		}
+		d.Set(k, val)
+	}
+	return d, nil
 }

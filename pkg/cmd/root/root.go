@@ -23,6 +23,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzeresults"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
 	"github.com/mobileone-go/mobileone/pkg/cmd/convert"
+	"github.com/mobileone-go/mobileone/pkg/cmd/evalmetric"
 	"github.com/mobileone-go/mobileone/pkg/cmd/export"
 	"github.com/mobileone-go/mobileone/pkg/cmd/flops"
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
@@ -98,6 +99,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		export.NewCmdExport(f, nil),
 		validate.NewCmdValidate(f, nil),
 		convert.NewCmdConvert(f, nil),
+		evalmetric.NewCmdEvalMetric(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
@@ -169,6 +171,38 @@ func ExpandCfgOptions(args []string) []string {
 	return out
 }
 
+// ExpandGrouped gives eval-metric's --metric argparse's nargs='+' with
+// action='append': the KEY=VALUE items after one --metric are one metric
+// config, passed on as one value joined by evalmetric.ItemSep.
+func ExpandGrouped(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		var items []string
+		switch {
+		case a == "--metric":
+			if i+1 < len(args) {
+				i++
+				items = append(items, args[i])
+			}
+		case strings.HasPrefix(a, "--metric="):
+			items = append(items, strings.TrimPrefix(a, "--metric="))
+		default:
+			out = append(out, a)
+			continue
+		}
+		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && strings.Contains(args[i+1], "=") {
+			i++
+			items = append(items, args[i])
+		}
+		out = append(out, "--metric="+strings.Join(items, evalmetric.ItemSep))
+	}
+	return out
+}
+
 // ExpandResume gives `train`'s --resume argparse's nargs='?' form: a bare
 // --resume followed by an argument that does not start with "-" takes that
 // argument as its value (`--resume work_dirs/x/epoch_3.pth`), as
@@ -234,7 +268,7 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 // exit code, printing the error (and the usage for flag errors).
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(ExpandResume(ExpandCfgOptions(args)))
+	cmd.SetArgs(ExpandResume(ExpandGrouped(ExpandCfgOptions(args))))
 	c, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return cmdutil.ExitOK

@@ -45,3 +45,22 @@ func TestExpandResume(t *testing.T) {
 		}
 	}
 }
+
+// Each --metric keeps its KEY=VALUE items together (argparse nargs='+'
+// with action='append'), joined by evalmetric.ItemSep.
+func TestExpandGrouped(t *testing.T) {
+	for in, want := range map[string]string{
+		"eval-metric p.pkl --metric type=Accuracy topk=1,5 --metric type=ConfusionMatrix": "eval-metric p.pkl --metric=type=Accuracy|topk=1,5 --metric=type=ConfusionMatrix",
+		"eval-metric --metric=type=Accuracy thrs=None p.pkl":                              "eval-metric --metric=type=Accuracy|thrs=None p.pkl",
+		"eval-metric p.pkl --metric type=Accuracy -- --metric x=1":                        "eval-metric p.pkl --metric=type=Accuracy -- --metric x=1",
+		"eval-metric p.pkl --metric":                                                      "eval-metric p.pkl --metric=",
+	} {
+		got := ExpandGrouped(strings.Fields(in))
+		for i := range got {
+			got[i] = strings.ReplaceAll(got[i], "\x1f", "|")
+		}
+		if !reflect.DeepEqual(got, strings.Fields(want)) {
+			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
