@@ -94,13 +94,13 @@ func (w *walker) block(n *onnxpb.NodeProto) (*block, string, error) {
 	}
 	b := &block{conv: c}
 	y := n.GetOutput()[0]
-	users := w.consumers[y]
+	users := w.readers(y)
 	if len(users) == 2 { // SE: pool -> conv -> relu -> conv -> sigmoid -> mul(y, .)
 		pool, mul := users[0], users[1]
 		if pool.GetOpType() == "Mul" {
 			pool, mul = mul, pool
 		}
-		if mul.GetOpType() != "Mul" || !isGlobalPool(pool) {
+		if mul.GetOpType() != "Mul" || !w.isGlobalPool(pool) {
 			return nil, "", errorf("node %s: its output feeds %s and %s, not an SE layer (GlobalAveragePool and Mul)", c.node, nodeName(users[0]), nodeName(users[1]))
 		}
 		s := pool.GetOutput()[0]
@@ -132,14 +132,23 @@ func (w *walker) block(n *onnxpb.NodeProto) (*block, string, error) {
 	return b, r.GetOutput()[0], nil
 }
 
-// isGlobalPool reports a GlobalAveragePool, or a ReduceMean over H and W.
-func isGlobalPool(n *onnxpb.NodeProto) bool {
+// isGlobalPool reports a GlobalAveragePool, or a ReduceMean over H and W
+// (axes as attribute, or as a constant input from opset 18) that keeps the
+// reduced axes.
+func (w *walker) isGlobalPool(n *onnxpb.NodeProto) bool {
 	switch n.GetOpType() {
 	case "GlobalAveragePool":
 		return true
 	case "ReduceMean":
-		a, ok := attr(n, "axes")
-		return ok && fmt.Sprint(a.GetInts()) == "[2 3]" || !ok && len(n.GetInput()) == 2 // opset 18: axes input, checked by the run
+		if k, ok := attr(n, "keepdims"); ok && k.GetI() == 0 {
+			return false
+		}
+		axes, ok := attr(n, "axes")
+		if ok {
+			return fmt.Sprint(axes.GetInts()) == "[2 3]"
+		}
+		c, err := w.constInput(n, 1)
+		return err == nil && fmt.Sprint(c.i64) == "[2 3]"
 	}
 	return false
 }
@@ -151,7 +160,7 @@ func (w *walker) head(x string) (*model.Linear, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if !isGlobalPool(n) {
+	if !w.isGlobalPool(n) {
 		return nil, "", errorf("node %s: expected a Conv (next block) or GlobalAveragePool (neck)", nodeName(n))
 	}
 	x = n.GetOutput()[0]

@@ -279,9 +279,11 @@ func nodeName(n *onnxpb.NodeProto) string {
 	return fmt.Sprintf("%s node writing %v", n.GetOpType(), n.GetOutput())
 }
 
-// next returns the only node that reads x.
+// next returns the only node that reads x's values. Shape nodes, which
+// read only its dimensions (torch.onnx writes them for x.view(x.size(0),
+// -1)), are not counted.
 func (w *walker) next(x string) (*onnxpb.NodeProto, error) {
-	c := w.consumers[x]
+	c := w.readers(x)
 	if len(c) != 1 {
 		return nil, errorf("value %s is read by %d nodes where a MobileOne graph has one", x, len(c))
 	}
@@ -289,6 +291,17 @@ func (w *walker) next(x string) (*onnxpb.NodeProto, error) {
 		return nil, errorf("node %s has %d outputs", nodeName(c[0]), len(c[0].GetOutput()))
 	}
 	return c[0], nil
+}
+
+// readers returns the nodes that read x's values (not its Shape).
+func (w *walker) readers(x string) []*onnxpb.NodeProto {
+	var c []*onnxpb.NodeProto
+	for _, n := range w.consumers[x] {
+		if n.GetOpType() != "Shape" {
+			c = append(c, n)
+		}
+	}
+	return c
 }
 
 // expect returns the only node reading x and checks its op type.

@@ -111,3 +111,19 @@ func TestValidateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateTorchExport: a file torch.onnx wrote from upstream
+// mmpretrain's model (testdata/onnx/gen_fixtures.py) maps to the checkpoint
+// it was made from, and runs the same in ONNX Runtime.
+func TestValidateTorchExport(t *testing.T) {
+	_, err := ort.Find()
+	fixtures.NeedTool(t, "Node.js with onnxruntime-node", err)
+	out, errOut, code := clitest.Run(t, "validate", fixtures.Testdata(t, "onnx/mmpretrain_tiny_deploy.onnx"),
+		"--config", fixtures.Testdata(t, "demo/mobileone-tiny_demo_deploy.py"), "--checkpoint", fixtures.Testdata(t, "checkpoint/tiny_deploy.pth"),
+		"--shape", "32", "--ort", "yes")
+	m := diffLine.FindAllStringSubmatch(out, -1)
+	if code != 0 || len(m) != 2 || m[0][2] != "0" || m[1][4] != "ok" || !strings.Contains(out, `producer "pytorch 1.13.0"`) {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("\n%s", out)
+}
