@@ -20,6 +20,13 @@ type Config struct {
 	// defaults 1e-5 and 0.1 (running = (1−m)·running + m·batch), which is
 	// what mmcv's build_norm_layer(dict(type='BN')) gives.
 	BNEps, BNMomentum float32
+	// Frozen is frozen_stages + 1 (0: frozen_stages=-1, nothing frozen;
+	// 1: stage0; 1+k: stage0 and stage1..stagek): those blocks train in
+	// eval mode (running statistics, not updated) and get no gradients.
+	Frozen int
+	// NormEval is norm_eval: every BatchNorm uses and keeps its running
+	// statistics during training (its weight and bias still learn).
+	NormEval bool
 }
 
 // defaults fills the documented defaults of unset fields.

@@ -150,6 +150,7 @@ type blockCache struct {
 	b      *MobileOneBlock
 	x      *Tensor            // block input
 	p      kernels.ConvParams // the block's conv over x
+	evalBN bool               // BatchNorms in eval mode (frozen block or norm_eval)
 	normSt kernels.BNStats    // branch_norm statistics
 	cbs    []*ConvBN          // scale branch then conv branches
 	convs  [][]float32        // pre-BN conv outputs of cbs
@@ -184,8 +185,8 @@ func (m *ImageClassifier) ForwardTrainWith(ws *Workspace, x *Tensor) (*TrainPass
 	pass := &TrainPass{m: m, ws: ws}
 	blocks, _ := m.Blocks()
 	h := x
-	for _, b := range blocks {
-		c := b.forwardTrain(h, ws)
+	for i, b := range blocks {
+		c := b.forwardTrain(h, ws, m.bnEval(i))
 		pass.blocks = append(pass.blocks, c)
 		h = c.out
 	}
@@ -219,11 +220,11 @@ func (bn *BatchNorm2d) updateRunning(st kernels.BNStats) {
 	bn.NumBatchesTracked++
 }
 
-func (b *MobileOneBlock) forwardTrain(x *Tensor, ws *Workspace) *blockCache {
+func (b *MobileOneBlock) forwardTrain(x *Tensor, ws *Workspace, evalBN bool) *blockCache {
 	p := b.convParams(x)
 	n, oh, ow := p.N, p.OutH(), p.OutW()
 	hw := oh * ow
-	c := &blockCache{b: b, x: x, p: p}
+	c := &blockCache{b: b, x: x, p: p, evalBN: evalBN}
 	out := ws.fwdTensor(n, b.Out, oh, ow)
 	c.out = out
 	if b.BranchReparam != nil {
@@ -232,8 +233,13 @@ func (b *MobileOneBlock) forwardTrain(x *Tensor, ws *Workspace) *blockCache {
 		started := false
 		if bn := b.BranchNorm; bn != nil {
 			c.normSt = newBNStats(b.In, ws)
-			kernels.BatchNormTrain(out.Data, x.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.In, hw, c.normSt, false)
-			bn.updateRunning(c.normSt)
+			if evalBN {
+				bn.evalStats(c.normSt)
+				bnEvalForward(out.Data, x.Data, bn, n, b.In, hw, c.normSt, false)
+			} else {
+				kernels.BatchNormTrain(out.Data, x.Data, bn.Weight.Data, bn.Bias.Data, bn.Eps, n, b.In, hw, c.normSt, false)
+				bn.updateRunning(c.normSt)
+			}
 			started = true
 		}
 		if b.BranchScale != nil {
@@ -244,8 +250,13 @@ func (b *MobileOneBlock) forwardTrain(x *Tensor, ws *Workspace) *blockCache {
 			conv := ws.fwdBuf(len(out.Data))
 			kernels.Conv2D(conv, x.Data, cb.Conv.Weight.Data, nil, cb.Conv.params(n, x.Shape[2], x.Shape[3]), kernels.ActNone)
 			st := newBNStats(b.Out, ws)
-			kernels.BatchNormTrain(out.Data, conv, cb.Norm.Weight.Data, cb.Norm.Bias.Data, cb.Norm.Eps, n, b.Out, hw, st, started)
-			cb.Norm.updateRunning(st)
+			if evalBN {
+				cb.Norm.evalStats(st)
+				bnEvalForward(out.Data, conv, cb.Norm, n, b.Out, hw, st, started)
+			} else {
+				kernels.BatchNormTrain(out.Data, conv, cb.Norm.Weight.Data, cb.Norm.Bias.Data, cb.Norm.Eps, n, b.Out, hw, st, started)
+				cb.Norm.updateRunning(st)
+			}
 			started = true
 			c.convs = append(c.convs, conv)
 			c.stats = append(c.stats, st)
@@ -291,8 +302,11 @@ func (p *TrainPass) Backward(dLogits *Tensor, g *Grads) error {
 	dh := ws.tmp(len(f.Data))
 	kernels.GlobalAvgPoolBackward(dh, dNeck, n, f.Shape[1], f.Shape[2]*f.Shape[3], false)
 	ws.put(dNeck)
-	for i := len(p.blocks) - 1; i >= 0; i-- {
-		next := p.blocks[i].backward(dh, g, i > 0, ws)
+	// Frozen blocks (frozen_stages) get no gradients, and nothing before
+	// them needs any.
+	nf := m.frozenBlocks()
+	for i := len(p.blocks) - 1; i >= nf; i-- {
+		next := p.blocks[i].backward(dh, g, i > nf, ws)
 		ws.put(dh)
 		dh = next
 	}
@@ -340,7 +354,11 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool, ws *Work
 	dConv := ws.tmp(len(ds))
 	defer ws.put(dConv)
 	for i, cb := range c.cbs {
-		kernels.BatchNormTrainBackwardTo(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i])
+		if c.evalBN {
+			bnEvalBackward(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i], false)
+		} else {
+			kernels.BatchNormTrainBackwardTo(dConv, g.Of(cb.Norm.Weight).Data, g.Of(cb.Norm.Bias).Data, ds, c.convs[i], cb.Norm.Weight.Data, n, b.Out, hw, c.stats[i])
+		}
 		cp := cb.Conv.params(n, c.x.Shape[2], c.x.Shape[3])
 		kernels.Conv2DBackwardWeight(g.Of(cb.Conv.Weight).Data, c.x.Data, dConv, cp)
 		if needInput {
@@ -358,10 +376,14 @@ func (c *blockCache) backward(dOut []float32, g *Grads, needInput bool, ws *Work
 		if needInput {
 			bdx = dx
 		}
-		if needInput && !haveDx {
+		switch {
+		case c.evalBN:
+			bnEvalBackward(bdx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt, haveDx)
+			haveDx = haveDx || needInput
+		case needInput && !haveDx:
 			kernels.BatchNormTrainBackwardTo(bdx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
 			haveDx = true
-		} else {
+		default:
 			kernels.BatchNormTrainBackward(bdx, g.Of(bn.Weight).Data, g.Of(bn.Bias).Data, ds, c.x.Data, bn.Weight.Data, n, b.In, hw, c.normSt)
 		}
 	}

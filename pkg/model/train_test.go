@@ -153,7 +153,7 @@ func TestBlockBackwardFiniteDifferences(t *testing.T) {
 			for i := range x.Data {
 				x.Data[i] = float32(r.NormFloat64())
 			}
-			cache := b.forwardTrain(x, nil)
+			cache := b.forwardTrain(x, nil, false)
 			R := make([]float32, len(cache.out.Data))
 			for i := range R {
 				R[i] = float32(r.NormFloat64())
@@ -161,7 +161,7 @@ func TestBlockBackwardFiniteDifferences(t *testing.T) {
 			dx := cache.backward(append([]float32(nil), R...), g, true, nil)
 			c := &fdChecker{t: t, loss: func() float64 {
 				s := 0.0
-				for i, v := range b.forwardTrain(x, nil).out.Data {
+				for i, v := range b.forwardTrain(x, nil, false).out.Data {
 					s += float64(v) * float64(R[i])
 				}
 				return s

@@ -134,6 +134,13 @@ func ModelConfig(cfg *config.Config) (model.Config, error) {
 			out.BNMomentum = float32(*n.Momentum)
 		}
 	}
+	if f := mc.Backbone.FrozenStages; f != nil {
+		if *f < -1 || *f > 4 {
+			return model.Config{}, bad("backbone.frozen_stages=%d must be in [-1, 4]", *f)
+		}
+		out.Frozen = *f + 1
+	}
+	out.NormEval = mc.Backbone.NormEval
 	if out.NumClasses <= 0 {
 		return model.Config{}, bad("head.num_classes must be a positive integer")
 	}

@@ -26,12 +26,6 @@ func (b *specBuilder) modelTraining() error {
 	}
 	s := b.spec
 	bb := mc.Backbone
-	if bb.FrozenStages != nil && *bb.FrozenStages >= 0 {
-		return b.unsupported("model.backbone.frozen_stages", "%d (yet: every stage is trained)", *bb.FrozenStages)
-	}
-	if bb.NormEval {
-		return b.unsupported("model.backbone.norm_eval", "True (yet: BatchNorm layers train)")
-	}
 	if n := bb.NormCfg; n != nil && n.RequiresGrad != nil && !*n.RequiresGrad {
 		return b.unsupported("model.backbone.norm_cfg.requires_grad", "False")
 	}

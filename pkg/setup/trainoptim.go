@@ -41,6 +41,20 @@ type sgdCfg struct {
 	Differentiable bool     `json:"differentiable"`
 }
 
+type adamCfg struct {
+	Type           string    `json:"type"`
+	LR             *float64  `json:"lr"`
+	Betas          []float64 `json:"betas"`
+	Eps            *float64  `json:"eps"`
+	WeightDecay    *float64  `json:"weight_decay"`
+	Amsgrad        bool      `json:"amsgrad"`
+	Foreach        *bool     `json:"foreach"`
+	Maximize       bool      `json:"maximize"`
+	Capturable     bool      `json:"capturable"`
+	Differentiable bool      `json:"differentiable"`
+	Fused          *bool     `json:"fused"`
+}
+
 // optimizer reads optim_wrapper: OptimWrapper around SGD, with
 // paramwise_cfg.
 func (b *specBuilder) optimizer() error {
@@ -93,17 +107,49 @@ func (b *specBuilder) optimizer() error {
 		if c.Maximize || c.Differentiable {
 			return b.unsupported("optim_wrapper.optimizer.maximize", "True")
 		}
-		oc.LR, oc.Momentum, oc.Dampening, oc.WeightDecay, oc.Nesterov = *c.LR, c.Momentum, c.Dampening, c.WeightDecay, c.Nesterov
+		oc.Type, oc.LR, oc.Momentum, oc.Dampening, oc.WeightDecay, oc.Nesterov = "SGD", *c.LR, c.Momentum, c.Dampening, c.WeightDecay, c.Nesterov
 		if oc.LR < 0 || oc.Momentum < 0 || oc.WeightDecay < 0 {
 			return b.bad("optim_wrapper.optimizer", "negative lr, momentum or weight_decay")
 		}
 		if oc.Nesterov && (oc.Momentum <= 0 || oc.Dampening != 0) {
 			return b.bad("optim_wrapper.optimizer.nesterov", "Nesterov momentum requires a momentum and zero dampening")
 		}
+	case "Adam", "AdamW":
+		var c adamCfg
+		if err := b.cfg.Decode("optim_wrapper.optimizer", &c); err != nil {
+			return err
+		}
+		if c.LR == nil {
+			return b.bad("optim_wrapper.optimizer.lr", "missing")
+		}
+		if c.Amsgrad || c.Maximize || c.Differentiable || c.Fused != nil && *c.Fused || c.Capturable {
+			return b.unsupported("optim_wrapper.optimizer.amsgrad", "amsgrad, maximize, fused, capturable or differentiable set")
+		}
+		oc.Type, oc.LR, oc.Beta1, oc.Beta2, oc.Eps = typ.Type, *c.LR, 0.9, 0.999, 1e-8
+		oc.WeightDecay = 0
+		if typ.Type == "AdamW" {
+			oc.WeightDecay = 1e-2 // torch.optim.AdamW's default
+		}
+		if c.WeightDecay != nil {
+			oc.WeightDecay = *c.WeightDecay
+		}
+		if c.Eps != nil {
+			oc.Eps = *c.Eps
+		}
+		if c.Betas != nil {
+			if len(c.Betas) != 2 {
+				return b.bad("optim_wrapper.optimizer.betas", "must be a pair, got %v", c.Betas)
+			}
+			oc.Beta1, oc.Beta2 = c.Betas[0], c.Betas[1]
+		}
+		if oc.LR < 0 || oc.Eps < 0 || oc.WeightDecay < 0 || oc.Beta1 < 0 || oc.Beta1 >= 1 || oc.Beta2 < 0 || oc.Beta2 >= 1 {
+			return b.bad("optim_wrapper.optimizer", "invalid lr, betas, eps or weight_decay (torch raises)")
+		}
 	default:
-		return b.unsupported("optim_wrapper.optimizer.type", "%q (SGD)", typ.Type)
+		return b.unsupported("optim_wrapper.optimizer.type", "%q (SGD, Adam, AdamW)", typ.Type)
 	}
 	if p := ow.ParamwiseCfg; p != nil {
+		oc.Paramwise = true
 		if p.FlatDecayMult != nil {
 			return b.unsupported("optim_wrapper.paramwise_cfg.flat_decay_mult", "set")
 		}

@@ -30,7 +30,7 @@ func BenchmarkTrainStepS0(b *testing.B) {
 			m.InitWeights(rng)
 			g := m.NewGrads()
 			zero := 0.0
-			o, err := NewSGD(m, g, OptimConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
+			o, err := NewOptimizer(m, g, OptimConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -12,10 +12,10 @@ import (
 // one step to the next: momentum buffers, weight decay per group, gradients
 // overwritten rather than accumulated, BN running statistics).
 
-func tinySGD(t *testing.T, m *model.ImageClassifier, g *model.Grads, lr float64) *SGD {
+func tinySGD(t *testing.T, m *model.ImageClassifier, g *model.Grads, lr float64) *Optimizer {
 	t.Helper()
 	zero := 0.0
-	o, err := NewSGD(m, g, OptimConfig{LR: lr, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
+	o, err := NewOptimizer(m, g, OptimConfig{LR: lr, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}

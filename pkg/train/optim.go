@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
@@ -11,12 +12,23 @@ import (
 
 // ParamGroup is one torch param group. mmengine's
 // DefaultOptimWrapperConstructor with a paramwise_cfg makes one group per
-// parameter, in named_parameters() order; this package always does.
+// parameter, in named_parameters() order; this package always keeps one per
+// parameter and, without paramwise_cfg, saves and loads them as the single
+// group mmengine has.
 type ParamGroup struct {
 	Key                                  string        // state-dict key of the parameter
 	Param, Grad                          *model.Tensor // the parameter and its gradient slot
 	LR, Momentum, Dampening, WeightDecay float64
 	Nesterov                             bool
+	// Adam/AdamW: Momentum is betas[0] (mmengine's momentum schedulers
+	// drive it), Beta2 betas[1].
+	Beta2, Eps float64
+	// Frozen is requires_grad=False (frozen_stages): the step skips the
+	// parameter, as torch skips a parameter whose grad is None.
+	Frozen bool
+	// Adam state: exp_avg (Buf), exp_avg_sq and step.
+	ExpAvgSq []float32
+	Steps    float32
 	// Initial holds the initial_<name> values that mmengine's schedulers
 	// record in the group ("lr", "weight_decay", ...).
 	Initial map[string]float64
@@ -67,41 +79,65 @@ func (g *ParamGroup) Set(name string, v float64) {
 	}
 }
 
-// OptimConfig is optim_wrapper: the SGD arguments and paramwise_cfg
-// multipliers (nil: not set).
+// OptimConfig is optim_wrapper: the optimizer's type and arguments and
+// paramwise_cfg's multipliers (nil: not set).
 type OptimConfig struct {
+	Type                                                      string // SGD (default), Adam, AdamW
 	LR, Momentum, Dampening, WeightDecay                      float64
 	Nesterov                                                  bool
+	Beta1, Beta2, Eps                                         float64 // Adam, AdamW
+	Paramwise                                                 bool    // paramwise_cfg given: one param group per parameter in the state dict
 	NormDecayMult, BiasDecayMult, BiasLRMult, DWConvDecayMult *float64
 }
 
-// SGD is torch.optim.SGD (PyTorch 1.13 semantics, maximize=False):
+// Optimizer is torch.optim.SGD, Adam or AdamW (PyTorch 1.13 semantics,
+// maximize=False, amsgrad=False, single-tensor CPU path), all in float32
+// like torch's CPU kernels. SGD:
 //
 //	d = grad + wd·p                      (coupled L2, skipped when wd = 0)
 //	buf = d (first step) | μ·buf + (1−dampening)·d
 //	d = d + μ·buf (nesterov) | buf
 //	p = p − lr·d
 //
-// all in float32 like torch's CPU kernels.
-type SGD struct {
+// Adam (AdamW first decays p by p·(1 − lr·wd) and adds no L2 to the grad):
+//
+//	g = grad + wd·p;  m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//	p = p − lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + eps)
+//
+// Frozen parameters (requires_grad=False) are skipped and get no state.
+type Optimizer struct {
+	Type   string // SGD, Adam, AdamW
 	Groups []*ParamGroup
 	// Base is the OptimWrapper's base_param_settings (the first group's
 	// hyper-parameters), saved with the state dict.
 	Base OptimConfig
 }
 
-// NewSGD builds the param groups for m the way mmengine's
+// NewOptimizer builds the param groups for m the way mmengine's
 // DefaultOptimWrapperConstructor does with paramwise_cfg:
 // norm (BatchNorm) params get weight_decay·norm_decay_mult; else biases
 // get weight_decay·bias_decay_mult (and lr·bias_lr_mult); else depthwise
 // conv weights get weight_decay·dwconv_decay_mult. grads must come from
-// m.NewGrads().
-func NewSGD(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig) (*SGD, error) {
+// m.NewGrads(); parameters m.Frozen reports are marked frozen.
+func NewOptimizer(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig) (*Optimizer, error) {
+	if cfg.Type == "" {
+		cfg.Type = "SGD"
+	}
+	switch cfg.Type {
+	case "SGD":
+		if cfg.Nesterov && (cfg.Momentum <= 0 || cfg.Dampening != 0) {
+			return nil, configErrorf("optim_wrapper.optimizer.nesterov", "Nesterov momentum requires a momentum and zero dampening")
+		}
+	case "Adam", "AdamW":
+		if cfg.Beta1 < 0 || cfg.Beta1 >= 1 || cfg.Beta2 < 0 || cfg.Beta2 >= 1 || cfg.Eps < 0 {
+			return nil, configErrorf("optim_wrapper.optimizer", "invalid betas (%v, %v) or eps %v", cfg.Beta1, cfg.Beta2, cfg.Eps)
+		}
+		cfg.Momentum = cfg.Beta1
+	default:
+		return nil, configErrorf("optim_wrapper.optimizer.type", "%q", cfg.Type)
+	}
 	if cfg.LR < 0 || cfg.Momentum < 0 || cfg.WeightDecay < 0 {
 		return nil, configErrorf("optim_wrapper.optimizer", "negative lr, momentum or weight_decay")
-	}
-	if cfg.Nesterov && (cfg.Momentum <= 0 || cfg.Dampening != 0) {
-		return nil, configErrorf("optim_wrapper.optimizer.nesterov", "Nesterov momentum requires a momentum and zero dampening")
 	}
 	dw := map[*model.Tensor]bool{}
 	blocks, _ := m.Blocks()
@@ -115,13 +151,15 @@ func NewSGD(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig) (*SGD
 			dw[r.Weight] = true
 		}
 	}
-	o := &SGD{Base: cfg}
+	frozen := m.FrozenParams()
+	o := &Optimizer{Type: cfg.Type, Base: cfg}
 	for i, e := range m.Parameters() {
 		if grads.Keys[i] != e.Key {
 			return nil, fmt.Errorf("train: gradients do not belong to this model (%s vs %s)", grads.Keys[i], e.Key)
 		}
 		g := &ParamGroup{Key: e.Key, Param: e.Tensor, Grad: grads.Tensors[i], LR: cfg.LR, Momentum: cfg.Momentum,
-			Dampening: cfg.Dampening, WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov, Initial: map[string]float64{}}
+			Dampening: cfg.Dampening, WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov, Beta2: cfg.Beta2, Eps: cfg.Eps,
+			Frozen: frozen[e.Tensor], Initial: map[string]float64{}}
 		switch {
 		case e.Norm:
 			if cfg.NormDecayMult != nil {
@@ -146,22 +184,33 @@ func NewSGD(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig) (*SGD
 
 // ScaleLR multiplies every group's lr (and the base lr) by f, as
 // auto_scale_lr does before the schedulers are built.
-func (o *SGD) ScaleLR(f float64) {
+func (o *Optimizer) ScaleLR(f float64) {
 	o.Base.LR *= f
 	for _, g := range o.Groups {
 		g.LR *= f
 	}
 }
 
-// Step applies one SGD update to every parameter from its gradient.
-func (o *SGD) Step() {
+// Step applies one update to every parameter from its gradient.
+func (o *Optimizer) Step() {
 	// The update is elementwise, so splitting the parameters over
 	// goroutines does not change any result.
+	adam := o.Type != "SGD"
 	total := 0
 	for _, g := range o.Groups {
-		if g.Buf == nil && g.Momentum != 0 {
+		if g.Frozen {
+			continue
+		}
+		switch {
+		case adam && g.Buf == nil:
+			g.Buf = make([]float32, len(g.Param.Data))
+			g.ExpAvgSq = make([]float32, len(g.Param.Data))
+		case !adam && g.Buf == nil && g.Momentum != 0:
 			g.Buf = make([]float32, len(g.Param.Data))
 			g.fresh = true
+		}
+		if adam {
+			g.Steps++
 		}
 		total += len(g.Param.Data)
 	}
@@ -169,10 +218,17 @@ func (o *SGD) Step() {
 	run := func(lo, hi int) {
 		off := 0
 		for _, g := range o.Groups {
+			if g.Frozen {
+				continue
+			}
 			n := len(g.Param.Data)
 			a, b := max(lo-off, 0), min(hi-off, n)
 			if a < b {
-				g.stepRange(a, b)
+				if adam {
+					g.adamRange(a, b, o.Type == "AdamW")
+				} else {
+					g.stepRange(a, b)
+				}
 			}
 			off += n
 			if off >= hi {
@@ -230,130 +286,32 @@ func (g *ParamGroup) stepRange(lo, hi int) {
 	}
 }
 
-// groupDict is one torch param group as state_dict() writes it.
-func (g *ParamGroup) dict(index int) *checkpoint.Dict {
-	d := checkpoint.NewDict()
-	d.Set("lr", g.LR)
-	d.Set("momentum", g.Momentum)
-	d.Set("dampening", pyNumber(g.Dampening))
-	d.Set("weight_decay", pyNumber(g.WeightDecay))
-	d.Set("nesterov", g.Nesterov)
-	d.Set("maximize", false)
-	d.Set("foreach", nil)
-	d.Set("differentiable", false)
-	for _, name := range []string{"lr", "weight_decay", "momentum"} {
-		if v, ok := g.Initial[name]; ok {
-			d.Set("initial_"+name, v)
+// adamRange applies the Adam (decoupled: AdamW) update to elements
+// [lo, hi) of the group; g.Steps already counts this step.
+func (g *ParamGroup) adamRange(lo, hi int, decoupled bool) {
+	p, d0 := g.Param.Data[lo:hi], g.Grad.Data[lo:hi]
+	m, v := g.Buf[lo:hi], g.ExpAvgSq[lo:hi]
+	step := float64(g.Steps)
+	b1, b2 := g.Momentum, g.Beta2
+	bc1 := 1 - math.Pow(b1, step)
+	bc2sqrt := float32(math.Sqrt(1 - math.Pow(b2, step)))
+	stepSize := float32(g.LR / bc1)
+	decay := float32(1 - g.LR*g.WeightDecay)
+	wd, eps := float32(g.WeightDecay), float32(g.Eps)
+	fb1, fb2 := float32(b1), float32(b2)
+	ob1, ob2 := float32(1-b1), float32(1-b2)
+	for i := range p {
+		d := d0[i]
+		if decoupled {
+			p[i] *= decay
+		} else if g.WeightDecay != 0 {
+			d += wd * p[i]
 		}
+		m[i] = m[i]*fb1 + ob1*d
+		v[i] = v[i]*fb2 + ob2*d*d
+		denom := float32(math.Sqrt(float64(v[i])))/bc2sqrt + eps
+		p[i] -= stepSize * (m[i] / denom)
 	}
-	for _, name := range []string{"max_lr", "min_lr"} {
-		if v, ok := g.Extra[name]; ok {
-			d.Set(name, v)
-		}
-	}
-	if index >= 0 {
-		d.Set("params", checkpoint.List{int64(index)})
-	}
-	return d
-}
-
-// pyNumber keeps integral config values ints, as Python would have them
-// (dampening=0, weight_decay=0 from 1e-4·0. is a float: keep floats).
-func pyNumber(v float64) any {
-	return v
-}
-
-// StateDict returns OptimWrapper.state_dict(): torch's SGD state_dict
-// ({"state": {i: {"momentum_buffer": t}}, "param_groups": [...]}) plus
-// mmengine's "base_param_settings".
-func (o *SGD) StateDict() *checkpoint.Dict {
-	state := checkpoint.NewDict()
-	groups := make(checkpoint.List, 0, len(o.Groups))
-	for i, g := range o.Groups {
-		if g.Buf != nil {
-			s := checkpoint.NewDict()
-			s.Set("momentum_buffer", checkpoint.NewFloat32(append([]int(nil), g.Param.Shape...), append([]float32(nil), g.Buf...)))
-			state.Set(int64(i), s)
-		}
-		groups = append(groups, g.dict(i))
-	}
-	d := checkpoint.NewDict()
-	d.Set("state", state)
-	d.Set("param_groups", groups)
-	if len(o.Groups) > 0 {
-		base := o.Groups[0].dict(-1)
-		base.Items = append([]checkpoint.Item{{Key: "params", Value: checkpoint.NewFloat32([]int{1}, []float32{0})}}, base.Items...)
-		// rebuild so the lookup index is consistent
-		nb := checkpoint.NewDict()
-		for _, it := range base.Items {
-			nb.Set(it.Key, it.Value)
-		}
-		d.Set("base_param_settings", nb)
-	}
-	return d
-}
-
-// LoadStateDict restores param-group hyper-parameters and momentum buffers
-// from a state dict written by StateDict or by torch.
-func (o *SGD) LoadStateDict(d *checkpoint.Dict) error {
-	pgv, _ := d.Get("param_groups")
-	pgs, ok := pgv.(checkpoint.List)
-	if !ok || len(pgs) != len(o.Groups) {
-		return fmt.Errorf("optimizer state has %v param groups, the model needs %d", lenOf(pgv), len(o.Groups))
-	}
-	for i, v := range pgs {
-		gd, ok := v.(*checkpoint.Dict)
-		if !ok {
-			return fmt.Errorf("param_groups[%d] is not a dict", i)
-		}
-		g := o.Groups[i]
-		for _, it := range gd.Items {
-			k, _ := it.Key.(string)
-			f, isNum := toFloat(it.Value)
-			switch {
-			case k == "lr" || k == "weight_decay" || k == "momentum" || k == "dampening":
-				if !isNum {
-					return fmt.Errorf("param_groups[%d].%s is not a number", i, k)
-				}
-				g.Set(k, f)
-			case k == "nesterov":
-				g.Nesterov, _ = it.Value.(bool)
-			case len(k) > 8 && k[:8] == "initial_" && isNum:
-				g.Initial[k[8:]] = f
-			case (k == "max_lr" || k == "min_lr") && isNum:
-				g.setExtra(k, f)
-			}
-		}
-	}
-	sv, _ := d.Get("state")
-	st, ok := sv.(*checkpoint.Dict)
-	if !ok {
-		return fmt.Errorf("optimizer state has no state dict")
-	}
-	for _, g := range o.Groups {
-		g.Buf = nil
-	}
-	for _, it := range st.Items {
-		idx, ok := it.Key.(int64)
-		if !ok || idx < 0 || int(idx) >= len(o.Groups) {
-			return fmt.Errorf("optimizer state key %v is not a param index", it.Key)
-		}
-		sd, _ := it.Value.(*checkpoint.Dict)
-		var t *checkpoint.Tensor
-		if sd != nil {
-			bv, _ := sd.Get("momentum_buffer")
-			t, _ = bv.(*checkpoint.Tensor)
-		}
-		g := o.Groups[idx]
-		if t == nil {
-			continue // momentum_buffer None (momentum 0)
-		}
-		if len(t.F32) != len(g.Param.Data) {
-			return fmt.Errorf("momentum buffer of %s has %d values, want %d", g.Key, len(t.F32), len(g.Param.Data))
-		}
-		g.Buf = append([]float32(nil), t.F32...)
-	}
-	return nil
 }
 
 func lenOf(v any) any {

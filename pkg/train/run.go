@@ -84,7 +84,7 @@ type Runner struct {
 	Seed              int64
 
 	Model      *model.ImageClassifier
-	Optim      *SGD
+	Optim      *Optimizer
 	Schedulers []*Scheduler
 	Loss       Loss
 	TrainPipe  *imagenet.Pipeline
@@ -240,7 +240,7 @@ func (r *Runner) setup() error {
 		r.MaxIters = s.Loop.MaxEpochs * r.EpochLen
 	}
 
-	if r.Optim, err = NewSGD(r.Model, r.grads, s.Optimizer); err != nil {
+	if r.Optim, err = NewOptimizer(r.Model, r.grads, s.Optimizer); err != nil {
 		return err
 	}
 	if r.opts.AutoScaleLR || s.AutoScaleLR.Enable {

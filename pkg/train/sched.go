@@ -76,7 +76,7 @@ func NewScheduler(rule Rule, param string, begin, end int, byEpoch, convert bool
 
 // init records initial_<param> in the groups (setdefault), as mmengine's
 // constructor does, and performs the initial step.
-func (s *Scheduler) init(o *SGD) error {
+func (s *Scheduler) init(o *Optimizer) error {
 	s.baseValues = nil
 	if oc, ok := s.Rule.(*OneCycle); ok {
 		if err := oc.initGroups(o, s.ParamName); err != nil {
@@ -100,7 +100,7 @@ func (s *Scheduler) init(o *SGD) error {
 }
 
 // Step is mmengine's _ParamScheduler.step.
-func (s *Scheduler) Step(o *SGD) {
+func (s *Scheduler) Step(o *Optimizer) {
 	s.GlobalStep++
 	if s.Begin <= s.GlobalStep && s.GlobalStep < s.End {
 		s.LastStep++

@@ -32,7 +32,7 @@ func (o *OneCycle) setSpan(begin, end int) {
 	}
 }
 
-func (o *OneCycle) initGroups(opt *SGD, param string) error {
+func (o *OneCycle) initGroups(opt *Optimizer, param string) error {
 	if param != "lr" {
 		return fmt.Errorf("OneCycle only works for learning rate updating, but got param_name as %s", param)
 	}

@@ -32,7 +32,7 @@ func mobileOneSchedule(t *testing.T, epochLen int) []*Scheduler {
 	return out
 }
 
-func tinyOpt(t *testing.T) (*model.ImageClassifier, *SGD) {
+func tinyOpt(t *testing.T) (*model.ImageClassifier, *Optimizer) {
 	t.Helper()
 	m, err := model.New(model.Config{Arch: model.Arch{NumBlocks: [4]int{1, 1, 1, 1}, WidthFactor: [4]float64{0.125, 0.125, 0.125, 0.25},
 		NumConvBranches: [4]int{1, 1, 1, 1}}, NumClasses: 3})
@@ -40,7 +40,7 @@ func tinyOpt(t *testing.T) (*model.ImageClassifier, *SGD) {
 		t.Fatal(err)
 	}
 	zero := 0.0
-	o, err := NewSGD(m, m.NewGrads(), OptimConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
+	o, err := NewOptimizer(m, m.NewGrads(), OptimConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func TestTrainStepUpdate(t *testing.T) {
 			m, _ := tinyModel(t)
 			g := m.NewGrads()
 			zero := 0.0
-			o, err := NewSGD(m, g, OptimConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
+			o, err := NewOptimizer(m, g, OptimConfig{LR: 0.1, Momentum: 0.9, WeightDecay: 1e-4, NormDecayMult: &zero})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,32 +172,11 @@ func TestTrainStepUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var ps, bs diffStats
-			for _, e := range m.StateDict() {
-				wt := want.Tensors[e.Key]
-				if wt == nil {
-					t.Fatalf("missing %s", e.Key)
-				}
-				switch e.Kind {
-				case model.Counter:
-					if *e.Count != wt.I64[0] {
-						t.Errorf("%s = %d, want %d", e.Key, *e.Count, wt.I64[0])
-					}
-				case model.Param:
-					// Compare the update p1 − p0: its error is lr times the
-					// gradient's (plus float32 rounding of p).
-					p0 := before[e.Key]
-					got, exp := make([]float32, len(p0)), make([]float32, len(p0))
-					for i := range p0 {
-						got[i], exp[i] = e.Tensor.Data[i]-p0[i], wt.F32[i]-p0[i]
-					}
-					s := compare(t, "update of "+e.Key, got, exp, lr*gradAtol+2e-7, gradRtol)
-					ps.maxAbs, ps.maxRel = math.Max(ps.maxAbs, s.maxAbs), math.Max(ps.maxRel, s.maxRel)
-				case model.Buffer:
-					s := compare(t, e.Key, e.Tensor.Data, wt.F32, 1e-5, 1e-5)
-					bs.maxAbs, bs.maxRel = math.Max(bs.maxAbs, s.maxAbs), math.Max(bs.maxRel, s.maxRel)
-				}
-			}
+			// Compare the update p1 − p0: its error is lr times the
+			// gradient's (plus float32 rounding of p).
+			ps, bs := compareStep(t, m, before, want, func(e model.Entry, got, exp []float32) diffStats {
+				return compare(t, "update of "+e.Key, got, exp, lr*gradAtol+2e-7, gradRtol)
+			})
 			of, err := checkpoint.Load(fixtures.Testdata(t, filepath.Join("train", "optimizer_"+variant+".pth")))
 			if err != nil {
 				t.Fatal(err)
@@ -231,4 +210,36 @@ func TestTrainStepUpdate(t *testing.T) {
 				ps.maxAbs, ps.maxRel, bs.maxAbs, bs.maxRel, ms.maxAbs, ms.maxRel)
 		})
 	}
+}
+
+// compareStep checks a model after one step against upstream's state dict:
+// counters exactly, BN statistics to 1e-5, and each parameter's update
+// p1 − p0 (got, exp) with cmp. It returns the worst parameter and
+// statistic errors.
+func compareStep(t *testing.T, m *model.ImageClassifier, before map[string][]float32, want *checkpoint.StateDict, cmp func(e model.Entry, got, exp []float32) diffStats) (ps, bs diffStats) {
+	t.Helper()
+	for _, e := range m.StateDict() {
+		wt := want.Tensors[e.Key]
+		if wt == nil {
+			t.Fatalf("upstream lacks %s", e.Key)
+		}
+		switch e.Kind {
+		case model.Counter:
+			if *e.Count != wt.I64[0] {
+				t.Errorf("%s = %d, want %d", e.Key, *e.Count, wt.I64[0])
+			}
+		case model.Param:
+			p0 := before[e.Key]
+			got, exp := make([]float32, len(p0)), make([]float32, len(p0))
+			for i := range p0 {
+				got[i], exp[i] = e.Tensor.Data[i]-p0[i], wt.F32[i]-p0[i]
+			}
+			s := cmp(e, got, exp)
+			ps.maxAbs, ps.maxRel = math.Max(ps.maxAbs, s.maxAbs), math.Max(ps.maxRel, s.maxRel)
+		case model.Buffer:
+			s := compare(t, e.Key, e.Tensor.Data, wt.F32, 1e-5, 1e-5)
+			bs.maxAbs, bs.maxRel = math.Max(bs.maxAbs, s.maxAbs), math.Max(bs.maxRel, s.maxRel)
+		}
+	}
+	return ps, bs
 }

@@ -49,7 +49,7 @@ func run(arch string, batch, size, threads, warmup, iters int, budget float64) e
 	r := rand.New(rand.NewSource(0))
 	m.InitWeights(r)
 	g := m.NewGrads()
-	opt, err := train.NewSGD(m, g, train.OptimConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4})
+	opt, err := train.NewOptimizer(m, g, train.OptimConfig{LR: 0.01, Momentum: 0.9, WeightDecay: 1e-4})
 	if err != nil {
 		return err
 	}

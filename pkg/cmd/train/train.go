@@ -55,7 +55,8 @@ or type mmpretrain has that is not implemented is a "not supported" error): the
 model (MobileOne backbone, GlobalAveragePooling neck, LinearClsHead with
 LabelSmoothLoss or CrossEntropyLoss), train_dataloader (ImageNet or CustomDataset,
 folder or annotation-file layout) through its pipeline (RandomResizedCrop,
-RandomFlip, RandAugment, ResizeEdge, CenterCrop, ...), SGD with paramwise_cfg,
+RandomFlip, RandAugment, ResizeEdge, CenterCrop, ...), SGD, Adam or AdamW with
+paramwise_cfg, fine-tuning options (frozen_stages, norm_eval, norm_cfg),
 mmengine's parameter schedulers (LinearLR, ConstantLR, CosineAnnealingLR,
 MultiStepLR, StepLR, PolyLR, ExponentialLR, OneCycleLR and their momentum and
 ParamScheduler variants), and mmengine's loop with the default_hooks and

@@ -96,7 +96,13 @@ func loadSD(t *testing.T, path string) *checkpoint.StateDict {
 func TestOneStepFromCLI(t *testing.T) {
 	data := fixtures.Testdata(t, "train/step_data")
 	init := fixtures.Testdata(t, "checkpoint/tiny_train.pth")
-	for _, variant := range []string{"base_lr", "warmup_iter0"} {
+	// The fine-tuning variants of testdata/train/finetune (the same step
+	// with frozen_stages=2 + norm_cfg momentum/eps, or norm_eval).
+	extra := map[string][]string{
+		"finetune/frozen2_bn": {"model.backbone.frozen_stages=2", "model.backbone.norm_cfg.type=BN", "model.backbone.norm_cfg.momentum=0.03", "model.backbone.norm_cfg.eps=0.001"},
+		"finetune/norm_eval":  {"model.backbone.norm_eval=True"},
+	}
+	for _, variant := range []string{"base_lr", "warmup_iter0", "finetune/frozen2_bn", "finetune/norm_eval"} {
 		t.Run(variant, func(t *testing.T) {
 			wd := t.TempDir()
 			cfg := fixtures.Testdata(t, "train/tiny_step.py")
@@ -104,8 +110,8 @@ func TestOneStepFromCLI(t *testing.T) {
 				cfg = fixtures.Testdata(t, "train/tiny_step_warmup.py")
 			}
 			ios, _, out, errOut := cmdutil.Test()
-			opts := &Options{IO: ios, Config: cfg, WorkDir: wd, CfgOptions: []string{
-				"train_dataloader.dataset.data_root=" + data, "load_from=" + init}}
+			opts := &Options{IO: ios, Config: cfg, WorkDir: wd, CfgOptions: append([]string{
+				"train_dataloader.dataset.data_root=" + data, "load_from=" + init}, extra[variant]...)}
 			if err := run(context.Background(), opts); err != nil {
 				t.Fatalf("%v\n%s\n%s", err, out, errOut)
 			}
@@ -113,7 +119,11 @@ func TestOneStepFromCLI(t *testing.T) {
 				t.Errorf("no mmengine iteration log line:\n%s", out)
 			}
 			got := loadSD(t, filepath.Join(wd, "iter_1.pth"))
-			want := loadSD(t, fixtures.Testdata(t, "train/tiny_step1_"+variant+".pth"))
+			wantFile := "train/tiny_step1_" + variant + ".pth"
+			if extra[variant] != nil {
+				wantFile = "train/" + variant + ".pth"
+			}
+			want := loadSD(t, fixtures.Testdata(t, wantFile))
 			before := loadSD(t, init)
 			if strings.Join(got.Keys, ",") != strings.Join(want.Keys, ",") {
 				t.Fatalf("keys differ:\n%v\n%v", got.Keys, want.Keys)
