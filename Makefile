@@ -13,8 +13,13 @@ OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
 
 all: build
 
+# The version --version prints: the git description of the checkout
+# (tag, or commit and -dirty), stamped into pkg/cmd/root.Version.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := -X github.com/mobileone-go/mobileone/pkg/cmd/root.Version=$(VERSION)
+
 build:
-	$(GO) build -o $(BIN) ./cmd/mobileone
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/mobileone
 
 vet:
 	$(GO) vet $(PKGS)
@@ -85,6 +90,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/config/
 	$(GO) test -run '^$$' -fuzz FuzzCfgOptions -fuzztime 30s ./pkg/setup/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/imagenet/
+	$(GO) test -run '^$$' -fuzz FuzzCfgOptions -fuzztime 30s ./pkg/cmd/test/
+	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./pkg/cmd/infer/
 	$(GO) test -run '^$$' -fuzz '^FuzzGemm$$' -fuzztime 30s ./pkg/kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzConv$$' -fuzztime 30s ./pkg/kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzDepthwise$$' -fuzztime 30s ./pkg/kernels/

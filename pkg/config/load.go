@@ -34,6 +34,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/mobileone-go/mobileone/configs"
+	"github.com/mobileone-go/mobileone/internal/readfile"
 )
 
 // Config is an evaluated config file.
@@ -59,6 +60,7 @@ var reservedKeys = []string{"filename", "text", "pretty_text", "env_variables"}
 
 const (
 	baseKey        = "_base_"
+	maxConfigBytes = 16 << 20 // a config file is text: a few KB
 	deleteKey      = "_delete_"
 	deprecationKey = "_deprecation_"
 	// renamedBase replaces the `_base_` name on the left of the file's
@@ -94,7 +96,7 @@ func (r ref) read() ([]byte, error) {
 	if r.fsys != nil {
 		return fs.ReadFile(r.fsys, r.path)
 	}
-	return os.ReadFile(r.path)
+	return readfile.ReadText(r.path, maxConfigBytes)
 }
 
 // resolve returns the ref of a _base_ entry written in r.

@@ -3,6 +3,7 @@ package imagenet
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -10,12 +11,18 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/mobileone-go/mobileone/internal/readfile"
 )
 
 // ImageExtensions are the file suffixes mmpretrain's ImageNet and
 // CustomDataset accept in folder mode (matched case-insensitively). Note:
 // no .tiff and no .webp.
 var ImageExtensions = []string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif"}
+
+// MaxListBytes bounds an annotation or class-list file (ImageNet's
+// meta/train.txt is 40 MB).
+const MaxListBytes = 1 << 30
 
 // ImageNetNumClasses is len(IMAGENET_CATEGORIES), the class count the
 // ImageNet dataset type asserts in folder mode.
@@ -106,6 +113,7 @@ func NewDataset(cfg DatasetConfig) (*Dataset, error) {
 	}
 	numClasses := len(cfg.Classes)
 	annFile, prefix := cfg.AnnFile, cfg.DataPrefix
+	missingAnn := "" // meta/<split>.txt looked for and not found
 	switch cfg.Type {
 	case "ImageNet":
 		if numClasses == 0 {
@@ -124,6 +132,8 @@ func NewDataset(cfg DatasetConfig) (*Dataset, error) {
 				p := filepath.Join("meta", cfg.Split+".txt")
 				if st, err := os.Stat(joinRoot(cfg.DataRoot, p)); err == nil && !st.IsDir() {
 					annFile = p
+				} else {
+					missingAnn = joinRoot(cfg.DataRoot, p)
 				}
 			}
 		default:
@@ -146,6 +156,13 @@ func NewDataset(cfg DatasetConfig) (*Dataset, error) {
 		err = ds.readAnnotations(withLabel)
 	} else {
 		err = ds.scanFolders(withLabel, cfg.Type == "ImageNet" || len(cfg.Classes) > 0)
+		var de *DatasetError
+		if missingAnn != "" && errors.As(err, &de) {
+			// The folder layout was tried because the split's annotation
+			// file is missing: say so, it is the likelier fix.
+			de.Err = FormatError(fmt.Sprintf("%s; the annotation file %s does not exist (the split %q is read from it when it exists: lines \"<file> <label>\"; otherwise from one sub-folder per class)",
+				strings.TrimPrefix(de.Err.Error(), "imagenet: invalid format: "), missingAnn, cfg.Split))
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -157,7 +174,7 @@ func NewDataset(cfg DatasetConfig) (*Dataset, error) {
 }
 
 func (ds *Dataset) readAnnotations(withLabel bool) error {
-	data, err := os.ReadFile(ds.AnnFile)
+	data, err := readfile.ReadText(ds.AnnFile, MaxListBytes)
 	if err != nil {
 		return fmt.Errorf("imagenet: annotation file: %w", err)
 	}
@@ -293,7 +310,7 @@ func (ds *Dataset) scanFolders(withLabel, classesFixed bool) error {
 // meta/classes.txt or mmengine's classes-from-file), ignoring trailing
 // blank lines.
 func ReadClassNames(path string) ([]string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readfile.ReadText(path, MaxListBytes)
 	if err != nil {
 		return nil, fmt.Errorf("imagenet: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
+	"github.com/mobileone-go/mobileone/internal/readfile"
 	"github.com/mobileone-go/mobileone/pkg/imagenet/jpeg"
 )
 
@@ -95,28 +96,19 @@ func ReadFile(path string) ([]byte, error) {
 		_, err := Decode(head[:n]) // the error for empty or unknown data
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	size := int64(MaxFileBytes)
+	size := int64(-1)
 	if regular {
 		size = st.Size()
 	}
-	data := make([]byte, n, min(size, 64<<20)+1)
-	copy(data, head[:n])
-	for {
-		if int64(len(data)) > MaxFileBytes {
-			return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("stream is longer than the %d bytes an image file may have", MaxFileBytes)))
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
-		m, err := f.Read(data[len(data):min(cap(data), MaxFileBytes+1)])
-		data = data[:len(data)+m]
-		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("imagenet: %s: %w", path, err)
-		}
+	data, err := readfile.ReadAll(f, head[:n], MaxFileBytes, size)
+	var tl *readfile.TooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("stream is longer than the %d bytes an image file may have", MaxFileBytes)))
+	case err != nil:
+		return nil, fmt.Errorf("imagenet: %s: %w", path, err)
 	}
+	return data, nil
 }
 
 // Format names the container format found by sniffing data's first bytes:

@@ -82,3 +82,16 @@ func TestTruncatedJPEGWarns(t *testing.T) {
 		t.Errorf("size %dx%d, want the full %dx%d", cut.Width, cut.Height, whole.Width, whole.Height)
 	}
 }
+
+// TestImageNetWithoutAnnotationFile: the ImageNet val split laid out
+// flat without meta/val.txt names the missing annotation file.
+func TestImageNetWithoutAnnotationFile(t *testing.T) {
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "val"), 0o755)
+	os.WriteFile(filepath.Join(root, "val", "ILSVRC2012_val_00000001.JPEG"), []byte("x"), 0o644)
+	_, err := NewDataset(DatasetConfig{Type: "ImageNet", DataRoot: root, Split: "val"})
+	want := "found 0 class folders, but the dataset has 1000 classes; the annotation file " + filepath.Join(root, "meta", "val.txt") + " does not exist"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}

@@ -35,8 +35,10 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
 
-// Version is the release version; builds from a checkout report the VCS
-// revision from the build info instead when it is left empty.
+// Version is the version --version prints, stamped at build time by
+// `make build` (-ldflags "-X .../pkg/cmd/root.Version=$(git describe
+// --tags --always --dirty)"). Left empty, the module version or the VCS
+// revision from the build info is used, and "devel" when neither exists.
 var Version = ""
 
 func version() string {
@@ -47,10 +49,20 @@ func version() string {
 		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			return bi.Main.Version
 		}
+		rev, dirty := "", false
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "devel-" + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
 			}
+		}
+		if len(rev) >= 12 {
+			if dirty {
+				return "devel-" + rev[:12] + "-dirty"
+			}
+			return "devel-" + rev[:12]
 		}
 	}
 	return "devel"
