@@ -127,3 +127,50 @@ func TestGemmAVX512MatchesAVX2(t *testing.T) {
 		SetThreads(restore)
 	}
 }
+
+// TestZColKernelsMatchTileKernel: the sgemmKernelZCol kernels give, bit for
+// bit, the sums the 6×16 tile kernel gives for the same columns, write
+// zeros to the two pad lanes of every panel, and match their Go contract.
+func TestZColKernelsMatchTileKernel(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	kernels := []struct {
+		np, nc int
+		f      func(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+	}{{8, 1, sgemmKernelZCol1}, {8, 2, sgemmKernelZCol2}, {4, 3, sgemmKernelZCol3}, {4, 4, sgemmKernelZCol4}}
+	r := rand.New(rand.NewSource(33))
+	for _, kz := range kernels {
+		for _, k := range []int{1, 2, 3, 5, 8, 255, 256, 1024} {
+			lda := 6*k + 5 // panels need not be adjacent
+			a := randSlice(r, (kz.np-1)*lda+6*k)
+			bpan := randSlice(r, 16*k) // a packed 16-wide B panel
+			for x0 := 0; x0+kz.nc <= 16; x0 += 16 - kz.nc {
+				n := kz.nc * kz.np * 8
+				got, check := withGuard(r, n)
+				kz.f(k, &a[0], lda, &bpan[x0], 16, &got[0])
+				check(t, "sgemmKernelZCol")
+				want := make([]float32, n)
+				gemmColZGeneric(kz.np, kz.nc, k, a, lda, bpan[x0:], 16, want)
+				if e, at := maxRelErr(got, want); e > 1e-5*math.Max(1, math.Sqrt(float64(k)/64)) {
+					t.Fatalf("np=%d nc=%d k=%d: rel err %g against the Go contract at %d", kz.np, kz.nc, k, e, at)
+				}
+				for p := 0; p < kz.np; p++ {
+					var tile [6 * 16]float32
+					sgemmKernel6x16(k, &a[p*lda], &bpan[0], 16, &tile[0], 16, &zeroBias[0], 0)
+					for x := 0; x < kz.nc; x++ {
+						o := got[(x*kz.np+p)*8:][:8]
+						for i := 0; i < 6; i++ {
+							if o[i] != tile[i*16+x0+x] {
+								t.Fatalf("np=%d nc=%d k=%d column %d panel %d row %d: %v, the 6x16 kernel gives %v", kz.np, kz.nc, k, x0+x, p, i, o[i], tile[i*16+x0+x])
+							}
+						}
+						if o[6] != 0 || o[7] != 0 {
+							t.Fatalf("np=%d nc=%d: pad lanes of column %d panel %d are %v, %v", kz.np, kz.nc, x, p, o[6], o[7])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -45,6 +45,22 @@ func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float3
 	sgemmKernelZ(1, 16, k, a, lda, b, ldb, c, ldc, bias, flags)
 }
 
+func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+	gemmColZGeneric(8, 1, k, unsafe.Slice(a, 7*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+1), ldb, unsafe.Slice(out, 64))
+}
+
+func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+	gemmColZGeneric(8, 2, k, unsafe.Slice(a, 7*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+2), ldb, unsafe.Slice(out, 128))
+}
+
+func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+	gemmColZGeneric(4, 3, k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+3), ldb, unsafe.Slice(out, 96))
+}
+
+func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
+	gemmColZGeneric(4, 4, k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+4), ldb, unsafe.Slice(out, 128))
+}
+
 func prefetchRows(p *float32, ld, n int) {}
 
 func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {

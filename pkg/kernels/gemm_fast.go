@@ -85,7 +85,8 @@ type gemmWS struct {
 	a   []float32
 	b   []float32
 	tmp [gemmMR * gemmNR]float32
-	col [32]float32 // sgemmKernel24x1's four 8-float columns
+	col  [32]float32 // sgemmKernel24x1's four 8-float columns
+	colZ [128]float32 // the sgemmKernelZCol kernels' columns of 8-float panels
 }
 
 var gemmWSPool = sync.Pool{New: func() any { return new(gemmWS) }}
@@ -360,7 +361,9 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						bptr = &bp[off]
 					}
 					ir0 := 0
-					if nr < 4 {
+					if useAVX512 && nr <= 4 {
+						ir0 = j.colTailZ(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
+					} else if nr < 4 {
 						// a 1–3 column tail: four A panels at a time
 						// down each column (B is a packed panel here)
 						ir0 = j.colTail(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
@@ -452,6 +455,62 @@ func (j *gemmJob) colTail(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, c
 	return full
 }
 
+// colTailZ is colTail on AVX-512 machines for 1–4 columns: the
+// sgemmKernelZCol kernels run 8 (one or two columns) or 4 (three or four)
+// A panels at a time, each panel step one masked FMA.
+func (j *gemmJob) colTailZ(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, col, nr int, useBias bool, flags int) int {
+	np := 8
+	if nr > 2 {
+		np = 4
+	}
+	group := np * gemmMR
+	full := mc / group * group
+	if full == 0 {
+		return 0
+	}
+	bpan := unsafe.Slice(bptr, gemmNR*kc)
+	t := &ws.colZ
+	for ir := 0; ir < full; ir += group {
+		a := &ap[ir*kc]
+		switch nr {
+		case 1:
+			sgemmKernelZCol1(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
+		case 2:
+			sgemmKernelZCol2(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
+		case 3:
+			sgemmKernelZCol3(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
+		default:
+			sgemmKernelZCol4(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
+		}
+		for x := 0; x < nr; x++ {
+			for p := 0; p < np; p++ {
+				row := ic + ir + p*gemmMR
+				for i := 0; i < gemmMR; i++ {
+					j.store(row+i, col+x, t[(x*np+p)*8+i], useBias, flags)
+				}
+			}
+		}
+	}
+	return full
+}
+
+// gemmColZGeneric is the sgemmKernelZCol contract in plain Go.
+func gemmColZGeneric(np, nc, k int, a []float32, lda int, b []float32, ldb int, out []float32) {
+	for x := 0; x < nc; x++ {
+		for p := 0; p < np; p++ {
+			o := out[(x*np+p)*8:][:8]
+			for i := 0; i < gemmMR; i++ {
+				var s float32
+				for kk := 0; kk < k; kk++ {
+					s += a[p*lda+kk*gemmMR+i] * b[kk*ldb+x]
+				}
+				o[i] = s
+			}
+			o[6], o[7] = 0, 0
+		}
+	}
+}
+
 // gemmCol24Generic is the sgemmKernel24x1 contract in plain Go.
 func gemmCol24Generic(k int, a []float32, lda int, b []float32, ldb int, out []float32) {
 	for p := 0; p < 4; p++ {
@@ -470,7 +529,10 @@ func gemmCol24Generic(k int, a []float32, lda int, b []float32, ldb int, out []f
 // temporary tile.
 func (j *gemmJob) edgeTile(ws *gemmWS, kc int, aptr, bptr *float32, ldb, row, col, mr, nr int, useBias bool, flags int) {
 	t := &ws.tmp
-	if nr <= 8 {
+	if useAVX512 {
+		// the same sums as the AVX2 kernels below, at twice the width
+		sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
+	} else if nr <= 8 {
 		sgemmKernel6x8(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
 	} else {
 		sgemmKernel6x16(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)

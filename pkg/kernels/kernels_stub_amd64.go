@@ -185,3 +185,31 @@ func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float
 //
 //go:noescape
 func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+
+// sgemmKernelZCol1 writes out[(x*8+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 1,
+// p < 8, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
+// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
+//
+//go:noescape
+func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+
+// sgemmKernelZCol2 writes out[(x*8+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 2,
+// p < 8, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
+// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
+//
+//go:noescape
+func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+
+// sgemmKernelZCol3 writes out[(x*4+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 3,
+// p < 4, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
+// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
+//
+//go:noescape
+func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+
+// sgemmKernelZCol4 writes out[(x*4+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 4,
+// p < 4, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
+// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
+//
+//go:noescape
+func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32)

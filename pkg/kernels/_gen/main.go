@@ -33,6 +33,10 @@ func main() {
 	genSgemmZ(3, 1) // 18×16
 	genSgemmZ(2, 1) // 12×16
 	genSgemmZ(1, 1) // 6×16
+	genSgemmZCol(8, 1)
+	genSgemmZCol(8, 2)
+	genSgemmZCol(4, 3)
+	genSgemmZCol(4, 4)
 	Generate()
 }
 
@@ -1174,4 +1178,75 @@ func genSgemmZ(np, nv int) {
 		}
 	}
 	tileEpilogue(name, acc, 64, c, ldc, bv[0])
+}
+
+// genSgemmZCol emits sgemmKernelZCol{nc}: nc (1–4) columns of np packed
+// 6-row A panels, for the narrow column tails of a GEMM (a 14×14 plane has
+// 196 = 12·16+4 columns, a 7×7 one 49, a batch-1 head one) on AVX-512
+// machines. Each panel step is one FMA with a memory operand masked to its
+// six rows (AVX-512VL), so np·nc chains run at once and no lane is wasted
+// on rows of the next step. Each entry is one FMA chain in k order from
+// zero, as in the tile kernels, so a column gives bit for bit the sums of
+// whichever kernel computes it.
+func genSgemmZCol(np, nc int) {
+	name := fmt.Sprintf("sgemmKernelZCol%d", nc)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, out *float32)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s writes out[(x*%d+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < %d,", name, np, nc),
+		fmt.Sprintf("p < %d, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7", np),
+		"(k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).",
+	)
+	k := Load(Param("k"), GP64())
+	a0 := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	b := Load(Param("b"), GP64())
+	ldb := Load(Param("ldb"), GP64())
+	SHLQ(U8(2), ldb)
+	pa := []reg.Register{a0}
+	for p := 1; p < np; p++ {
+		r := GP64()
+		LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, r)
+		pa = append(pa, r)
+	}
+	mask := K()
+	m := GP32()
+	MOVL(U32(0x3f), m)
+	KMOVW(m, mask)
+	acc := make([][]reg.VecVirtual, nc)
+	for x := range acc {
+		acc[x] = make([]reg.VecVirtual, np)
+		for p := range acc[x] {
+			acc[x][p] = YMM()
+			VPXORD(acc[x][p], acc[x][p], acc[x][p])
+		}
+	}
+	bv := make([]reg.VecVirtual, nc)
+	for x := range bv {
+		bv[x] = YMM()
+	}
+	off := GP64()
+	XORQ(off, off)
+	Label(name + "_loop")
+	for x := 0; x < nc; x++ {
+		VBROADCASTSS(Mem{Base: b, Disp: 4 * x}, bv[x])
+	}
+	for p := 0; p < np; p++ {
+		for x := 0; x < nc; x++ {
+			VFMADD231PS(Mem{Base: pa[p], Index: off, Scale: 1}, bv[x], mask, acc[x][p])
+		}
+	}
+	ADDQ(U8(24), off)
+	ADDQ(ldb, b)
+	DECQ(k)
+	JNZ(LabelRef(name + "_loop"))
+	out := Load(Param("out"), GP64())
+	for x := 0; x < nc; x++ {
+		for p := 0; p < np; p++ {
+			VMOVUPS(acc[x][p], Mem{Base: out, Disp: 32 * (x*np + p)})
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
