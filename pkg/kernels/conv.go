@@ -240,7 +240,13 @@ func im2colRows(col, in []float32, channels int, p ConvParams, y0, y1 int) {
 						continue
 					}
 					s := src[x0*sw+off : (x1-1)*sw+off+1]
-					for i := range d {
+					q := 0
+					if sw == 2 && useAVX2 && len(d) > 8 {
+						// whole groups of 8 whose reads stay inside s
+						q = (len(d) - 1) / 8 * 8
+						gatherEven(&d[0], &s[0], q)
+					}
+					for i := q; i < len(d); i++ {
 						d[i] = s[i*sw]
 					}
 				}

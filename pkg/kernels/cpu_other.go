@@ -61,6 +61,13 @@ func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *floa
 	gemmColZGeneric(4, 4, k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+4), ldb, unsafe.Slice(out, 128))
 }
 
+func gatherEven(dst, src *float32, n int) {
+	d, s := unsafe.Slice(dst, n), unsafe.Slice(src, 2*n)
+	for i := range d {
+		d[i] = s[2*i]
+	}
+}
+
 func prefetchRows(p *float32, ld, n int) {}
 
 func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {

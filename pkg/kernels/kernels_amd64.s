@@ -2373,3 +2373,27 @@ sgemmKernelZCol4_loop:
 	VMOVUPS      Y15, 480(AX)
 	VZEROUPPER
 	RET
+
+// func gatherEven(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2
+TEXT ·gatherEven(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	SHRQ $0x03, DX
+	JZ   gather_done
+
+gather_loop:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x40, CX
+	ADDQ    $0x20, AX
+	DECQ    DX
+	JNZ     gather_loop
+
+gather_done:
+	VZEROUPPER
+	RET

@@ -213,3 +213,9 @@ func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *floa
 //
 //go:noescape
 func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32)
+
+// gatherEven sets dst[i] = src[2*i] for i < n, n a multiple of 8; it reads
+// src[0 : 2*n] (one float past the last one it copies).
+//
+//go:noescape
+func gatherEven(dst *float32, src *float32, n int)

@@ -37,6 +37,7 @@ func main() {
 	genSgemmZCol(8, 2)
 	genSgemmZCol(4, 3)
 	genSgemmZCol(4, 4)
+	genGatherEven()
 	Generate()
 }
 
@@ -1247,6 +1248,37 @@ func genSgemmZCol(np, nc int) {
 			VMOVUPS(acc[x][p], Mem{Base: out, Disp: 32 * (x*np + p)})
 		}
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// genGatherEven emits gatherEven, the stride-2 copy of im2col for 3×3
+// stride-2 convolutions (the stem): two loads, an in-lane shuffle of the
+// even elements and a cross-lane permute per 8 outputs.
+func genGatherEven() {
+	TEXT("gatherEven", NOSPLIT, "func(dst, src *float32, n int)")
+	Pragma("noescape")
+	Doc(
+		"gatherEven sets dst[i] = src[2*i] for i < n, n a multiple of 8; it reads",
+		"src[0 : 2*n] (one float past the last one it copies).",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	SHRQ(U8(3), n)
+	JZ(LabelRef("gather_done"))
+	a, b := YMM(), YMM()
+	Label("gather_loop")
+	VMOVUPS(Mem{Base: src}, a)
+	VMOVUPS(Mem{Base: src, Disp: 32}, b)
+	VSHUFPS(U8(0x88), b, a, a)
+	VPERMPD(U8(0xD8), a, a)
+	VMOVUPS(a, Mem{Base: dst})
+	ADDQ(U8(64), src)
+	ADDQ(U8(32), dst)
+	DECQ(n)
+	JNZ(LabelRef("gather_loop"))
+	Label("gather_done")
 	VZEROUPPER()
 	RET()
 }
