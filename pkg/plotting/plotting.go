@@ -103,7 +103,12 @@ func WritePNG(path string, f Figure) error {
 	if len(f.Charts) == 0 {
 		return fmt.Errorf("plotting: %s: nothing to plot", path)
 	}
-	img, err := Render(f)
+	return writePNG(path, func() (*vgimg.Canvas, error) { return Render(f) })
+}
+
+// writePNG renders a canvas and writes it as a PNG file, atomically.
+func writePNG(path string, render func() (*vgimg.Canvas, error)) error {
+	img, err := render()
 	if err != nil {
 		return fmt.Errorf("plotting: %s: %w", path, err)
 	}

@@ -185,6 +185,19 @@ func checkOutIndices(v any) error {
 // ImageNetClasses returns mmpretrain's IMAGENET_CATEGORIES (1000 names).
 func ImageNetClasses() []string { return imagenet.ImageNetCategories() }
 
+// ClassNames returns a dataset's class names as its metainfo holds them
+// upstream: the folder names or the configured classes, ImageNet's 1000
+// names for an ImageNet-sized set without them, else nil.
+func ClassNames(ds *imagenet.Dataset) []string {
+	if ds.Classes != nil {
+		return ds.Classes
+	}
+	if ds.NumClasses == 1000 {
+		return ImageNetClasses()
+	}
+	return nil
+}
+
 // Load loads a config (file or built-in name), applies --cfg-options and
 // reads its model: the first step of every command that builds a model.
 func Load(nameOrPath string, cfgOptions []string) (*config.Config, model.Config, error) {

@@ -22,6 +22,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzelogs"
 	"github.com/mobileone-go/mobileone/pkg/cmd/analyzeresults"
 	"github.com/mobileone-go/mobileone/pkg/cmd/benchmark"
+	"github.com/mobileone-go/mobileone/pkg/cmd/confusionmatrix"
 	"github.com/mobileone-go/mobileone/pkg/cmd/convert"
 	"github.com/mobileone-go/mobileone/pkg/cmd/evalmetric"
 	"github.com/mobileone-go/mobileone/pkg/cmd/export"
@@ -112,6 +113,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		validate.NewCmdValidate(f, nil),
 		convert.NewCmdConvert(f, nil),
 		evalmetric.NewCmdEvalMetric(f, nil),
+		confusionmatrix.NewCmdConfusionMatrix(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
