@@ -84,6 +84,14 @@ bench-kernels:
 bench-test:
 	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x ./pkg/cmd/test/
 
+# Issue #14's serving load: `mobileone serve` with the s0 deploy checkpoint on
+# a loopback port, 64 concurrent clients sending 2,000 photos, the hostile
+# requests of internal/loadtest, RSS before/after, and the throughput against
+# `mobileone benchmark --batch-size 8` (see bench/README.md).
+.PHONY: bench-serve
+bench-serve: build
+	$(GO) run ./bench/serve -bin $(BIN) $(BENCH_SERVE_FLAGS)
+
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoadBytes -fuzztime 30s ./pkg/checkpoint/
 	$(GO) test -run '^$$' -fuzz FuzzUnmarshalPickle -fuzztime 30s ./pkg/checkpoint/

@@ -1,13 +1,12 @@
 package imagenet
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/loadtest"
 )
 
 // DecodeConfig gives the size Decode gives, for every committed image.
@@ -34,24 +33,8 @@ func TestDecodeConfigMatchesDecode(t *testing.T) {
 	}
 }
 
-// pngHeader is a PNG signature and IHDR chunk claiming w×h RGB pixels,
-// with no image data.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
-	chunk := append([]byte("IHDR"), ihdr...)
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
-
 func TestDecodeConfigHeaderOnly(t *testing.T) {
-	format, w, h, err := DecodeConfig(pngHeader(100000, 100000))
+	format, w, h, err := DecodeConfig(loadtest.PNGHeader(100000, 100000))
 	if err != nil || format != "png" || w != 100000 || h != 100000 {
 		t.Errorf("got %s %dx%d %v", format, w, h, err)
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/infer"
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmd/reparameterize"
+	servecmd "github.com/mobileone-go/mobileone/pkg/cmd/serve"
 	testcmd "github.com/mobileone-go/mobileone/pkg/cmd/test"
 	"github.com/mobileone-go/mobileone/pkg/cmd/train"
 	"github.com/mobileone-go/mobileone/pkg/cmd/validate"
@@ -114,6 +115,7 @@ mobileone-s0_8xb32_in1k or mobileone-s0_deploy_8xb32_in1k (see print-config --li
 		convert.NewCmdConvert(f, nil),
 		evalmetric.NewCmdEvalMetric(f, nil),
 		confusionmatrix.NewCmdConfusionMatrix(f, nil),
+		servecmd.NewCmdServe(f, nil),
 	)
 	argErrorsAreFlagErrors(cmd)
 	return cmd
