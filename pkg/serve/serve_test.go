@@ -244,6 +244,7 @@ func TestBadRequests(t *testing.T) {
 		{"empty", "/predictions/tiny", "image/jpeg", nil, 400, "empty"},
 		{"not an image", "/predictions/tiny", "image/jpeg", []byte("hello"), 400, "bad_image"},
 		{"header only", "/predictions/tiny", "image/jpeg", jpg[:300], 400, "bad_image"},
+		{"truncated JPEG", "/predictions/tiny", "image/jpeg", jpg[:len(jpg)/2], 400, "bad_image"},
 		{"too many pixels", "/predictions/tiny", "image/png", loadtest.PNGHeader(100000, 100000), 413, "too_many_pixels"},
 		{"just over the pixels", "/predictions/tiny", "image/png", loadtest.PNGHeader(2001, 2000), 413, "too_many_pixels"},
 		{"body too large", "/predictions/tiny", "image/jpeg", make([]byte, 1<<20+1), 413, "body_too_large"},

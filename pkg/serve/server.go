@@ -240,6 +240,12 @@ func (s *Server) prepare(ctx context.Context, name string, data []byte) (predict
 	if err != nil {
 		return predict.Input{}, imageError(err)
 	}
+	if len(img.Warnings) > 0 {
+		// OpenCV would classify what libjpeg salvaged (a truncated upload
+		// comes out grey at the bottom); a server tells its client instead.
+		return predict.Input{}, errorf(http.StatusBadRequest, "BadRequestException", "bad_image",
+			"damaged %s image: %s", format, strings.Join(img.Warnings, "; "))
+	}
 	in, err := predict.Preprocess(name, img, s.pipe, s.norm)
 	if err != nil {
 		return predict.Input{}, errorf(http.StatusBadRequest, "BadRequestException", "bad_image", "preprocessing the image: %v", err)
