@@ -359,12 +359,18 @@ func (l *Loader) shutdown() {
 }
 
 // Close stops the workers and waits for them. Next then returns an error.
+// After Next was interrupted by its context (Ctrl-C), Close does not wait:
+// a worker may be blocked in a read that never returns (a FIFO, a hung
+// network file system), and it stops by itself when the read returns.
 func (l *Loader) Close() error {
+	interrupted := errors.Is(l.err, context.Canceled) || errors.Is(l.err, context.DeadlineExceeded)
 	if l.err == nil {
 		l.err = errors.New("imagenet: loader closed")
 	}
 	l.shutdown()
-	l.wg.Wait()
+	if !interrupted {
+		l.wg.Wait()
+	}
 	return nil
 }
 

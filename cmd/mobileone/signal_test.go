@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
+)
+
+// TestInterruptReachesABlockedRead: infer reading a FIFO that never
+// delivers (a read that does not return) stops on SIGINT and on SIGTERM
+// with exit code 130, without waiting for the read.
+func TestInterruptReachesABlockedRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs the binary and waits for it to block")
+	}
+	repo := fixtures.Root(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mobileone")
+	if err := os.Symlink(os.Args[0], bin); err != nil { // TestMain runs root.Main for this name
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "photo.jpg")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		cmd := exec.Command(bin, "infer", fifo, "--config", filepath.Join(repo, "testdata/demo/mobileone-tiny_demo.py"),
+			"--checkpoint", filepath.Join(repo, "testdata/checkpoint/tiny_train.pth"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond) // the model is loaded; a worker blocks opening the FIFO
+		start := time.Now()
+		cmd.Process.Signal(sig)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("%v: still running 10 s after the signal", sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 130 {
+			t.Errorf("%v: exit code %d, want 130; stderr:\n%s", sig, code, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "interrupted: stopping") {
+			t.Errorf("%v: stderr lacks the interrupt notice:\n%s", sig, stderr.String())
+		}
+		t.Logf("%v: exited %v after the signal", sig, time.Since(start).Round(time.Millisecond))
+	}
+}
