@@ -7,7 +7,8 @@ Runs mmpretrain's tools/analysis_tools/eval_metric.py (rich.print of the
 metrics, 80 columns as on a pipe) with several --metric sets, and
 confusion_matrix.py's offline path (ConfusionMatrix over the pickle), on the
 results file that upstream's tools/test.py wrote (s0_deploy_preds.pkl, 30
-images of 1000 classes). Writes tools.json: per run the arguments and the
+images of 1000 classes), and eval_metric.py on tiny_preds.pkl, which
+`mobileone test` wrote. Writes tools.json: per run the arguments and the
 exact stdout; the confusion matrix as its non-zero (gt, pred, count) cells.
 Upstream: mmpretrain ee7f2e88501f61aa95c742dd5f429f039935ee90, mmengine
 254342938d9bde1775c39ea7d5181c5d294026c4, python3-rich 13.3.
@@ -26,6 +27,14 @@ from mmengine.evaluator import Evaluator
 from mmpretrain.evaluation import ConfusionMatrix
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# on tiny_preds.pkl (written by `mobileone test`, see README.md): upstream's
+# tool reading our pickle
+TINY_RUNS = [
+    ['--metric', 'type=Accuracy', 'topk=1,2,3', 'thrs=0.1,0.2,0.3,None',
+     '--metric', 'type=SingleLabelMetric', 'average=micro', 'items=support,f1-score'],
+    ['--metric', 'type=ConfusionMatrix',
+     '--metric', 'type=SingleLabelMetric', 'average=None', 'items=support,recall'],
+]
 RUNS = [
     ['--metric', 'type=Accuracy', 'topk=1,5'],
     ['--metric', 'type=Accuracy', 'topk=1,5', 'thrs=0.1,None',
@@ -36,15 +45,19 @@ RUNS = [
 ]
 
 
+def eval_metric(pkl, args):
+    sys.argv = ['eval_metric.py', pkl] + args
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        runpy.run_path(mmenv.ROOT + '/mmpretrain/tools/analysis_tools/eval_metric.py', run_name='__main__')
+    return dict(args=args, stdout=buf.getvalue())
+
+
 def main(pkl):
     os.environ.pop('COLUMNS', None)
-    out = dict(pkl=os.path.basename(pkl), eval_metric=[])
-    for args in RUNS:
-        sys.argv = ['eval_metric.py', pkl] + args
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            runpy.run_path(mmenv.ROOT + '/mmpretrain/tools/analysis_tools/eval_metric.py', run_name='__main__')
-        out['eval_metric'].append(dict(args=args, stdout=buf.getvalue()))
+    out = dict(pkl=os.path.basename(pkl))
+    out['eval_metric'] = [eval_metric(pkl, args) for args in RUNS]
+    out['tiny_eval_metric'] = [eval_metric(os.path.join(HERE, 'tiny_preds.pkl'), args) for args in TINY_RUNS]
     # confusion_matrix.py's .pkl path
     cm = Evaluator(ConfusionMatrix()).offline_evaluate(mmengine.load(pkl), None)['confusion_matrix/result']
     out['confusion_matrix'] = dict(shape=list(cm.shape), cells=[[i, j, int(cm[i, j])] for i, j in cm.nonzero().tolist()])

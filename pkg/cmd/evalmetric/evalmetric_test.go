@@ -18,6 +18,10 @@ type upstreamTools struct {
 		Args   []string `json:"args"`
 		Stdout string   `json:"stdout"`
 	} `json:"eval_metric"`
+	TinyEvalMetric []struct {
+		Args   []string `json:"args"`
+		Stdout string   `json:"stdout"`
+	} `json:"tiny_eval_metric"`
 	ConfusionMatrix struct {
 		Shape []int      `json:"shape"`
 		Cells [][3]int64 `json:"cells"`
@@ -52,6 +56,31 @@ func TestUpstreamEvalMetric(t *testing.T) {
 	for _, r := range up.EvalMetric {
 		ios, _, out, _ := cmdutil.Test()
 		if err := run(&Options{IO: ios, Results: pkl, Metrics: groups(r.Args)}); err != nil {
+			t.Fatalf("%v: %v", r.Args, err)
+		}
+		if out.String() != r.Stdout {
+			t.Errorf("%v:\n%s\nupstream printed\n%s", r.Args, out, r.Stdout)
+		}
+	}
+}
+
+// On our own results file (tiny_preds.pkl, written by mobileone test),
+// eval-metric prints what upstream's eval_metric.py printed reading it.
+func TestUpstreamEvalMetricOnOurPickle(t *testing.T) {
+	b, err := os.ReadFile(fixtures.Testdata(t, "evaluate/tools.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up upstreamTools
+	if err := json.Unmarshal(b, &up); err != nil {
+		t.Fatal(err)
+	}
+	if len(up.TinyEvalMetric) == 0 {
+		t.Fatal("tools.json has no tiny_eval_metric runs")
+	}
+	for _, r := range up.TinyEvalMetric {
+		ios, _, out, _ := cmdutil.Test()
+		if err := run(&Options{IO: ios, Results: fixtures.Testdata(t, "evaluate/tiny_preds.pkl"), Metrics: groups(r.Args)}); err != nil {
 			t.Fatalf("%v: %v", r.Args, err)
 		}
 		if out.String() != r.Stdout {

@@ -138,3 +138,36 @@ test_evaluator = [
 		t.Errorf("stdout\n%s\nwant it to start with\n%s", stdout, line)
 	}
 }
+
+// testdata/evaluate/tiny_preds.pkl (read by upstream's eval_metric.py in
+// tools.json) is what test --out writes for the tiny model on the 20
+// bundled images: the same samples, labels and keys, scores within 1e-5.
+func TestTinyPredsFixture(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "tiny.pkl")
+	if _, stderr, err := runTest(t, &Options{Config: fixtures.Testdata(t, "test/tiny_custom.py"),
+		Checkpoint: fixtures.Testdata(t, "checkpoint/tiny_train.pth"), DataRoot: fixtures.Testdata(t, "test/fmnist"), Out: out}); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	got, err := evaluate.LoadResults(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := evaluate.LoadResults(fixtures.Testdata(t, "evaluate/tiny_preds.pkl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d samples, fixture %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if filepath.Base(g.ImgPath) != filepath.Base(w.ImgPath) || g.GTLabel != w.GTLabel || g.PredLabel != w.PredLabel || g.Meta != w.Meta || len(g.PredScore) != len(w.PredScore) {
+			t.Fatalf("sample %d: %+v, fixture %+v", i, g, w)
+		}
+		for j := range w.PredScore {
+			if d := g.PredScore[j] - w.PredScore[j]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("sample %d score %d: %v, fixture %v", i, j, g.PredScore[j], w.PredScore[j])
+			}
+		}
+	}
+}
