@@ -28,6 +28,19 @@ type upstreamTools struct {
 	} `json:"confusion_matrix"`
 }
 
+func readTools(t *testing.T) upstreamTools {
+	t.Helper()
+	b, err := os.ReadFile(fixtures.Testdata(t, "evaluate/tools.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up upstreamTools
+	if err := json.Unmarshal(b, &up); err != nil {
+		t.Fatal(err)
+	}
+	return up
+}
+
 // groups splits eval_metric.py's arguments into the --metric groups.
 func groups(args []string) [][]string {
 	var out [][]string
@@ -45,14 +58,7 @@ func groups(args []string) [][]string {
 // eval_metric.py printed, for each metric set.
 func TestUpstreamEvalMetric(t *testing.T) {
 	pkl := fixtures.Shared(t, "results/s0_deploy_preds.pkl")
-	b, err := os.ReadFile(fixtures.Testdata(t, "evaluate/tools.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var up upstreamTools
-	if err := json.Unmarshal(b, &up); err != nil {
-		t.Fatal(err)
-	}
+	up := readTools(t)
 	for _, r := range up.EvalMetric {
 		ios, _, out, _ := cmdutil.Test()
 		if err := run(&Options{IO: ios, Results: pkl, Metrics: groups(r.Args)}); err != nil {
@@ -67,14 +73,7 @@ func TestUpstreamEvalMetric(t *testing.T) {
 // On our own results file (tiny_preds.pkl, written by mobileone test),
 // eval-metric prints what upstream's eval_metric.py printed reading it.
 func TestUpstreamEvalMetricOnOurPickle(t *testing.T) {
-	b, err := os.ReadFile(fixtures.Testdata(t, "evaluate/tools.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var up upstreamTools
-	if err := json.Unmarshal(b, &up); err != nil {
-		t.Fatal(err)
-	}
+	up := readTools(t)
 	if len(up.TinyEvalMetric) == 0 {
 		t.Fatal("tools.json has no tiny_eval_metric runs")
 	}
