@@ -45,10 +45,13 @@ custom_hooks = [dict(type='SwitchRecipeHook', schedule=[dict(action_epoch=2, pip
     dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL', update_buffers=True)]
 `
 
-func toyRun(t *testing.T, root, workDir, resume string, stop int) (*Result, error) {
+func toyRun(t *testing.T, root, workDir, resume string, stop int, opts ...string) (*Result, error) {
 	t.Helper()
 	cfg, err := config.LoadBytes("toy.py", []byte(strings.ReplaceAll(toyConfig, "ROOT", root)))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.MergeOptions(opts); err != nil {
 		t.Fatal(err)
 	}
 	spec, err := setup.TrainSpec(cfg, setup.TrainOptions{})
@@ -114,5 +117,25 @@ func TestRunResumeSameWeights(t *testing.T) {
 				t.Fatalf("%s: %v vs %v", k, ta.I64, tb.I64)
 			}
 		}
+	}
+}
+
+// TestMaxKeepCkptsAcrossResume: max_keep_ckpts counts the checkpoints
+// already in the work dir, so a resumed run does not leave more (issue 15).
+func TestMaxKeepCkptsAcrossResume(t *testing.T) {
+	root := t.TempDir()
+	toydata.Write(t, root)
+	wd := filepath.Join(root, "wd")
+	keep := []string{"default_hooks.checkpoint.max_keep_ckpts=1", "train_cfg.max_epochs=4", "custom_hooks=[]", "param_scheduler=[]"}
+	// 5 iterations per epoch: stop in epoch 3 after epoch_1 and epoch_2.
+	if _, err := toyRun(t, root, wd, "", 12, keep...); !errors.Is(err, ErrStopped) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	if _, err := toyRun(t, root, wd, "auto", 0, keep...); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := filepath.Glob(filepath.Join(wd, "epoch_*.pth"))
+	if len(got) != 1 || filepath.Base(got[0]) != "epoch_4.pth" {
+		t.Errorf("checkpoints left: %v, want [epoch_4.pth]", got)
 	}
 }
