@@ -3,6 +3,7 @@ package evaluate
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
@@ -96,7 +97,12 @@ func (p *Prediction) Sample() *Sample {
 // pred_score, pred_label and gt_label may be tensors or plain numbers;
 // a sample without gt_label gets -1, one without pred_score is a
 // label-only result. Errors name the file and the sample.
+//
+// A .json file is read as `mobileone test --out FILE.json` writes it.
 func LoadResults(path string) ([]Prediction, error) {
+	if strings.EqualFold(filepath.Ext(path), ".json") {
+		return loadResultsJSON(path)
+	}
 	f, err := checkpoint.LoadPickle(path)
 	if err != nil {
 		return nil, err

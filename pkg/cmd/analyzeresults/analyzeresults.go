@@ -32,11 +32,11 @@ type Options struct {
 func NewCmdAnalyzeResults(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "analyze-results CONFIG RESULT.pkl --out-dir DIR",
+		Use:   "analyze-results CONFIG RESULT.pkl|RESULT.json --out-dir DIR",
 		Short: "Write galleries of the successes and failures of a test results file",
 		Long: `Draw the samples of a test results file (test --out RESULT.pkl, written by
 mobileone or by mmpretrain's tools/test.py) as analyze_results.py does. The
-samples are sorted by their highest score, lowest first, and split into
+samples (RESULT.json: as mobileone test --out writes JSON) are sorted by their highest score, lowest first, and split into
 successes (prediction = ground truth) and failures; the first --topk of each,
 the ones the model was least sure of, are drawn: each image of the config's
 test dataset (found by the sample's sample_idx) with "Ground truth: label
@@ -65,8 +65,8 @@ filter; useful for small images, whose text is drawn in proportion to them).`,
 			if cmd.Flags().Changed("rescale-factor") && !(opts.RescaleFactor > 0) {
 				return cmdutil.FlagErrorf("--rescale-factor must be positive, got %g", opts.RescaleFactor)
 			}
-			if ext := strings.ToLower(filepath.Ext(opts.Result)); ext != ".pkl" && ext != ".pickle" {
-				return cmdutil.FlagErrorf("RESULT %q: give the .pkl results file of test --out (not supported: %q results)", opts.Result, ext)
+			if ext := strings.ToLower(filepath.Ext(opts.Result)); ext != ".pkl" && ext != ".pickle" && ext != ".json" {
+				return cmdutil.FlagErrorf("RESULT %q: give the .pkl (or .json) results file of test --out", opts.Result)
 			}
 			if runF != nil {
 				return runF(opts)
