@@ -100,6 +100,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./pkg/imagenet/
 	$(GO) test -run '^$$' -fuzz FuzzCfgOptions -fuzztime 30s ./pkg/cmd/test/
 	$(GO) test -run '^$$' -fuzz FuzzArgs -fuzztime 30s ./pkg/cmd/infer/
+	$(GO) test -run '^$$' -fuzz FuzzImport -fuzztime 30s ./pkg/onnx/
 	$(GO) test -run '^$$' -fuzz '^FuzzGemm$$' -fuzztime 30s ./pkg/kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzConv$$' -fuzztime 30s ./pkg/kernels/
 	$(GO) test -run '^$$' -fuzz '^FuzzDepthwise$$' -fuzztime 30s ./pkg/kernels/

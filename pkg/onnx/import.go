@@ -231,6 +231,9 @@ func decodeTensor(t *onnxpb.TensorProto) (*constTensor, error) {
 	c := &constTensor{dims: t.GetDims()}
 	n := int64(1)
 	for _, d := range c.dims {
+		if d < 0 || d > 1<<31 || (d > 0 && n > (1<<40)/d) {
+			return nil, errorf("tensor %s: bad dims %v", t.GetName(), c.dims)
+		}
 		n *= d
 	}
 	raw := t.GetRawData()
