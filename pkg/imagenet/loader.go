@@ -84,8 +84,9 @@ type Loader struct {
 	err     error              // sticky error
 	wg      sync.WaitGroup
 
-	mu      sync.Mutex
-	skipped []SampleError
+	mu       sync.Mutex
+	skipped  []SampleError
+	warnings []SampleError
 
 	tensors sync.Pool // *tensorBuf: per-sample outputs, recycled by collate
 }
@@ -334,9 +335,10 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		b.Meta = append(b.Meta, r.meta)
 		b.N++
 	}
-	if len(b.Skipped) > 0 {
+	if len(b.Skipped) > 0 || len(b.Warnings) > 0 {
 		l.mu.Lock()
 		l.skipped = append(l.skipped, b.Skipped...)
+		l.warnings = append(l.warnings, b.Warnings...)
 		l.mu.Unlock()
 	}
 	return b, nil
@@ -372,6 +374,13 @@ func (l *Loader) Close() error {
 		l.wg.Wait()
 	}
 	return nil
+}
+
+// Warnings lists every decoder warning so far (Batch.Warnings).
+func (l *Loader) Warnings() []SampleError {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]SampleError(nil), l.warnings...)
 }
 
 // Skipped lists every sample skipped so far (SkipInvalid).

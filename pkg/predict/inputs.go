@@ -2,6 +2,7 @@ package predict
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mobileone-go/mobileone/internal/readfile"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
@@ -157,12 +159,23 @@ func fetch(ctx context.Context, client *http.Client, url string) ([]byte, error)
 	if resp.ContentLength > imagenet.MaxFileBytes {
 		return nil, fmt.Errorf("%s: %w", url, imagenet.UnsupportedError(fmt.Sprintf("%d bytes is larger than the %d bytes an image file may have", resp.ContentLength, imagenet.MaxFileBytes)))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, imagenet.MaxFileBytes+1))
-	if err != nil {
+	// The format is checked on the first bytes before the body is read.
+	head := make([]byte, 16)
+	n, err := io.ReadFull(resp.Body, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("%s: %w", url, err)
 	}
-	if len(data) > imagenet.MaxFileBytes {
+	if imagenet.Format(head[:n]) == "" {
+		_, err := imagenet.Decode(head[:n])
+		return nil, fmt.Errorf("%s: %w", url, err)
+	}
+	data, err := readfile.ReadAll(resp.Body, head[:n], imagenet.MaxFileBytes, resp.ContentLength)
+	var tl *readfile.TooLargeError
+	switch {
+	case errors.As(err, &tl):
 		return nil, fmt.Errorf("%s: %w", url, imagenet.UnsupportedError(fmt.Sprintf("more than the %d bytes an image file may have", imagenet.MaxFileBytes)))
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", url, err)
 	}
 	return data, nil
 }

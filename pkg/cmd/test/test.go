@@ -224,6 +224,9 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		return err
 	}
+	for _, w := range loader.Warnings() {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s: %v\n", w.Sample.Path, w.Err)
+	}
 	if res.Metrics == nil {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s has no labels (ImageNet split \"test\" or with_label=False): no accuracy\n", ds.Root)
 	}
