@@ -254,7 +254,7 @@ func (r *Runner) setup() error {
 	}
 	for _, sc := range s.Schedulers {
 		c := *sc
-		if err := c.init(r.Optim); err != nil {
+		if err := c.Init(r.Optim); err != nil {
 			return err
 		}
 		r.Schedulers = append(r.Schedulers, &c)

@@ -74,9 +74,9 @@ func NewScheduler(rule Rule, param string, begin, end int, byEpoch, convert bool
 	return &Scheduler{Rule: rule, ParamName: param, Begin: begin, End: end, ByEpoch: byEpoch}, nil
 }
 
-// init records initial_<param> in the groups (setdefault), as mmengine's
+// Init records initial_<param> in the groups (setdefault), as mmengine's
 // constructor does, and performs the initial step.
-func (s *Scheduler) init(o *Optimizer) error {
+func (s *Scheduler) Init(o *Optimizer) error {
 	s.baseValues = nil
 	if oc, ok := s.Rule.(*OneCycle); ok {
 		if err := oc.initGroups(o, s.ParamName); err != nil {

@@ -53,7 +53,7 @@ func TestSchedulesMatchSpecFormulas(t *testing.T) {
 	const iters = 7 // iterations per epoch
 	ss := mobileOneSchedule(t, iters)
 	for _, s := range ss {
-		if err := s.init(o); err != nil {
+		if err := s.Init(o); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -146,7 +146,7 @@ func TestTrainStepUpdate(t *testing.T) {
 				// The schedule of the fixture's config (tiny_train.json),
 				// with ImageNet's 5005 iterations per epoch.
 				for _, s := range mobileOneSchedule(t, 5005) {
-					if err := s.init(o); err != nil {
+					if err := s.Init(o); err != nil {
 						t.Fatal(err)
 					}
 				}
