@@ -76,13 +76,13 @@ func (e *EnvError) Error() string {
 //     address unless MASTER_ADDR is set; MASTER_PORT defaults to 29500.
 //   - mpi (mpirun): OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE and
 //     OMPI_COMM_WORLD_LOCAL_RANK; MASTER_ADDR is required.
-//   - none: one process, whatever the environment says.
+//   - none (or ""): one process, whatever the environment says.
 func FromEnv(launcher string, getenv func(string) (string, bool)) (Env, error) {
 	e := Env{Launcher: launcher}
 	r := envReader{launcher: launcher, getenv: getenv}
 	var rankVar, worldVar, localVar string
 	switch launcher {
-	case LauncherNone:
+	case LauncherNone, "":
 		return Single, nil
 	case LauncherPyTorch:
 		rankVar, worldVar, localVar = "RANK", "WORLD_SIZE", "LOCAL_RANK"

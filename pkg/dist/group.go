@@ -363,6 +363,7 @@ func (g *Group) Close(err error) error {
 	if err := os.RemoveAll(g.Dir); err != nil {
 		return fmt.Errorf("dist: removing the shared folder: %w", err)
 	}
+	_ = os.Remove(filepath.Dir(g.Dir)) // .dist_test, when no other run uses it
 	return nil
 }
 
@@ -370,4 +371,17 @@ func (g *Group) halt() {
 	close(g.stop)
 	g.wg.Wait()
 	g.cancel(context.Canceled)
+}
+
+// Failure returns the cause of ctx's end when it is another rank's failure
+// or silence (a *RankError or *TimeoutError from a Group's Context), and
+// nil otherwise (e.g. an interrupt).
+func Failure(ctx context.Context) error {
+	cause := context.Cause(ctx)
+	var re *RankError
+	var te *TimeoutError
+	if errors.As(cause, &re) || errors.As(cause, &te) {
+		return cause
+	}
+	return nil
 }

@@ -107,6 +107,21 @@ func LoadResults(path string) ([]Prediction, error) {
 	if err != nil {
 		return nil, err
 	}
+	return resultsOf(f, path)
+}
+
+// DecodeResults is LoadResults for a pickle held in memory; name is what
+// errors call it.
+func DecodeResults(name string, data []byte) ([]Prediction, error) {
+	f, err := checkpoint.UnmarshalPickle(name, data)
+	if err != nil {
+		return nil, err
+	}
+	return resultsOf(f, name)
+}
+
+func resultsOf(f *checkpoint.ResultsFile, path string) ([]Prediction, error) {
+	var err error
 	list, ok := f.Root.(checkpoint.List)
 	if !ok {
 		if _, isDict := f.Root.(*checkpoint.Dict); isDict {

@@ -274,4 +274,3 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("200 answers counted: %v", got)
 	}
 }
-

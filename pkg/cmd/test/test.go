@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/setup"
@@ -42,6 +44,8 @@ type Options struct {
 	DataRoot    string
 	JSON        bool
 	SkipInvalid bool
+	Launcher    string        // none, pytorch, slurm or mpi
+	DistTimeout time.Duration // how long a silent rank is waited for
 
 	// decode replaces imagenet.DecodeFile (tests); chunk is the forward
 	// pass size (0: evaluate's default).
@@ -112,6 +116,12 @@ accuracy line; the accuracy is over the remaining samples.`,
 			if opts.Workers < 0 {
 				return cmdutil.FlagErrorf("--workers must not be negative, got %d", opts.Workers)
 			}
+			if !slices.Contains(dist.Launchers, opts.Launcher) {
+				return cmdutil.FlagErrorf("--launcher must be one of %s, got %q", strings.Join(dist.Launchers, ", "), opts.Launcher)
+			}
+			if opts.DistTimeout <= 0 {
+				return cmdutil.FlagErrorf("--dist-timeout must be positive, got %s", opts.DistTimeout)
+			}
 			if !cmd.Flags().Changed("workers") {
 				opts.Workers = -1 // the number of CPUs
 			}
@@ -132,10 +142,16 @@ accuracy line; the accuracy is over the remaining samples.`,
 	fl.StringVar(&opts.DataRoot, "data-root", "", "override test_dataloader.dataset.data_root")
 	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as a JSON object on stdout")
 	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "leave out unreadable or corrupt images (counted and listed) instead of stopping")
+	fl.StringVar(&opts.Launcher, "launcher", dist.LauncherNone, "job launcher: none, pytorch (torchrun), slurm (srun) or mpi; rank and world size come from its environment")
+	fl.DurationVar(&opts.DistTimeout, "dist-timeout", dist.DefaultTimeout, "with --launcher: how long the ranks wait for a silent rank before they fail")
 	return cmd
 }
 
-func run(ctx context.Context, opts *Options) error {
+func run(ctx context.Context, opts *Options) (err error) {
+	env, err := dist.FromEnv(opts.Launcher, os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	cfg, mc, err := setup.Load(opts.Config, opts.CfgOptions)
 	if err != nil {
 		return err
@@ -172,6 +188,23 @@ func run(ctx context.Context, opts *Options) error {
 		if err := atomicfile.CheckFile(opts.Out, opts.Checkpoint); err != nil {
 			return fmt.Errorf("--out: %w", err)
 		}
+	}
+	// With a launcher the ranks meet in the work dir (mmengine's init_dist
+	// comes first too); a failing rank tells the others.
+	var group *dist.Group
+	if env.Distributed() {
+		if group, err = dist.Join(ctx, env, dist.SharedDir(workDir, env), opts.DistTimeout); err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil && env.Rank == 0 { // the results are out: release the others
+				_, err = group.Broadcast("finished", nil)
+			}
+			if cerr := group.Close(err); err == nil {
+				err = cerr
+			}
+		}()
+		ctx = group.Context()
 	}
 	// The checkpoint is loaded (and checked against the model) before the
 	// data set is listed and before any image is read, so that a checkpoint
@@ -211,14 +244,31 @@ func run(ctx context.Context, opts *Options) error {
 	if workers < 0 {
 		workers = runtime.NumCPU()
 	}
-	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, workers, imagenet.LoaderOptions{SkipInvalid: opts.SkipInvalid, Decode: opts.decode})
+	sampler := dist.NewSampler(len(ds.Samples), env)
+	var indices []int // dataset order
+	if env.Distributed() {
+		indices = sampler.Indices()
+		fmt.Fprintf(opts.IO.ErrOut, "Rank %d of %d (--launcher %s): %d of the %d images\n", env.Rank, env.WorldSize, env.Launcher, len(indices), len(ds.Samples))
+	}
+	loader := imagenet.NewLoader(ds, indices, pipe, norm, batch, workers, imagenet.LoaderOptions{SkipInvalid: opts.SkipInvalid, Decode: opts.decode})
 	defer loader.Close()
 	total := loader.NumBatches()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s (batch %d, %d workers)\n", loaded.Path, len(ds.Samples), ds.Root, batch, workers)
 	progress := cmdutil.NewProgress(opts.IO, "test", len(ds.Samples), batch, total)
-	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: evaluator, TTA: opts.TTA, KeepPredictions: opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.Update})
+	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: evaluator, TTA: opts.TTA, KeepPredictions: env.Distributed() || opts.Out != "" && opts.OutItem == "pred", Chunk: opts.chunk, Progress: progress.Update})
 	progress.Finish()
+	if err == nil && env.Distributed() {
+		// collect_results: rank 0 merges every rank's predictions and
+		// evaluates; the other ranks wait until it is done.
+		if res, err = evaluate.Collect(group, *sampler, evaluator, res); err == nil && res == nil {
+			_, err = group.Broadcast("finished", nil)
+			return err
+		}
+	}
 	if err != nil {
+		if derr := dist.Failure(ctx); derr != nil {
+			return derr
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 		}

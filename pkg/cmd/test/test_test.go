@@ -14,6 +14,7 @@ import (
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/imagenet/jpeg"
@@ -44,6 +45,12 @@ func TestNewCmdTestParsesFlags(t *testing.T) {
 		{args: []string{"cfg.py", "ck.pth", "--workers", "0"}, check: func(o *Options) bool { return o.Workers == 0 }},
 		{args: []string{"cfg.py", "ck.pth"}, check: func(o *Options) bool { return o.Workers == -1 }},
 		{args: []string{"cfg.py"}, wantErr: "accepts 2 arg"},
+		{args: []string{"cfg.py", "ck.pth"}, check: func(o *Options) bool { return o.Launcher == "none" && o.DistTimeout == dist.DefaultTimeout }},
+		{args: []string{"cfg.py", "ck.pth", "--launcher", "slurm", "--dist-timeout", "10s"}, check: func(o *Options) bool {
+			return o.Launcher == "slurm" && o.DistTimeout == 10*time.Second
+		}},
+		{args: []string{"cfg.py", "ck.pth", "--launcher", "deepspeed"}, wantErr: "--launcher must be one of none, pytorch, slurm, mpi"},
+		{args: []string{"cfg.py", "ck.pth", "--dist-timeout", "0s"}, wantErr: "--dist-timeout must be positive"},
 	} {
 		ios, _, _, _ := cmdutil.Test()
 		var got *Options
