@@ -37,8 +37,8 @@ func NewCmdValidate(f *cmdutil.Factory, runF func(context.Context, *Options) err
 	cmd := &cobra.Command{
 		Use:   "validate FILE.onnx",
 		Short: "Check an ONNX MobileOne file against ONNX Runtime and its checkpoint",
-		Long: `Read an ONNX file (from mobileone export or another exporter: torch.onnx,
-mmdeploy, timm), map its graph back to a MobileOne deploy model (Conv blocks,
+		Long: `Read an ONNX file (from mobileone export, or torch.onnx.export of mmpretrain's
+or timm's MobileOne), map its graph back to a MobileOne deploy model (Conv blocks,
 SE layers, pooling, fc; optional in-graph uint8 preprocessing and softmax),
 print what it holds and run it in this program's engine on random inputs, then:
 
