@@ -58,3 +58,54 @@ func TestInterruptReachesABlockedRead(t *testing.T) {
 		t.Logf("%v: exited %v after the signal", sig, time.Since(start).Round(time.Millisecond))
 	}
 }
+
+// TestSecondInterruptExitsAtOnce: reparameterize whose SRC is a FIFO
+// blocks in open(2), where no context reaches; the first SIGINT cannot
+// stop it, the second exits at once with 130 and leaves no output.
+func TestSecondInterruptExitsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs the binary and waits for it to block")
+	}
+	repo := fixtures.Root(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "mobileone")
+	if err := os.Symlink(os.Args[0], bin); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "src.pth")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "out", "dst.pth")
+	cmd := exec.Command(bin, "reparameterize", filepath.Join(repo, "testdata/demo/mobileone-tiny_demo.py"), fifo, dst)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+		t.Fatalf("exited on the first interrupt while blocked in open (exit %d): the test no longer blocks", cmd.ProcessState.ExitCode())
+	case <-time.After(500 * time.Millisecond):
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after the second interrupt")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit code %d, want 130; stderr:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupt again to exit at once") {
+		t.Errorf("stderr lacks the notice:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(dst); err == nil {
+		t.Error("DST was written")
+	}
+}
