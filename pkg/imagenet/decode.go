@@ -16,6 +16,7 @@ import (
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
+	"github.com/mobileone-go/mobileone/internal/memlimit"
 	"github.com/mobileone-go/mobileone/internal/readfile"
 	"github.com/mobileone-go/mobileone/pkg/imagenet/jpeg"
 )
@@ -153,6 +154,13 @@ func Decode(data []byte) (m *Image, err error) {
 			m, err = nil, FormatError(fmt.Sprintf("%s: decoder panic: %v", format, r))
 		}
 	}()
+	// The pixel memory is checked against the process's budget from the
+	// headers, before any of it is allocated.
+	if _, w, h, err := DecodeConfig(data); err == nil && checkSize(w, h) == nil {
+		if err := memlimit.Check(fmt.Sprintf("decoding a %dx%d %s image", w, h, format), decodeBytes(w, h)); err != nil {
+			return nil, err
+		}
+	}
 	switch format {
 	case "jpeg":
 		return decodeJPEG(data)
@@ -196,6 +204,11 @@ func Decode(data []byte) (m *Image, err error) {
 	}
 	return FromImage(im), nil
 }
+
+// decodeBytes estimates the peak memory of decoding a w×h image: the
+// decoder's own picture (up to 8 bytes a pixel: 16-bit RGBA) and the BGR
+// result (3 bytes a pixel).
+func decodeBytes(w, h int) int64 { return 11 * int64(w) * int64(h) }
 
 func checkSize(w, h int) error {
 	if w <= 0 || h <= 0 {

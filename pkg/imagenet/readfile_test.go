@@ -95,3 +95,21 @@ func TestImageNetWithoutAnnotationFile(t *testing.T) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
+
+// TestDecodeChecksMemoryBudget: a picture whose pixels would not fit the
+// budget is refused from its header, before they are allocated.
+func TestDecodeChecksMemoryBudget(t *testing.T) {
+	data, err := os.ReadFile(fixtures.Testdata(t, "imagenet/skimage_chelsea.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MOBILEONE_MEMORY_LIMIT", "1MiB") // 451x300 needs 11*135300 = 1.4 MiB
+	_, err = Decode(data)
+	if err == nil || !strings.HasPrefix(err.Error(), "decoding a 451x300 png image needs about 1.4 MiB of memory, more than the limit of 1.0 MiB") {
+		t.Errorf("err = %v", err)
+	}
+	t.Setenv("MOBILEONE_MEMORY_LIMIT", "2MiB")
+	if _, err := Decode(data); err != nil {
+		t.Errorf("within the budget: %v", err)
+	}
+}
