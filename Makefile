@@ -46,20 +46,21 @@ test-deps:
 # The main job, offline: train a small MobileOne on the bundled Fashion-MNIST
 # slice (testdata/fashion-mnist, about a minute on 2 cores), reparameterize
 # it, test it (accuracy/top1 must reach 80%), classify the bundled images with
-# the train-time and the deploy model, check both are right and agree, plot
-# the training curves and draw the least confident successes and failures.
+# the train-time and the deploy model (drawing the predictions on them), check
+# both are right and agree, plot the training curves and draw the least
+# confident successes and failures.
 demo: build
 	@rm -rf $(OUT) && mkdir -p $(OUT)
 	$(BIN) train $(DEMO_CFG) --work-dir $(OUT)/work
 	$(BIN) reparameterize $(DEMO_CFG) $(OUT)/work/epoch_12.pth $(OUT)/fmnist_deploy.pth
 	$(BIN) test $(DEMO_DEPLOY_CFG) $(OUT)/fmnist_deploy.pth --out $(OUT)/preds.pkl | tee $(OUT)/test.log
-	$(BIN) infer --config $(DEMO_DEPLOY_CFG) --checkpoint $(OUT)/fmnist_deploy.pth --topk 3 $(DEMO_IMAGES)
+	$(BIN) infer --config $(DEMO_DEPLOY_CFG) --checkpoint $(OUT)/fmnist_deploy.pth --topk 3 --show-dir $(OUT)/show --rescale-factor 8 $(DEMO_IMAGES)
 	$(BIN) infer --config $(DEMO_CFG) --checkpoint $(OUT)/work/epoch_12.pth --json $(DEMO_IMAGES) > $(OUT)/train.json
 	$(BIN) infer --config $(DEMO_DEPLOY_CFG) --checkpoint $(OUT)/fmnist_deploy.pth --json $(DEMO_IMAGES) > $(OUT)/deploy.json
 	$(BIN) analyze-logs plot-curve $(OUT)/work/*/vis_data/scalars.json --keys loss accuracy/top1 --legend loss top-1 --title "fmnist_demo" --out $(OUT)/curves.png
 	$(BIN) analyze-results $(DEMO_DEPLOY_CFG) $(OUT)/preds.pkl --out-dir $(OUT)/gallery --topk 8 --rescale-factor 8
 	$(GO) run ./internal/demo/check -min-top1 80 -test-log $(OUT)/test.log $(OUT)/train.json $(OUT)/deploy.json
-	@echo "curves: $(OUT)/curves.png and $(OUT)/work/training_curves.png; galleries: $(OUT)/gallery/{success,fail}; model: $(OUT)/fmnist_deploy.pth"
+	@echo "curves: $(OUT)/curves.png and $(OUT)/work/training_curves.png; pictures: $(OUT)/show (infer --show-dir), $(OUT)/gallery/{success,fail} (analyze-results); model: $(OUT)/fmnist_deploy.pth"
 
 # Rebuild the committed demo checkpoint ($(DEMO_CKPT), the reparameterized
 # model of `make demo`, seed 0) that the tests use.

@@ -109,3 +109,16 @@ func Annotate(img *imagenet.Image, text string) (*image.RGBA, error) {
 	}
 	return out, nil
 }
+
+// Rescale is mmcv.imrescale(img, factor) for a float factor, as
+// visualize_cls's rescale_factor applies it: the size is w×factor and
+// h×factor rounded half up. The pixels are resized with Pillow's bilinear
+// filter (imagenet.ResizeImage) where mmcv uses OpenCV's: it only makes a
+// picture to look at.
+func Rescale(img *imagenet.Image, factor float64) (*imagenet.Image, error) {
+	w, h := int(float64(img.Width)*factor+0.5), int(float64(img.Height)*factor+0.5)
+	if !(factor > 0) || w < 1 || h < 1 || w > 1<<15 || h > 1<<15 {
+		return nil, fmt.Errorf("visual: rescale factor %g turns %dx%d into %dx%d", factor, img.Width, img.Height, w, h)
+	}
+	return imagenet.ResizeImage(img, w, h), nil
+}

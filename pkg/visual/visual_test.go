@@ -73,3 +73,25 @@ func TestAnnotate(t *testing.T) {
 		t.Errorf("%d text pixels, want the caption drawn", white)
 	}
 }
+
+// TestRescale: mmcv.imrescale's sizes, int(size × factor + 0.5).
+func TestRescale(t *testing.T) {
+	for _, tc := range []struct {
+		w, h   int
+		factor float64
+		ow, oh int
+	}{{28, 28, 8, 224, 224}, {5, 3, 1.5, 8, 5}, {100, 41, 0.5, 50, 21}} {
+		out, err := Rescale(imagenet.NewImage(tc.w, tc.h), tc.factor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Width != tc.ow || out.Height != tc.oh {
+			t.Errorf("%dx%d × %g = %dx%d, want %dx%d", tc.w, tc.h, tc.factor, out.Width, out.Height, tc.ow, tc.oh)
+		}
+	}
+	for _, f := range []float64{0, -1, 0.001, 1e6} {
+		if _, err := Rescale(imagenet.NewImage(28, 28), f); err == nil {
+			t.Errorf("factor %g: no error", f)
+		}
+	}
+}

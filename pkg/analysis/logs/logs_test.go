@@ -111,9 +111,9 @@ func TestLoadPythonFloatsAndErrors(t *testing.T) {
 	for body, want := range map[string]string{
 		`{"lr": 0.1}` + "\n" + `{"lr": "fast"}`: `scalars.json:2: key "lr": value "fast" is not a number`,
 		`{"lr": 0.1` + "\n":                     `scalars.json:1: not a JSON object`,
-		`[1, 2]`:                                 `scalars.json:1: not a JSON object`,
-		"\n\n":                                   `scalars.json: no records`,
-		`{"lr": 1} {"lr": 2}`:                    `scalars.json:1: more than one JSON value`,
+		`[1, 2]`:                                `scalars.json:1: not a JSON object`,
+		"\n\n":                                  `scalars.json: no records`,
+		`{"lr": 1} {"lr": 2}`:                   `scalars.json:1: more than one JSON value`,
 	} {
 		os.WriteFile(p, []byte(body), 0o644)
 		_, err := Load(p)

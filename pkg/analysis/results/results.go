@@ -126,11 +126,9 @@ func (g *Gallery) draw(src, out string, p evaluate.Prediction) error {
 		return err
 	}
 	if g.RescaleFactor > 0 {
-		w, h := int(float64(img.Width)*g.RescaleFactor+0.5), int(float64(img.Height)*g.RescaleFactor+0.5)
-		if w < 1 || h < 1 || w > 1<<15 || h > 1<<15 {
-			return fmt.Errorf("results: %s: rescale factor %g gives %dx%d", src, g.RescaleFactor, w, h)
+		if img, err = visual.Rescale(img, g.RescaleFactor); err != nil {
+			return fmt.Errorf("%s: %w", src, err)
 		}
-		img = imagenet.ResizeImage(img, w, h)
 	}
 	caption := visual.ClsCaption(
 		[]visual.Label{g.label(p.GTLabel, 0)},

@@ -28,20 +28,22 @@ const DefaultConfig = "mobileone-s0_8xb32_in1k"
 
 // Options are the parsed arguments of infer.
 type Options struct {
-	IO          *cmdutil.IOStreams
-	HTTPClient  func() *http.Client
-	Images      []string
-	Config      string
-	Checkpoint  string
-	CfgOptions  []string
-	TopK        int
-	JSON        bool
-	BatchSize   int
-	Workers     int
-	Out         string
-	ShowDir     string
-	SkipInvalid bool
-	Strict      bool
+	IO         *cmdutil.IOStreams
+	HTTPClient func() *http.Client
+	Images     []string
+	Config     string
+	Checkpoint string
+	CfgOptions []string
+	TopK       int
+	JSON       bool
+	BatchSize  int
+	Workers    int
+	Out        string
+	ShowDir    string
+	// RescaleFactor resizes the --show-dir pictures (0: as they are).
+	RescaleFactor float64
+	SkipInvalid   bool
+	Strict        bool
 }
 
 // NewCmdInfer returns the infer command.
@@ -77,7 +79,9 @@ warning ("Premature end of JPEG file") naming the file.
 --out FILE writes every result to FILE as a JSON array (.json), JSON Lines
 (.jsonl) or CSV (.csv), atomically at the end. --show-dir DIR writes each image
 as DIR/<name>.png with its top-k labels and scores drawn at the top-left, as
-mmpretrain's visualizer (visualize_cls) does.`,
+mmpretrain's visualizer (visualize_cls) does; --rescale-factor F first resizes the
+picture by F (the inferencer's rescale_factor), so that the text, drawn in
+proportion to the image, is readable on small images.`,
 		Example: `  mobileone infer demo.JPEG
   mobileone infer demo.JPEG mobileone-s0_8xb32_in1k --checkpoint s0.pth
   mobileone infer photos/ --config mobileone-s0_deploy_8xb32_in1k --checkpoint s0_deploy.pth --out results.csv --show-dir vis
@@ -110,6 +114,7 @@ mmpretrain's visualizer (visualize_cls) does.`,
 	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs)")
 	fl.StringVar(&opts.Out, "out", "", "also write the results to this .json, .jsonl or .csv file")
 	fl.StringVar(&opts.ShowDir, "show-dir", "", "write each image with its predictions drawn on it to this folder (PNG)")
+	fl.Float64Var(&opts.RescaleFactor, "rescale-factor", 0, "with --show-dir: resize the pictures by this factor first")
 	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "report unreadable or corrupt images and go on instead of stopping")
 	fl.BoolVar(&opts.Strict, "strict", false, "with --skip-invalid: exit with 1 at the end if any image failed")
 	_ = cmd.RegisterFlagCompletionFunc("config", func(c *cobra.Command, a []string, s string) ([]string, cobra.ShellCompDirective) {
@@ -127,6 +132,8 @@ func (o *Options) check() error {
 		return cmdutil.FlagErrorf("--batch-size must be at least 1, got %d", o.BatchSize)
 	case o.Workers < 0:
 		return cmdutil.FlagErrorf("--workers must not be negative, got %d", o.Workers)
+	case o.RescaleFactor < 0 || o.RescaleFactor > 0 && o.ShowDir == "":
+		return cmdutil.FlagErrorf("--rescale-factor must be positive and goes with --show-dir, got %g", o.RescaleFactor)
 	case o.Strict && !o.SkipInvalid:
 		return cmdutil.FlagErrorf("--strict goes with --skip-invalid (without it the first bad image stops the run)")
 	}

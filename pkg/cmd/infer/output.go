@@ -16,6 +16,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/predict"
 	"github.com/mobileone-go/mobileone/pkg/setup"
+	"github.com/mobileone-go/mobileone/pkg/visual"
 )
 
 // outFormat is the --out format by extension, or "".
@@ -240,6 +241,11 @@ func (j *job) show(src predict.Source, r Result) error {
 	img, err := j.decode(src.Path)
 	if err != nil {
 		return err
+	}
+	if j.opts.RescaleFactor > 0 {
+		if img, err = visual.Rescale(img, j.opts.RescaleFactor); err != nil {
+			return fmt.Errorf("%s: %w", src.Path, err)
+		}
 	}
 	pic, err := predict.Annotate(img, r)
 	if err != nil {
