@@ -16,8 +16,11 @@
 # sides then load those weights; default random weights), OUT (work folder,
 # default $TMPDIR/mobileone-bench), GO_BEFORE (a second checkout of the
 # project, e.g. the previous commit: its binaries run as a fourth side,
-# "go-before", for before/after figures). Results: $OUT/results.jsonl and
-# the table on stdout (also $OUT/table.md).
+# "go-before", for before/after figures), GO_AVX2 (default 1 on a CPU with
+# AVX-512F: the same Go binary run again with GODEBUG=cpu.avx512f=off as a
+# side "go-avx2", the kernels an AVX2-only machine runs). Results:
+# $OUT/results.jsonl and the table on stdout (also $OUT/table.md), headed by
+# the CPU model and its SIMD flags.
 set -euo pipefail
 { # the whole script is parsed before it runs: editing it mid-run is harmless
 
@@ -36,6 +39,7 @@ fi
 if [[ -n "${QUICK:-}" ]]; then
   ARCHS=s0; ROUNDS=${ROUNDS_QUICK:-2}; TRAIN224=0
 fi
+GO_AVX2=${GO_AVX2:-$(grep -qw avx512f /proc/cpuinfo && echo 1 || echo 0)}
 mkdir -p "$OUT"
 RES=$OUT/results.jsonl
 : > "$RES"
@@ -94,16 +98,18 @@ done
 run() {
   local side=$1 kind=$2 arch=$3 batch=$4 size=$5 th=$6 iters=$7 line
   local cfg=$ROOT/configs/mobileone/deploy/mobileone-${arch}_deploy_8xb32_in1k.py
-  local bin=$OUT
+  local bin=$OUT godebug=${GODEBUG:-}
   if [[ $side == go-before ]]; then bin=$OUT/before; fi
-  case ${side%-before}/$kind in
+  if [[ $side == go-avx2 ]]; then godebug=cpu.avx512f=off; fi
+  local base=${side%-before}
+  case ${base%-avx2}/$kind in
     go/infer)
       # shellcheck disable=SC2046
-      line=$("$bin/mobileone" benchmark "$cfg" --batch-size "$batch" --shape "$size" --threads "$th" \
+      line=$(GODEBUG=$godebug "$bin/mobileone" benchmark "$cfg" --batch-size "$batch" --shape "$size" --threads "$th" \
         --iters "$iters" --warmup 2 --json $(ckpt_args "$arch" --checkpoint) 2>/dev/null |
         "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(dict(side=sys.argv[2],kind="infer",arch=sys.argv[1],batch=r["batch_size"],size=r["shape"][0],threads=r["threads"],median_ms=r["median_ms"],min_ms=r["min_ms"],images_per_s=r["images_per_s"],iters=r["iters"])))' "$arch" "$side") ;;
     go/train)
-      line=$("$bin/gotrain" -arch "$arch" -batch "$batch" -size "$size" -threads "$th" -iters "$iters" -warmup 1) ;;
+      line=$(GODEBUG=$godebug "$bin/gotrain" -arch "$arch" -batch "$batch" -size "$size" -threads "$th" -iters "$iters" -warmup 1) ;;
     torch/infer)
       # shellcheck disable=SC2046
       line=$(env $(torch_env "$th") "$PY" "$HERE/torch_models.py" infer --arch "$arch" --batch "$batch" --size "$size" \
@@ -141,6 +147,7 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
     read -r kind arch batch size th iters sides <<<"$cell"
     if [[ $kind == train && $size == 224 && $ROUND -gt 1 ]]; then continue; fi # one round: minutes per step
     if [[ -n "${GO_BEFORE:-}" ]]; then sides+=,go-before; fi
+    if [[ $GO_AVX2 == 1 ]]; then sides+=,go-avx2; fi
     IFS=, read -r -a order <<<"$sides"
     # rotate the side order every round
     n=${#order[@]}
@@ -151,6 +158,9 @@ for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
   done
 done
 
-"$PY" "$HERE/table.py" "$RES" | tee "$OUT/table.md"
+CPU_MODEL=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+CPU_FLAGS=$(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx|fma|f16c)' | tr '\n' ' ')
+CPU_MODEL=$CPU_MODEL CPU_FLAGS=$CPU_FLAGS CPU_FAMILY=$(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') \
+  CPU_COUNT=$(nproc) "$PY" "$HERE/table.py" "$RES" | tee "$OUT/table.md"
 exit
 }
