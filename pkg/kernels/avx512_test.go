@@ -34,7 +34,7 @@ func TestZKernelsMatchAVX2Tile(t *testing.T) {
 	}
 	kernelsZ := []struct {
 		np int
-		f  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+		f  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int)
 	}{{3, sgemmKernelZ18x16}, {2, sgemmKernelZ12x16}, {1, sgemmKernelZ6x16}}
 	r := rand.New(rand.NewSource(31))
 	for _, kz := range kernelsZ {
@@ -42,6 +42,8 @@ func TestZKernelsMatchAVX2Tile(t *testing.T) {
 		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 255, 256, 257} {
 			for _, ldb := range []int{16, 37} {
 				for flags := 0; flags < 4; flags++ {
+					// all rows, and a ragged last panel (m rows of C exist)
+					m := rows - (k+flags)%6
 					const ldc = 21
 					lda := 6*k + 3 // panels need not be adjacent
 					a, b := randSlice(r, (kz.np-1)*lda+6*k), randSlice(r, (k-1)*ldb+16)
@@ -51,18 +53,18 @@ func TestZKernelsMatchAVX2Tile(t *testing.T) {
 					contract := append([]float32(nil), c0...)
 					for p := 0; p < kz.np; p++ {
 						sgemmKernel6x16(k, &a[p*lda], &b[0], ldb, &want[6*p*ldc], ldc, &bias[6*p], flags)
-						gemmKernelGeneric(16, k, a[p*lda:], b, ldb, contract[6*p*ldc:], ldc, bias[6*p:], flags)
 					}
+					gemmTileZGeneric(kz.np, 16, k, a, lda, b, ldb, contract, ldc, bias[:m], flags, m)
 					got, check := withGuard(r, len(c0))
 					copy(got, c0)
-					kz.f(k, &a[0], lda, &b[0], ldb, &got[0], ldc, &bias[0], flags)
+					kz.f(k, &a[0], lda, &b[0], ldb, &got[0], ldc, &bias[0], flags, m)
 					check(t, "kernel C")
-					what := fmt.Sprintf("%dx16 k=%d ldb=%d flags=%d", rows, k, ldb, flags)
+					what := fmt.Sprintf("%dx16 m=%d k=%d ldb=%d flags=%d", rows, m, k, ldb, flags)
 					for i := range got {
-						if i%ldc >= 16 && got[i] != c0[i] {
+						if (i%ldc >= 16 || i/ldc >= m) && got[i] != c0[i] {
 							t.Fatalf("%s: wrote outside the tile at %d", what, i)
 						}
-						if got[i] != want[i] {
+						if i%ldc < 16 && i/ldc < m && got[i] != want[i] {
 							t.Fatalf("%s: entry %d is %v, the AVX2 6x16 kernel gives %v", what, i, got[i], want[i])
 						}
 					}

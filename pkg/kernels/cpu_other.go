@@ -22,27 +22,21 @@ func sgemmKernel6x8(k int, a, b *float32, ldb int, c *float32, ldc int, bias *fl
 	gemmKernelGeneric(8, k, unsafe.Slice(a, 6*k), unsafe.Slice(b, (k-1)*ldb+8), ldb, unsafe.Slice(c, 5*ldc+8), ldc, unsafe.Slice(bias, 6), flags)
 }
 
-// sgemmKernelZ computes the tile of an AVX-512 kernel with np 6-row A
-// panels lda elements apart, as gemmKernelGeneric does panel by panel.
-func sgemmKernelZ(np, nr, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-	as := unsafe.Slice(a, (np-1)*lda+6*k)
-	cs := unsafe.Slice(c, (6*np-1)*ldc+nr)
-	bs := unsafe.Slice(bias, 6*np)
-	for p := 0; p < np; p++ {
-		gemmKernelGeneric(nr, k, as[p*lda:], unsafe.Slice(b, (k-1)*ldb+nr), ldb, cs[6*p*ldc:], ldc, bs[6*p:], flags)
-	}
+func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
+	sgemmKernelZ(3, k, a, lda, b, ldb, c, ldc, bias, flags, m)
 }
 
-func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-	sgemmKernelZ(3, 16, k, a, lda, b, ldb, c, ldc, bias, flags)
+func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
+	sgemmKernelZ(2, k, a, lda, b, ldb, c, ldc, bias, flags, m)
 }
 
-func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-	sgemmKernelZ(2, 16, k, a, lda, b, ldb, c, ldc, bias, flags)
+func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
+	sgemmKernelZ(1, k, a, lda, b, ldb, c, ldc, bias, flags, m)
 }
 
-func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int) {
-	sgemmKernelZ(1, 16, k, a, lda, b, ldb, c, ldc, bias, flags)
+func sgemmKernelZ(np, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
+	gemmTileZGeneric(np, 16, k, unsafe.Slice(a, (np-1)*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+16), ldb,
+		unsafe.Slice(c, (m-1)*ldc+16), ldc, unsafe.Slice(bias, m), flags, m)
 }
 
 func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {

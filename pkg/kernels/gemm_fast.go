@@ -369,7 +369,8 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						ir0 = j.colTail(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
 					}
 					if useAVX512 && nr == gemmNR {
-						ir0 = j.tilesZ(ap, bptr, ldb, kc, ic, ir0, mc, jc+jr, useBias, flags)
+						j.tilesZ(ap, bptr, ldb, kc, ic, ir0, mc, jc+jr, useBias, flags)
+						continue
 					}
 					for ir := ir0; ir < mc; ir += gemmMR {
 						mr := min(gemmMR, mc-ir)
@@ -397,35 +398,56 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 	}
 }
 
-// tilesZ computes the full 6-row panels of rows [ic+ir0, ic+mc) of a
-// 16-column block with the AVX-512 kernels, three panels at a time, and
-// returns the row offset (within the block) where it stopped; the ragged
-// last panel is left to edgeTile. Each entry is the sum the 6×16 AVX2
-// kernel gives, bit for bit.
-func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col int, useBias bool, flags int) int {
-	ir := ir0
-	for ir+gemmMR <= mc {
-		np := min(3, (mc-ir)/gemmMR)
+// tilesZ computes rows [ic+ir0, ic+mc) of a 16-column block with the
+// AVX-512 kernels, three 6-row panels at a time; the kernels write only the
+// rows that exist, so the zero-padded last panel of a ragged block needs no
+// edge tile. Each entry is the sum the 6×16 AVX2 kernel gives, bit for bit.
+func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col int, useBias bool, flags int) {
+	for ir := ir0; ir < mc; {
+		np := min(3, (mc-ir+gemmMR-1)/gemmMR)
+		m := min(np*gemmMR, mc-ir)
 		row := ic + ir
 		bias := &zeroBias[0]
 		if useBias {
-			bias = &j.bias[row : row+np*gemmMR][0]
+			bias = &j.bias[row : row+m][0]
 		}
 		coff := row*j.ldc + col
-		_ = j.c[coff+(np*gemmMR-1)*j.ldc+gemmNR-1]
+		_ = j.c[coff+(m-1)*j.ldc+gemmNR-1]
 		_ = ap[(ir+np*gemmMR)*kc-1]
 		aptr := &ap[ir*kc]
 		switch np {
 		case 3:
-			sgemmKernelZ18x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags)
+			sgemmKernelZ18x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
 		case 2:
-			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags)
+			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
 		default:
-			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags)
+			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
 		}
 		ir += np * gemmMR
 	}
-	return ir
+}
+
+// gemmTileZGeneric is the contract of the AVX-512 tile kernels in plain
+// Go: np 6-row A panels lda elements apart times an nr-wide B panel, the
+// first m rows stored.
+func gemmTileZGeneric(np, nr, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags, m int) {
+	var t [gemmMR * gemmNR]float32
+	for p := 0; p < np && p*gemmMR < m; p++ {
+		gemmKernelGeneric(nr, k, a[p*lda:], b, ldb, t[:], gemmNR, zeroBias[:], 0)
+		for i := 0; i < gemmMR && p*gemmMR+i < m; i++ {
+			r := p*gemmMR + i
+			for x := 0; x < nr; x++ {
+				v := t[i*gemmNR+x] + bias[r]
+				if flags&kernAccumulate != 0 {
+					v += c[r*ldc+x]
+				}
+				if flags&kernReLU != 0 && v < 0 {
+					v = 0
+				}
+				c[r*ldc+x] = v
+			}
+		}
+	}
 }
 
 // colTail computes columns [col, col+nr) of the rows of full groups of
@@ -531,7 +553,7 @@ func (j *gemmJob) edgeTile(ws *gemmWS, kc int, aptr, bptr *float32, ldb, row, co
 	t := &ws.tmp
 	if useAVX512 {
 		// the same sums as the AVX2 kernels below, at twice the width
-		sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
+		sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0, gemmMR)
 	} else if nr <= 8 {
 		sgemmKernel6x8(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
 	} else {

@@ -1369,9 +1369,9 @@ col4_loop:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+// func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ18x16(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernelZ18x16(SB), NOSPLIT, $0-80
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       lda+16(FP), DX
@@ -1586,129 +1586,284 @@ sgemmKernelZ18x16_loop1:
 
 sgemmKernelZ18x16_store:
 	MOVQ        bias+56(FP), AX
+	MOVQ        flags+64(FP), CX
+	MOVQ        m+72(FP), DX
+	VPXORD      Z18, Z18, Z18
 	VADDPS.BCST (AX), Z0, Z0
-	VADDPS.BCST 4(AX), Z1, Z1
-	VADDPS.BCST 8(AX), Z2, Z2
-	VADDPS.BCST 12(AX), Z3, Z3
-	VADDPS.BCST 16(AX), Z4, Z4
-	VADDPS.BCST 20(AX), Z5, Z5
-	VADDPS.BCST 24(AX), Z6, Z6
-	VADDPS.BCST 28(AX), Z7, Z7
-	VADDPS.BCST 32(AX), Z8, Z8
-	VADDPS.BCST 36(AX), Z9, Z9
-	VADDPS.BCST 40(AX), Z10, Z10
-	VADDPS.BCST 44(AX), Z11, Z11
-	VADDPS.BCST 48(AX), Z12, Z12
-	VADDPS.BCST 52(AX), Z13, Z13
-	VADDPS.BCST 56(AX), Z14, Z14
-	VADDPS.BCST 60(AX), Z15, Z15
-	VADDPS.BCST 64(AX), Z16, Z16
-	VADDPS.BCST 68(AX), Z17, Z17
-	MOVQ        flags+64(FP), AX
-	TESTQ       $0x00000001, AX
-	JZ          sgemmKernelZ18x16_noacc
-	MOVQ        DI, CX
-	VADDPS      (CX), Z0, Z0
-	ADDQ        R8, CX
-	VADDPS      (CX), Z1, Z1
-	ADDQ        R8, CX
-	VADDPS      (CX), Z2, Z2
-	ADDQ        R8, CX
-	VADDPS      (CX), Z3, Z3
-	ADDQ        R8, CX
-	VADDPS      (CX), Z4, Z4
-	ADDQ        R8, CX
-	VADDPS      (CX), Z5, Z5
-	ADDQ        R8, CX
-	VADDPS      (CX), Z6, Z6
-	ADDQ        R8, CX
-	VADDPS      (CX), Z7, Z7
-	ADDQ        R8, CX
-	VADDPS      (CX), Z8, Z8
-	ADDQ        R8, CX
-	VADDPS      (CX), Z9, Z9
-	ADDQ        R8, CX
-	VADDPS      (CX), Z10, Z10
-	ADDQ        R8, CX
-	VADDPS      (CX), Z11, Z11
-	ADDQ        R8, CX
-	VADDPS      (CX), Z12, Z12
-	ADDQ        R8, CX
-	VADDPS      (CX), Z13, Z13
-	ADDQ        R8, CX
-	VADDPS      (CX), Z14, Z14
-	ADDQ        R8, CX
-	VADDPS      (CX), Z15, Z15
-	ADDQ        R8, CX
-	VADDPS      (CX), Z16, Z16
-	ADDQ        R8, CX
-	VADDPS      (CX), Z17, Z17
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r0_noacc
+	VADDPS      (DI), Z0, Z0
 
-sgemmKernelZ18x16_noacc:
-	TESTQ  $0x00000002, AX
-	JZ     sgemmKernelZ18x16_norelu
-	VPXORD Z18, Z18, Z18
+sgemmKernelZ18x16_r0_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r0_norelu
 	VMAXPS Z0, Z18, Z0
+
+sgemmKernelZ18x16_r0_norelu:
+	VMOVUPS     Z0, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x01
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 4(AX), Z1, Z1
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r1_noacc
+	VADDPS      (DI), Z1, Z1
+
+sgemmKernelZ18x16_r1_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r1_norelu
 	VMAXPS Z1, Z18, Z1
+
+sgemmKernelZ18x16_r1_norelu:
+	VMOVUPS     Z1, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x02
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 8(AX), Z2, Z2
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r2_noacc
+	VADDPS      (DI), Z2, Z2
+
+sgemmKernelZ18x16_r2_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r2_norelu
 	VMAXPS Z2, Z18, Z2
+
+sgemmKernelZ18x16_r2_norelu:
+	VMOVUPS     Z2, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x03
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 12(AX), Z3, Z3
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r3_noacc
+	VADDPS      (DI), Z3, Z3
+
+sgemmKernelZ18x16_r3_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r3_norelu
 	VMAXPS Z3, Z18, Z3
+
+sgemmKernelZ18x16_r3_norelu:
+	VMOVUPS     Z3, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x04
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 16(AX), Z4, Z4
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r4_noacc
+	VADDPS      (DI), Z4, Z4
+
+sgemmKernelZ18x16_r4_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r4_norelu
 	VMAXPS Z4, Z18, Z4
+
+sgemmKernelZ18x16_r4_norelu:
+	VMOVUPS     Z4, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x05
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 20(AX), Z5, Z5
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r5_noacc
+	VADDPS      (DI), Z5, Z5
+
+sgemmKernelZ18x16_r5_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r5_norelu
 	VMAXPS Z5, Z18, Z5
+
+sgemmKernelZ18x16_r5_norelu:
+	VMOVUPS     Z5, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x06
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 24(AX), Z6, Z6
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r6_noacc
+	VADDPS      (DI), Z6, Z6
+
+sgemmKernelZ18x16_r6_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r6_norelu
 	VMAXPS Z6, Z18, Z6
+
+sgemmKernelZ18x16_r6_norelu:
+	VMOVUPS     Z6, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x07
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 28(AX), Z7, Z7
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r7_noacc
+	VADDPS      (DI), Z7, Z7
+
+sgemmKernelZ18x16_r7_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r7_norelu
 	VMAXPS Z7, Z18, Z7
+
+sgemmKernelZ18x16_r7_norelu:
+	VMOVUPS     Z7, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x08
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 32(AX), Z8, Z8
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r8_noacc
+	VADDPS      (DI), Z8, Z8
+
+sgemmKernelZ18x16_r8_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r8_norelu
 	VMAXPS Z8, Z18, Z8
+
+sgemmKernelZ18x16_r8_norelu:
+	VMOVUPS     Z8, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x09
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 36(AX), Z9, Z9
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r9_noacc
+	VADDPS      (DI), Z9, Z9
+
+sgemmKernelZ18x16_r9_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r9_norelu
 	VMAXPS Z9, Z18, Z9
+
+sgemmKernelZ18x16_r9_norelu:
+	VMOVUPS     Z9, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0a
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 40(AX), Z10, Z10
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r10_noacc
+	VADDPS      (DI), Z10, Z10
+
+sgemmKernelZ18x16_r10_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r10_norelu
 	VMAXPS Z10, Z18, Z10
+
+sgemmKernelZ18x16_r10_norelu:
+	VMOVUPS     Z10, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0b
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 44(AX), Z11, Z11
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r11_noacc
+	VADDPS      (DI), Z11, Z11
+
+sgemmKernelZ18x16_r11_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r11_norelu
 	VMAXPS Z11, Z18, Z11
+
+sgemmKernelZ18x16_r11_norelu:
+	VMOVUPS     Z11, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0c
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 48(AX), Z12, Z12
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r12_noacc
+	VADDPS      (DI), Z12, Z12
+
+sgemmKernelZ18x16_r12_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r12_norelu
 	VMAXPS Z12, Z18, Z12
+
+sgemmKernelZ18x16_r12_norelu:
+	VMOVUPS     Z12, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0d
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 52(AX), Z13, Z13
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r13_noacc
+	VADDPS      (DI), Z13, Z13
+
+sgemmKernelZ18x16_r13_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r13_norelu
 	VMAXPS Z13, Z18, Z13
+
+sgemmKernelZ18x16_r13_norelu:
+	VMOVUPS     Z13, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0e
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 56(AX), Z14, Z14
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r14_noacc
+	VADDPS      (DI), Z14, Z14
+
+sgemmKernelZ18x16_r14_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r14_norelu
 	VMAXPS Z14, Z18, Z14
+
+sgemmKernelZ18x16_r14_norelu:
+	VMOVUPS     Z14, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x0f
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 60(AX), Z15, Z15
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r15_noacc
+	VADDPS      (DI), Z15, Z15
+
+sgemmKernelZ18x16_r15_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r15_norelu
 	VMAXPS Z15, Z18, Z15
+
+sgemmKernelZ18x16_r15_norelu:
+	VMOVUPS     Z15, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x10
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 64(AX), Z16, Z16
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r16_noacc
+	VADDPS      (DI), Z16, Z16
+
+sgemmKernelZ18x16_r16_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r16_norelu
 	VMAXPS Z16, Z18, Z16
+
+sgemmKernelZ18x16_r16_norelu:
+	VMOVUPS     Z16, (DI)
+	ADDQ        R8, DI
+	CMPQ        DX, $0x11
+	JLE         sgemmKernelZ18x16_done
+	VADDPS.BCST 68(AX), Z17, Z17
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ18x16_r17_noacc
+	VADDPS      (DI), Z17, Z17
+
+sgemmKernelZ18x16_r17_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ18x16_r17_norelu
 	VMAXPS Z17, Z18, Z17
 
-sgemmKernelZ18x16_norelu:
-	VMOVUPS Z0, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z1, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z2, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z3, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z4, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z5, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z6, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z7, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z8, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z9, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z10, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z11, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z12, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z13, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z14, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z15, (DI)
-	ADDQ    R8, DI
-	VMOVUPS Z16, (DI)
-	ADDQ    R8, DI
+sgemmKernelZ18x16_r17_norelu:
 	VMOVUPS Z17, (DI)
+
+sgemmKernelZ18x16_done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+// func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ12x16(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernelZ12x16(SB), NOSPLIT, $0-80
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       lda+16(FP), DX
@@ -1865,93 +2020,194 @@ sgemmKernelZ12x16_loop1:
 
 sgemmKernelZ12x16_store:
 	MOVQ        bias+56(FP), AX
+	MOVQ        flags+64(FP), CX
+	MOVQ        m+72(FP), DX
+	VPXORD      Z12, Z12, Z12
 	VADDPS.BCST (AX), Z0, Z0
-	VADDPS.BCST 4(AX), Z1, Z1
-	VADDPS.BCST 8(AX), Z2, Z2
-	VADDPS.BCST 12(AX), Z3, Z3
-	VADDPS.BCST 16(AX), Z4, Z4
-	VADDPS.BCST 20(AX), Z5, Z5
-	VADDPS.BCST 24(AX), Z6, Z6
-	VADDPS.BCST 28(AX), Z7, Z7
-	VADDPS.BCST 32(AX), Z8, Z8
-	VADDPS.BCST 36(AX), Z9, Z9
-	VADDPS.BCST 40(AX), Z10, Z10
-	VADDPS.BCST 44(AX), Z11, Z11
-	MOVQ        flags+64(FP), AX
-	TESTQ       $0x00000001, AX
-	JZ          sgemmKernelZ12x16_noacc
-	MOVQ        SI, CX
-	VADDPS      (CX), Z0, Z0
-	ADDQ        DI, CX
-	VADDPS      (CX), Z1, Z1
-	ADDQ        DI, CX
-	VADDPS      (CX), Z2, Z2
-	ADDQ        DI, CX
-	VADDPS      (CX), Z3, Z3
-	ADDQ        DI, CX
-	VADDPS      (CX), Z4, Z4
-	ADDQ        DI, CX
-	VADDPS      (CX), Z5, Z5
-	ADDQ        DI, CX
-	VADDPS      (CX), Z6, Z6
-	ADDQ        DI, CX
-	VADDPS      (CX), Z7, Z7
-	ADDQ        DI, CX
-	VADDPS      (CX), Z8, Z8
-	ADDQ        DI, CX
-	VADDPS      (CX), Z9, Z9
-	ADDQ        DI, CX
-	VADDPS      (CX), Z10, Z10
-	ADDQ        DI, CX
-	VADDPS      (CX), Z11, Z11
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r0_noacc
+	VADDPS      (SI), Z0, Z0
 
-sgemmKernelZ12x16_noacc:
-	TESTQ  $0x00000002, AX
-	JZ     sgemmKernelZ12x16_norelu
-	VPXORD Z12, Z12, Z12
+sgemmKernelZ12x16_r0_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r0_norelu
 	VMAXPS Z0, Z12, Z0
+
+sgemmKernelZ12x16_r0_norelu:
+	VMOVUPS     Z0, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x01
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 4(AX), Z1, Z1
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r1_noacc
+	VADDPS      (SI), Z1, Z1
+
+sgemmKernelZ12x16_r1_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r1_norelu
 	VMAXPS Z1, Z12, Z1
+
+sgemmKernelZ12x16_r1_norelu:
+	VMOVUPS     Z1, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x02
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 8(AX), Z2, Z2
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r2_noacc
+	VADDPS      (SI), Z2, Z2
+
+sgemmKernelZ12x16_r2_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r2_norelu
 	VMAXPS Z2, Z12, Z2
+
+sgemmKernelZ12x16_r2_norelu:
+	VMOVUPS     Z2, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x03
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 12(AX), Z3, Z3
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r3_noacc
+	VADDPS      (SI), Z3, Z3
+
+sgemmKernelZ12x16_r3_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r3_norelu
 	VMAXPS Z3, Z12, Z3
+
+sgemmKernelZ12x16_r3_norelu:
+	VMOVUPS     Z3, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x04
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 16(AX), Z4, Z4
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r4_noacc
+	VADDPS      (SI), Z4, Z4
+
+sgemmKernelZ12x16_r4_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r4_norelu
 	VMAXPS Z4, Z12, Z4
+
+sgemmKernelZ12x16_r4_norelu:
+	VMOVUPS     Z4, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x05
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 20(AX), Z5, Z5
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r5_noacc
+	VADDPS      (SI), Z5, Z5
+
+sgemmKernelZ12x16_r5_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r5_norelu
 	VMAXPS Z5, Z12, Z5
+
+sgemmKernelZ12x16_r5_norelu:
+	VMOVUPS     Z5, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x06
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 24(AX), Z6, Z6
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r6_noacc
+	VADDPS      (SI), Z6, Z6
+
+sgemmKernelZ12x16_r6_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r6_norelu
 	VMAXPS Z6, Z12, Z6
+
+sgemmKernelZ12x16_r6_norelu:
+	VMOVUPS     Z6, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x07
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 28(AX), Z7, Z7
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r7_noacc
+	VADDPS      (SI), Z7, Z7
+
+sgemmKernelZ12x16_r7_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r7_norelu
 	VMAXPS Z7, Z12, Z7
+
+sgemmKernelZ12x16_r7_norelu:
+	VMOVUPS     Z7, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x08
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 32(AX), Z8, Z8
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r8_noacc
+	VADDPS      (SI), Z8, Z8
+
+sgemmKernelZ12x16_r8_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r8_norelu
 	VMAXPS Z8, Z12, Z8
+
+sgemmKernelZ12x16_r8_norelu:
+	VMOVUPS     Z8, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x09
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 36(AX), Z9, Z9
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r9_noacc
+	VADDPS      (SI), Z9, Z9
+
+sgemmKernelZ12x16_r9_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r9_norelu
 	VMAXPS Z9, Z12, Z9
+
+sgemmKernelZ12x16_r9_norelu:
+	VMOVUPS     Z9, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x0a
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 40(AX), Z10, Z10
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r10_noacc
+	VADDPS      (SI), Z10, Z10
+
+sgemmKernelZ12x16_r10_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r10_norelu
 	VMAXPS Z10, Z12, Z10
+
+sgemmKernelZ12x16_r10_norelu:
+	VMOVUPS     Z10, (SI)
+	ADDQ        DI, SI
+	CMPQ        DX, $0x0b
+	JLE         sgemmKernelZ12x16_done
+	VADDPS.BCST 44(AX), Z11, Z11
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ12x16_r11_noacc
+	VADDPS      (SI), Z11, Z11
+
+sgemmKernelZ12x16_r11_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ12x16_r11_norelu
 	VMAXPS Z11, Z12, Z11
 
-sgemmKernelZ12x16_norelu:
-	VMOVUPS Z0, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z1, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z2, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z3, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z4, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z5, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z6, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z7, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z8, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z9, (SI)
-	ADDQ    DI, SI
-	VMOVUPS Z10, (SI)
-	ADDQ    DI, SI
+sgemmKernelZ12x16_r11_norelu:
 	VMOVUPS Z11, (SI)
+
+sgemmKernelZ12x16_done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+// func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ6x16(SB), NOSPLIT, $0-72
+TEXT ·sgemmKernelZ6x16(SB), NOSPLIT, $0-80
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       b+24(FP), DX
@@ -2048,51 +2304,98 @@ sgemmKernelZ6x16_loop1:
 
 sgemmKernelZ6x16_store:
 	MOVQ        bias+56(FP), AX
+	MOVQ        flags+64(FP), CX
+	MOVQ        m+72(FP), DX
+	VPXORD      Z6, Z6, Z6
 	VADDPS.BCST (AX), Z0, Z0
-	VADDPS.BCST 4(AX), Z1, Z1
-	VADDPS.BCST 8(AX), Z2, Z2
-	VADDPS.BCST 12(AX), Z3, Z3
-	VADDPS.BCST 16(AX), Z4, Z4
-	VADDPS.BCST 20(AX), Z5, Z5
-	MOVQ        flags+64(FP), AX
-	TESTQ       $0x00000001, AX
-	JZ          sgemmKernelZ6x16_noacc
-	MOVQ        BX, CX
-	VADDPS      (CX), Z0, Z0
-	ADDQ        SI, CX
-	VADDPS      (CX), Z1, Z1
-	ADDQ        SI, CX
-	VADDPS      (CX), Z2, Z2
-	ADDQ        SI, CX
-	VADDPS      (CX), Z3, Z3
-	ADDQ        SI, CX
-	VADDPS      (CX), Z4, Z4
-	ADDQ        SI, CX
-	VADDPS      (CX), Z5, Z5
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r0_noacc
+	VADDPS      (BX), Z0, Z0
 
-sgemmKernelZ6x16_noacc:
-	TESTQ  $0x00000002, AX
-	JZ     sgemmKernelZ6x16_norelu
-	VPXORD Z6, Z6, Z6
+sgemmKernelZ6x16_r0_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r0_norelu
 	VMAXPS Z0, Z6, Z0
+
+sgemmKernelZ6x16_r0_norelu:
+	VMOVUPS     Z0, (BX)
+	ADDQ        SI, BX
+	CMPQ        DX, $0x01
+	JLE         sgemmKernelZ6x16_done
+	VADDPS.BCST 4(AX), Z1, Z1
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r1_noacc
+	VADDPS      (BX), Z1, Z1
+
+sgemmKernelZ6x16_r1_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r1_norelu
 	VMAXPS Z1, Z6, Z1
+
+sgemmKernelZ6x16_r1_norelu:
+	VMOVUPS     Z1, (BX)
+	ADDQ        SI, BX
+	CMPQ        DX, $0x02
+	JLE         sgemmKernelZ6x16_done
+	VADDPS.BCST 8(AX), Z2, Z2
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r2_noacc
+	VADDPS      (BX), Z2, Z2
+
+sgemmKernelZ6x16_r2_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r2_norelu
 	VMAXPS Z2, Z6, Z2
+
+sgemmKernelZ6x16_r2_norelu:
+	VMOVUPS     Z2, (BX)
+	ADDQ        SI, BX
+	CMPQ        DX, $0x03
+	JLE         sgemmKernelZ6x16_done
+	VADDPS.BCST 12(AX), Z3, Z3
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r3_noacc
+	VADDPS      (BX), Z3, Z3
+
+sgemmKernelZ6x16_r3_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r3_norelu
 	VMAXPS Z3, Z6, Z3
+
+sgemmKernelZ6x16_r3_norelu:
+	VMOVUPS     Z3, (BX)
+	ADDQ        SI, BX
+	CMPQ        DX, $0x04
+	JLE         sgemmKernelZ6x16_done
+	VADDPS.BCST 16(AX), Z4, Z4
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r4_noacc
+	VADDPS      (BX), Z4, Z4
+
+sgemmKernelZ6x16_r4_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r4_norelu
 	VMAXPS Z4, Z6, Z4
+
+sgemmKernelZ6x16_r4_norelu:
+	VMOVUPS     Z4, (BX)
+	ADDQ        SI, BX
+	CMPQ        DX, $0x05
+	JLE         sgemmKernelZ6x16_done
+	VADDPS.BCST 20(AX), Z5, Z5
+	TESTQ       $0x00000001, CX
+	JZ          sgemmKernelZ6x16_r5_noacc
+	VADDPS      (BX), Z5, Z5
+
+sgemmKernelZ6x16_r5_noacc:
+	TESTQ  $0x00000002, CX
+	JZ     sgemmKernelZ6x16_r5_norelu
 	VMAXPS Z5, Z6, Z5
 
-sgemmKernelZ6x16_norelu:
-	VMOVUPS Z0, (BX)
-	ADDQ    SI, BX
-	VMOVUPS Z1, (BX)
-	ADDQ    SI, BX
-	VMOVUPS Z2, (BX)
-	ADDQ    SI, BX
-	VMOVUPS Z3, (BX)
-	ADDQ    SI, BX
-	VMOVUPS Z4, (BX)
-	ADDQ    SI, BX
+sgemmKernelZ6x16_r5_norelu:
 	VMOVUPS Z5, (BX)
+
+sgemmKernelZ6x16_done:
 	VZEROUPPER
 	RET
 

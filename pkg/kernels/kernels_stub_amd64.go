@@ -146,45 +146,48 @@ func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float
 //	for i < 18, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
+//		if i >= m { continue }  // rows past m: C and bias are not touched
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		c[i*ldc+j] = s
 //
-// lda, ldb and ldc are in elements; it needs AVX-512F.
+// lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 
 // sgemmKernelZ12x16 computes one 12×16 tile of C from 2 packed 6-row A panels (k ≥ 1):
 //
 //	for i < 12, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
+//		if i >= m { continue }  // rows past m: C and bias are not touched
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		c[i*ldc+j] = s
 //
-// lda, ldb and ldc are in elements; it needs AVX-512F.
+// lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 
 // sgemmKernelZ6x16 computes one 6×16 tile of C from 1 packed 6-row A panels (k ≥ 1):
 //
 //	for i < 6, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
+//		if i >= m { continue }  // rows past m: C and bias are not touched
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		c[i*ldc+j] = s
 //
-// lda, ldb and ldc are in elements; it needs AVX-512F.
+// lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)
+func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
 
 // sgemmKernelZCol1 writes out[(x*8+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 1,
 // p < 8, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7

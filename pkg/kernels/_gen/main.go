@@ -1059,7 +1059,7 @@ func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Re
 func genSgemmZ(np, nv int) {
 	rows, cols := mr*np, 16*nv
 	name := fmt.Sprintf("sgemmKernelZ%dx%d", rows, cols)
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes one %d×%d tile of C from %d packed 6-row A panels (k ≥ 1):", name, rows, cols, np),
@@ -1067,12 +1067,13 @@ func genSgemmZ(np, nv int) {
 		fmt.Sprintf("\tfor i < %d, j < %d:", rows, cols),
 		"\t\td := 0",
 		"\t\tfor kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j",
+		"\t\tif i >= m { continue }  // rows past m: C and bias are not touched",
 		"\t\ts := bias[i] + d",
 		"\t\tif flags&1 != 0 { s += c[i*ldc+j] }",
 		"\t\tif flags&2 != 0 && s < 0 { s = 0 }",
 		"\t\tc[i*ldc+j] = s",
 		"",
-		"lda, ldb and ldc are in elements; it needs AVX-512F.",
+		"lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.",
 	)
 	k := Load(Param("k"), GP64())
 	pa := []reg.Register{Load(Param("a"), GP64())}
@@ -1172,13 +1173,46 @@ func genSgemmZ(np, nv int) {
 	JNZ(LabelRef(name + "_loop1"))
 
 	Label(name + "_store")
+	// Row by row, the first m rows only (the last A panel of a matrix
+	// whose row count is not a multiple of 6 is zero-padded; its pad rows
+	// are computed but neither read from nor written to C or bias).
 	bias := Load(Param("bias"), GP64())
+	flags := Load(Param("flags"), GP64())
+	m := Load(Param("m"), GP64())
+	zero := bv[0]
+	VPXORD(zero, zero, zero)
 	for i := 0; i < rows; i++ {
+		if i > 0 {
+			CMPQ(m, U8(i))
+			JLE(LabelRef(name + "_done"))
+		}
+		row := fmt.Sprintf("%s_r%d", name, i)
 		for v := 0; v < nv; v++ {
 			VADDPS_BCST(Mem{Base: bias, Disp: 4 * i}, acc[i][v], acc[i][v])
 		}
+		TESTQ(U32(1), flags)
+		JZ(LabelRef(row + "_noacc"))
+		for v := 0; v < nv; v++ {
+			VADDPS(Mem{Base: c, Disp: 64 * v}, acc[i][v], acc[i][v])
+		}
+		Label(row + "_noacc")
+		TESTQ(U32(2), flags)
+		JZ(LabelRef(row + "_norelu"))
+		for v := 0; v < nv; v++ {
+			// max(0, s) keeping NaN and −0 as the Go loop does
+			VMAXPS(acc[i][v], zero, acc[i][v])
+		}
+		Label(row + "_norelu")
+		for v := 0; v < nv; v++ {
+			VMOVUPS(acc[i][v], Mem{Base: c, Disp: 64 * v})
+		}
+		if i < rows-1 {
+			ADDQ(ldc, c)
+		}
 	}
-	tileEpilogue(name, acc, 64, c, ldc, bv[0])
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
 
 // genSgemmZCol emits sgemmKernelZCol{nc}: nc (1–4) columns of np packed
