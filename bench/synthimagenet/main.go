@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/color"
 	"image/jpeg"
 	"math"
 	"math/rand"
@@ -112,19 +111,26 @@ func writeImage(path string, seed int64, i int) error {
 		w, h = short, long
 	}
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	var base, fx, fy [3]float64
+	// separable colour fields: a wave along x plus one along y per channel
+	var sx, cy [3][]float64
 	for c := range 3 {
-		base[c], fx[c], fy[c] = 60+120*r.Float64(), 0.5+4*r.Float64(), 0.5+4*r.Float64()
+		base, fx, fy := 60+120*r.Float64(), 0.5+4*r.Float64(), 0.5+4*r.Float64()
+		sx[c], cy[c] = make([]float64, w), make([]float64, h)
+		for x := range sx[c] {
+			sx[c][x] = base + 50*math.Sin(fx*float64(x)/float64(w)*math.Pi+float64(c))
+		}
+		for y := range cy[c] {
+			cy[c][y] = 40 * math.Cos(fy*float64(y)/float64(h)*math.Pi)
+		}
 	}
 	for y := 0; y < h; y++ {
+		row := img.Pix[y*img.Stride:]
 		for x := 0; x < w; x++ {
-			var px [3]uint8
 			for c := range 3 {
-				v := base[c] + 50*math.Sin(fx[c]*float64(x)/float64(w)*math.Pi+float64(c)) +
-					40*math.Cos(fy[c]*float64(y)/float64(h)*math.Pi) + 8*r.NormFloat64()
-				px[c] = uint8(max(0, min(255, v)))
+				v := sx[c][x] + cy[c][y] + float64(r.Intn(17)-8)
+				row[4*x+c] = uint8(max(0, min(255, v)))
 			}
-			img.SetRGBA(x, y, color.RGBA{px[0], px[1], px[2], 255})
+			row[4*x+3] = 255
 		}
 	}
 	f, err := os.Create(path)
