@@ -59,9 +59,10 @@ func TestInterruptReachesABlockedRead(t *testing.T) {
 	}
 }
 
-// TestSecondInterruptExitsAtOnce: reparameterize whose SRC is a FIFO
-// blocks in open(2), where no context reaches; the first SIGINT cannot
-// stop it, the second exits at once with 130 and leaves no output.
+// TestSecondInterruptExitsAtOnce: reparameterize whose CONFIG is a FIFO
+// (configs may be pipes: print-config <(...)) blocks in open(2), where no
+// context reaches; the first SIGINT cannot stop it, the second exits at
+// once with 130 and leaves no output.
 func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the binary and waits for it to block")
@@ -72,12 +73,12 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	if err := os.Symlink(os.Args[0], bin); err != nil {
 		t.Fatal(err)
 	}
-	fifo := filepath.Join(dir, "src.pth")
+	fifo := filepath.Join(dir, "config.py")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dst := filepath.Join(dir, "out", "dst.pth")
-	cmd := exec.Command(bin, "reparameterize", filepath.Join(repo, "testdata/demo/mobileone-tiny_demo.py"), fifo, dst)
+	cmd := exec.Command(bin, "reparameterize", fifo, filepath.Join(repo, "testdata/checkpoint/tiny_train.pth"), dst)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

@@ -37,6 +37,12 @@ type File struct {
 // error. Zip files are read through io.ReaderAt (not slurped); legacy files
 // are read into memory.
 func Load(path string) (*File, error) {
+	// Checked before opening: opening a FIFO blocks until a writer comes,
+	// where no interrupt reaches, and a checkpoint is read by random
+	// access, which only a regular file allows.
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		return nil, &Error{Path: path, Err: FormatError("not a regular file (a FIFO, socket or device): a .pth file is read by random access")}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
