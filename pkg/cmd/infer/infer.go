@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/predict"
 )
 
@@ -44,6 +46,9 @@ type Options struct {
 	RescaleFactor float64
 	SkipInvalid   bool
 	Strict        bool
+	Launcher      string        // none, pytorch, slurm or mpi
+	DistTimeout   time.Duration // how long a silent rank is waited for
+	WorkDir       string        // where the ranks meet (--launcher)
 }
 
 // NewCmdInfer returns the infer command.
@@ -117,6 +122,9 @@ proportion to the image, is readable on small images.`,
 	fl.Float64Var(&opts.RescaleFactor, "rescale-factor", 0, "with --show-dir: resize the pictures by this factor first")
 	fl.BoolVar(&opts.SkipInvalid, "skip-invalid", false, "report unreadable or corrupt images and go on instead of stopping")
 	fl.BoolVar(&opts.Strict, "strict", false, "with --skip-invalid: exit with 1 at the end if any image failed")
+	fl.StringVar(&opts.Launcher, "launcher", dist.LauncherNone, "job launcher: none, pytorch (torchrun), slurm (srun) or mpi; the images are shared out among the ranks")
+	fl.DurationVar(&opts.DistTimeout, "dist-timeout", dist.DefaultTimeout, "with --launcher: how long the ranks wait for a silent rank before they fail")
+	fl.StringVar(&opts.WorkDir, "work-dir", "work_dirs/infer", "with --launcher: a folder every rank can reach, where they meet")
 	_ = cmd.RegisterFlagCompletionFunc("config", func(c *cobra.Command, a []string, s string) ([]string, cobra.ShellCompDirective) {
 		return printconfig.CompleteConfig(c, nil, s)
 	})
@@ -136,6 +144,10 @@ func (o *Options) check() error {
 		return cmdutil.FlagErrorf("--rescale-factor must be positive and goes with --show-dir, got %g", o.RescaleFactor)
 	case o.Strict && !o.SkipInvalid:
 		return cmdutil.FlagErrorf("--strict goes with --skip-invalid (without it the first bad image stops the run)")
+	case !slices.Contains(dist.Launchers, o.Launcher) && o.Launcher != "":
+		return cmdutil.FlagErrorf("--launcher must be one of %s, got %q", strings.Join(dist.Launchers, ", "), o.Launcher)
+	case o.DistTimeout < 0:
+		return cmdutil.FlagErrorf("--dist-timeout must be positive, got %s", o.DistTimeout)
 	}
 	if o.Out != "" && outFormat(o.Out) == "" {
 		return cmdutil.FlagErrorf("--out %q: results are written as .json, .jsonl or .csv", o.Out)
@@ -180,6 +192,13 @@ func run(ctx context.Context, opts *Options) error {
 	sources, err := predict.ListInputs(opts.Images)
 	if err != nil {
 		return err
+	}
+	env, err := dist.FromEnv(opts.Launcher, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if env.Distributed() {
+		return runDist(ctx, opts, env, sources)
 	}
 	job, err := newJob(ctx, opts, sources)
 	if err != nil {

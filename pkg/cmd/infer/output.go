@@ -132,6 +132,10 @@ type job struct {
 	decode  func(string) (*imagenet.Image, error)
 	stdout  *jsonArray // --json
 	failed  []error
+	// with --launcher: collect takes the results instead of printing
+	// them; failedSrc are the images of failed
+	collect   func(src predict.Source, r Result) error
+	failedSrc []predict.Source
 }
 
 func newJob(ctx context.Context, opts *Options, sources []predict.Source) (*job, error) {
@@ -180,9 +184,15 @@ func (j *job) stream(ctx context.Context, out *sink) error {
 	}
 	so := predict.StreamOptions{
 		TopK: opts.TopK, BatchSize: opts.BatchSize, Workers: opts.Workers, Decode: j.decode, SkipInvalid: opts.SkipInvalid,
-		OnResult: func(src predict.Source, r Result) error { return j.result(src, r, out) },
+		OnResult: func(src predict.Source, r Result) error {
+			if j.collect != nil { // a rank of --launcher: rank 0 prints
+				return j.collect(src, r)
+			}
+			return j.result(src, r, out)
+		},
 		OnFailure: func(src predict.Source, err error) {
 			j.failed = append(j.failed, err)
+			j.failedSrc = append(j.failedSrc, src)
 			fmt.Fprintf(opts.IO.ErrOut, "skipped: %v\n", err)
 		},
 		OnWarning: func(src predict.Source, msg string) {

@@ -3,9 +3,8 @@ package test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
+
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,22 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/internal/proctest"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
-
-// asCLI makes the test binary run `mobileone test` with its arguments
-// (the ranks of the distributed tests are separate processes).
-const asCLI = "MOBILEONE_TEST_AS_CLI"
 
 // slowDecode slows every image down (a rank to be killed mid-run).
 const slowDecode = "MOBILEONE_TEST_SLOW_DECODE"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(asCLI) == "1" {
-		f := cmdutil.NewFactory("test")
-		cmd := NewCmdTest(f, func(ctx context.Context, o *Options) error {
+	proctest.RunIfChild(func(f *cmdutil.Factory) *cobra.Command {
+		return NewCmdTest(f, func(ctx context.Context, o *Options) error {
 			if d, err := time.ParseDuration(os.Getenv(slowDecode)); err == nil {
 				o.decode = func(p string) (*imagenet.Image, error) {
 					time.Sleep(d)
@@ -38,33 +35,13 @@ func TestMain(m *testing.M) {
 			}
 			return run(ctx, o)
 		})
-		cmd.SetArgs(os.Args[1:])
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "Error:", err)
-		}
-		os.Exit(cmdutil.ExitCode(err))
-	}
+	})
 	os.Exit(m.Run())
 }
 
-type proc struct {
-	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
-}
-
-// launch starts `mobileone test args...` with the extra environment.
-func launch(t *testing.T, env []string, args ...string) *proc {
+func launch(t *testing.T, env []string, args ...string) *proctest.Proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(os.Args[0], args...)}
-	p.cmd.Dir = fixtures.Root(t) // configs name data relative to the repository
-	p.cmd.Env = append(append(os.Environ(), asCLI+"=1"), env...)
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return proctest.Launch(t, fixtures.Root(t), env, args...) // configs name data relative to the repository
 }
 
 // metricsOf is the printed line without the iteration count and the
@@ -88,32 +65,6 @@ func distCases(t *testing.T) []distCase {
 	return cases
 }
 
-func torchrunEnv(rank, world int) []string {
-	return []string{fmt.Sprintf("RANK=%d", rank), fmt.Sprintf("LOCAL_RANK=%d", rank), fmt.Sprintf("WORLD_SIZE=%d", world),
-		"MASTER_ADDR=127.0.0.1", "MASTER_PORT=29500", "TORCHELASTIC_RUN_ID=none"}
-}
-
-func slurmEnv(rank, world int) []string {
-	return []string{fmt.Sprintf("SLURM_PROCID=%d", rank), fmt.Sprintf("SLURM_LOCALID=%d", rank), fmt.Sprintf("SLURM_NTASKS=%d", world),
-		"SLURM_NODELIST=localhost", "SLURM_JOB_ID=4242", "SLURM_STEP_ID=0"}
-}
-
-// wait waits for p (at most limit) and returns its exit code.
-func (p *proc) wait(t *testing.T, limit time.Duration) int {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case <-done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(limit):
-		p.cmd.Process.Kill()
-		<-done
-		t.Fatalf("%v still running after %s\n%s", p.cmd.Args, limit, p.stderr.String())
-		return -1
-	}
-}
-
 // Three ranks launched as torchrun (and as srun) launches them print the
 // metrics one process prints, on rank 0 only, and rank 0 writes the
 // same --out, byte for byte; the shared folder is gone afterwards.
@@ -122,12 +73,12 @@ func TestDistributedEqualsSingle(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			single := launch(t, nil, slices.Concat(c.args, []string{"--work-dir", filepath.Join(dir, "single"), "--out", filepath.Join(dir, "single.pkl")})...)
-			if code := single.wait(t, 5*time.Minute); code != 0 {
-				t.Fatalf("single process: exit %d\n%s", code, single.stderr.String())
+			if code := single.Wait(t, 5*time.Minute); code != 0 {
+				t.Fatalf("single process: exit %d\n%s", code, single.Stderr.String())
 			}
-			want := metricsOf(single.stdout.String())
+			want := metricsOf(single.Stdout.String())
 			if !strings.Contains(want, "accuracy/top1: ") {
-				t.Fatalf("single process printed %q", single.stdout.String())
+				t.Fatalf("single process printed %q", single.Stdout.String())
 			}
 			wantOut, err := os.ReadFile(filepath.Join(dir, "single.pkl"))
 			if err != nil {
@@ -136,22 +87,22 @@ func TestDistributedEqualsSingle(t *testing.T) {
 			for _, l := range []struct {
 				name, launcher string
 				env            func(rank, world int) []string
-			}{{"torchrun", "pytorch", torchrunEnv}, {"srun", "slurm", slurmEnv}} {
+			}{{"torchrun", "pytorch", proctest.TorchrunEnv}, {"srun", "slurm", proctest.SlurmEnv}} {
 				work, out := filepath.Join(dir, l.name), filepath.Join(dir, l.name+".pkl")
-				var ranks []*proc
+				var ranks []*proctest.Proc
 				for r := range 3 {
 					ranks = append(ranks, launch(t, l.env(r, 3), slices.Concat(c.args,
 						[]string{"--launcher", l.launcher, "--work-dir", work, "--out", out, "--dist-timeout", "2m"})...))
 				}
 				for r, p := range ranks {
-					if code := p.wait(t, 5*time.Minute); code != 0 {
-						t.Fatalf("%s rank %d: exit %d\n%s", l.name, r, code, p.stderr.String())
+					if code := p.Wait(t, 5*time.Minute); code != 0 {
+						t.Fatalf("%s rank %d: exit %d\n%s", l.name, r, code, p.Stderr.String())
 					}
-					if r > 0 && p.stdout.Len() > 0 {
-						t.Errorf("%s rank %d printed %q: only rank 0 prints", l.name, r, p.stdout.String())
+					if r > 0 && p.Stdout.Len() > 0 {
+						t.Errorf("%s rank %d printed %q: only rank 0 prints", l.name, r, p.Stdout.String())
 					}
 				}
-				if got := metricsOf(ranks[0].stdout.String()); got != want {
+				if got := metricsOf(ranks[0].Stdout.String()); got != want {
 					t.Errorf("%s: rank 0 printed %q, one process %q", l.name, got, want)
 				}
 				gotOut, err := os.ReadFile(out)
@@ -174,30 +125,30 @@ func TestDistributedRankKilled(t *testing.T) {
 	const timeout = 3 * time.Second
 	args := []string{fixtures.Testdata(t, "test/tiny_ann.py"), fixtures.Testdata(t, "checkpoint/tiny_train.pth"), "--batch-size", "2",
 		"--workers", "1", "--launcher", "pytorch", "--work-dir", filepath.Join(dir, "work"), "--out", out, "--dist-timeout", timeout.String()}
-	var ranks []*proc
+	var ranks []*proctest.Proc
 	for r := range 3 {
 		// 7 images of 500 ms each: a rank runs for 3.5 s at least.
-		ranks = append(ranks, launch(t, append(torchrunEnv(r, 3), slowDecode+"=500ms"), args...))
+		ranks = append(ranks, launch(t, append(proctest.TorchrunEnv(r, 3), slowDecode+"=500ms"), args...))
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if err := ranks[1].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := ranks[1].Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
 	for _, r := range []int{0, 2} {
-		code := ranks[r].wait(t, 2*time.Minute)
+		code := ranks[r].Wait(t, 2*time.Minute)
 		if code == 0 {
-			t.Errorf("rank %d exited 0 after rank 1 was killed\n%s", r, ranks[r].stderr.String())
+			t.Errorf("rank %d exited 0 after rank 1 was killed\n%s", r, ranks[r].Stderr.String())
 		}
-		t.Logf("rank %d: exit %d after %s: %s", r, code, time.Since(killed).Round(100*time.Millisecond), lastLine(ranks[r].stderr.String()))
+		t.Logf("rank %d: exit %d after %s: %s", r, code, time.Since(killed).Round(100*time.Millisecond), lastLine(ranks[r].Stderr.String()))
 	}
-	ranks[1].wait(t, time.Minute)
+	ranks[1].Wait(t, time.Minute)
 	// rank 0 finishes its 7 images (3.5 s), then notices within the timeout
 	if d := time.Since(killed); d > 3500*time.Millisecond+timeout+20*time.Second {
 		t.Errorf("the ranks stopped %s after the kill", d)
 	}
-	if !strings.Contains(ranks[0].stderr.String(), "rank 1") {
-		t.Errorf("rank 0 does not name rank 1:\n%s", ranks[0].stderr.String())
+	if !strings.Contains(ranks[0].Stderr.String(), "rank 1") {
+		t.Errorf("rank 0 does not name rank 1:\n%s", ranks[0].Stderr.String())
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("--out exists after a failed run: %v", err)

@@ -1,0 +1,88 @@
+// Package proctest runs a command of the binary as separate processes in
+// tests (the ranks of a distributed run): the test binary re-executes
+// itself with an environment variable that makes its TestMain run the
+// command instead of the tests.
+package proctest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+)
+
+// childVar is set in the environment of the processes Launch starts.
+const childVar = "MOBILEONE_PROCTEST_CHILD"
+
+// RunIfChild is called first in TestMain: in a process started by Launch
+// it runs the command built by newCmd with the process's arguments and
+// exits with the command's exit code; otherwise it returns.
+func RunIfChild(newCmd func(f *cmdutil.Factory) *cobra.Command) {
+	if os.Getenv(childVar) != "1" {
+		return
+	}
+	cmd := newCmd(cmdutil.NewFactory("test"))
+	cmd.SetArgs(os.Args[1:])
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+	}
+	os.Exit(cmdutil.ExitCode(err))
+}
+
+// Proc is a command running in another process.
+type Proc struct {
+	Cmd            *exec.Cmd
+	Stdout, Stderr bytes.Buffer
+}
+
+// Launch starts the test binary as the command with args, in dir, with
+// env added to the environment.
+func Launch(t *testing.T, dir string, env []string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{Cmd: exec.Command(os.Args[0], args...)}
+	p.Cmd.Dir = dir
+	p.Cmd.Env = append(append(os.Environ(), childVar+"=1"), env...)
+	p.Cmd.Stdout, p.Cmd.Stderr = &p.Stdout, &p.Stderr
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Wait waits for the process (at most limit, then kills it and fails the
+// test) and returns its exit code.
+func (p *Proc) Wait(t *testing.T, limit time.Duration) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.Cmd.Wait() }()
+	select {
+	case <-done:
+		return p.Cmd.ProcessState.ExitCode()
+	case <-time.After(limit):
+		p.Cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v still running after %s\n%s", p.Cmd.Args, limit, p.Stderr.String())
+		return -1
+	}
+}
+
+// TorchrunEnv is what torchrun sets for one process of world on one
+// machine.
+func TorchrunEnv(rank, world int) []string {
+	return []string{fmt.Sprintf("RANK=%d", rank), fmt.Sprintf("LOCAL_RANK=%d", rank), fmt.Sprintf("WORLD_SIZE=%d", world),
+		"MASTER_ADDR=127.0.0.1", "MASTER_PORT=29500", "TORCHELASTIC_RUN_ID=none"}
+}
+
+// SlurmEnv is what srun sets for one task of world on one node.
+func SlurmEnv(rank, world int) []string {
+	return []string{fmt.Sprintf("SLURM_PROCID=%d", rank), fmt.Sprintf("SLURM_LOCALID=%d", rank), fmt.Sprintf("SLURM_NTASKS=%d", world),
+		"SLURM_NODELIST=localhost", "SLURM_JOB_ID=4242", "SLURM_STEP_ID=0"}
+}
