@@ -39,7 +39,7 @@ var hookKinds = map[string]func(b *specBuilder, path string) (train.Hook, error)
 		if setRaw(c.OutDir) || setRaw(c.FileClientArgs) || setRaw(c.BackendArgs) {
 			return nil, b.unsupported(path+".out_dir", "set (logs are written in the work dir)")
 		}
-		h := &train.LoggerHook{Interval: 10, IgnoreLast: true}
+		h := &train.LoggerHook{Interval: 10, IgnoreLast: true, ByEpoch: true}
 		if c.Interval != nil {
 			if *c.Interval <= 0 {
 				return nil, b.bad(path+".interval", "must be a positive integer, got %d", *c.Interval)
@@ -356,7 +356,7 @@ func (b *specBuilder) defaultHook(typ string) (train.Hook, error) {
 	case "ParamSchedulerHook":
 		return train.ParamSchedulerHook{}, nil
 	case "LoggerHook":
-		h := &train.LoggerHook{Interval: 10, IgnoreLast: true}
+		h := &train.LoggerHook{Interval: 10, IgnoreLast: true, ByEpoch: true}
 		return h, b.logProcessor(h)
 	case "CheckpointHook":
 		return &train.CheckpointHook{Interval: 1, ByEpoch: true, SaveLast: true, MaxKeepCkpts: -1, SaveOptimizer: true, SaveParamScheduler: true}, nil
@@ -381,8 +381,8 @@ func (b *specBuilder) logProcessor(h *train.LoggerHook) error {
 	if setRaw(c.CustomCfg) || setRaw(c.MeanPattern) || c.NumDigits != nil && *c.NumDigits != 4 || c.LogWithHierarchy != nil && *c.LogWithHierarchy {
 		return b.unsupported("log_processor", "custom_cfg, mean_pattern, num_digits other than 4 and log_with_hierarchy")
 	}
-	if c.ByEpoch != nil && *c.ByEpoch != b.spec.Loop.ByEpoch {
-		return b.unsupported("log_processor.by_epoch", "different from the train loop's")
+	if c.ByEpoch != nil {
+		h.ByEpoch = *c.ByEpoch
 	}
 	if c.WindowSize != nil {
 		if *c.WindowSize <= 0 {

@@ -35,6 +35,8 @@ type Hook interface {
 type IterOutput struct {
 	Loss float64
 	LR   float64 // the first param group's lr used by this step
+	// BaseLR is base_param_settings' lr (nil without one).
+	BaseLR *float64
 }
 
 // Metric is one validation result ("accuracy/top1").

@@ -72,6 +72,9 @@ type LoggerHook struct {
 	Interval   int  // default 10
 	IgnoreLast bool // default true: the last, partial interval of an epoch is not logged
 	WindowSize int  // log_processor.window_size, default 10
+	// ByEpoch is log_processor.by_epoch (default true, whatever the loop):
+	// "Epoch(train) [e][i/n]" lines, else "Iter(train) [i/max_iters]".
+	ByEpoch bool
 
 	loss, times, dataTimes window
 }
@@ -118,25 +121,39 @@ func (h *LoggerHook) AfterTrainIter(r *Runner, idx int, out *IterOutput) error {
 	h.loss.add(out.Loss)
 	h.times.add(r.IterTime.Seconds())
 	h.dataTimes.add(r.DataTime.Seconds())
-	inner := idx
 	if !r.ByEpoch() {
-		inner = r.Iter
+		idx = r.Iter // IterBasedTrainLoop passes the global iteration as batch_idx
 	}
-	endOfEpoch := r.ByEpoch() && idx+1 == r.EpochLen
-	if (inner+1)%h.Interval != 0 && !(endOfEpoch && (!h.IgnoreLast || r.EpochLen <= h.Interval)) {
+	endOfEpoch := idx+1 == r.EpochLen
+	if (idx+1)%h.Interval != 0 && !(endOfEpoch && (!h.IgnoreLast || r.EpochLen <= h.Interval)) {
 		return nil
 	}
 	eta := time.Duration(h.times.mean() * float64(r.MaxIters-r.Iter-1) * float64(time.Second))
 	stamp := r.now().Format("01/02 15:04:05")
 	loss, el, dt := h.loss.mean(), h.times.mean(), h.dataTimes.mean()
-	if r.ByEpoch() {
-		fmt.Fprintf(r.log, "%s - mmengine - INFO - Epoch(train) [%d][%*d/%d]  lr: %.4e  eta: %s  time: %.4f  data_time: %.4f  loss: %.4f\n",
-			stamp, r.Epoch+1, len(fmt.Sprint(r.EpochLen)), idx+1, r.EpochLen, out.LR, fmtETA(eta), el, dt, loss)
-	} else {
-		fmt.Fprintf(r.log, "%s - mmengine - INFO - Iter(train) [%*d/%d]  lr: %.4e  eta: %s  time: %.4f  data_time: %.4f  loss: %.4f\n",
-			stamp, len(fmt.Sprint(r.MaxIters)), r.Iter+1, r.MaxIters, out.LR, fmtETA(eta), el, dt, loss)
+	// LogProcessor.get_log_after_iter: the lr items (base_lr first when the
+	// optimizer keeps base_param_settings) joined by one space.
+	lrs := fmt.Sprintf("lr: %.4e", out.LR)
+	sc := map[string]any{"lr": out.LR}
+	if out.BaseLR != nil {
+		lrs = fmt.Sprintf("base_lr: %.4e %s", *out.BaseLR, lrs)
+		sc["base_lr"] = *out.BaseLR
 	}
-	r.scalar(map[string]any{"lr": out.LR, "data_time": dt, "loss": loss, "time": el, "epoch": r.Epoch + 1, "iter": r.Iter + 1, "step": r.Iter + 1})
+	var head string
+	if h.ByEpoch {
+		epoch := fmt.Sprintf("[%d]", r.Epoch+1)
+		maxEpochs := r.MaxEpochs()
+		if !r.ByEpoch() {
+			maxEpochs = 1 // an IterBasedTrainLoop's max_epochs
+		}
+		head = fmt.Sprintf("Epoch(train)%*s[%*d/%d]", len(fmt.Sprint(maxEpochs))+3, epoch, len(fmt.Sprint(r.EpochLen)), idx+1, r.EpochLen)
+	} else {
+		head = fmt.Sprintf("Iter(train) [%*d/%d]", len(fmt.Sprint(r.MaxIters)), r.Iter+1, r.MaxIters)
+	}
+	fmt.Fprintf(r.log, "%s - mmengine - INFO - %s  %s  eta: %s  time: %.4f  data_time: %.4f  loss: %.4f\n",
+		stamp, head, lrs, fmtETA(eta), el, dt, loss)
+	sc["data_time"], sc["loss"], sc["time"], sc["epoch"], sc["iter"], sc["step"] = dt, loss, el, r.Epoch+1, r.Iter+1, r.Iter+1
+	r.scalar(sc)
 	r.history.add("loss", r.Iter+1, loss)
 	r.history.add("lr", r.Iter+1, out.LR)
 	return nil
@@ -160,6 +177,8 @@ func (h *LoggerHook) AfterValEpoch(r *Runner, metrics []Metric) error {
 	tm, dt := v.time.Seconds()/float64(nb), v.dataTime.Seconds()/float64(nb)
 	if r.ByEpoch() {
 		step = r.Epoch
+	}
+	if h.ByEpoch {
 		fmt.Fprintf(r.log, "%s - mmengine - INFO - Epoch(val) [%d][%d/%d]    %sdata_time: %.4f  time: %.4f\n", stamp, r.Epoch, v.batches, v.batches, line, dt, tm)
 	} else {
 		fmt.Fprintf(r.log, "%s - mmengine - INFO - Iter(val) [%d/%d]    %sdata_time: %.4f  time: %.4f\n", stamp, v.batches, v.batches, line, dt, tm)

@@ -108,9 +108,14 @@ type OptimConfig struct {
 type Optimizer struct {
 	Type   string // SGD, Adam, AdamW
 	Groups []*ParamGroup
-	// Base is the OptimWrapper's base_param_settings (the first group's
-	// hyper-parameters), saved with the state dict.
-	Base OptimConfig
+	// Config is what the optimizer was built from.
+	Config OptimConfig
+	// BaseGroup is the OptimWrapper's base_param_settings (the optimizer's
+	// defaults, without parameters), which mmengine keeps when there is more
+	// than one param group (paramwise_cfg): the schedulers step it like a
+	// group, the LoggerHook logs its lr as base_lr, and it is saved with
+	// the state dict. nil with a single group.
+	BaseGroup *ParamGroup
 }
 
 // NewOptimizer builds the param groups for m the way mmengine's
@@ -152,7 +157,7 @@ func NewOptimizer(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig)
 		}
 	}
 	frozen := m.FrozenParams()
-	o := &Optimizer{Type: cfg.Type, Base: cfg}
+	o := &Optimizer{Type: cfg.Type, Config: cfg}
 	for i, e := range m.Parameters() {
 		if grads.Keys[i] != e.Key {
 			return nil, fmt.Errorf("train: gradients do not belong to this model (%s vs %s)", grads.Keys[i], e.Key)
@@ -179,14 +184,27 @@ func NewOptimizer(m *model.ImageClassifier, grads *model.Grads, cfg OptimConfig)
 		}
 		o.Groups = append(o.Groups, g)
 	}
+	if cfg.Paramwise && len(o.Groups) > 1 {
+		o.BaseGroup = &ParamGroup{Key: "base_param_settings", LR: cfg.LR, Momentum: cfg.Momentum, Dampening: cfg.Dampening,
+			WeightDecay: cfg.WeightDecay, Nesterov: cfg.Nesterov, Beta2: cfg.Beta2, Eps: cfg.Eps, Initial: map[string]float64{}}
+	}
 	return o, nil
+}
+
+// scheduled is what mmengine's schedulers step: the param groups, then
+// base_param_settings when there is one (OptimWrapper.param_groups).
+func (o *Optimizer) scheduled() []*ParamGroup {
+	if o.BaseGroup == nil {
+		return o.Groups
+	}
+	return append(o.Groups[:len(o.Groups):len(o.Groups)], o.BaseGroup)
 }
 
 // ScaleLR multiplies every group's lr (and the base lr) by f, as
 // auto_scale_lr does before the schedulers are built.
 func (o *Optimizer) ScaleLR(f float64) {
-	o.Base.LR *= f
-	for _, g := range o.Groups {
+	o.Config.LR *= f
+	for _, g := range o.scheduled() {
 		g.LR *= f
 	}
 }

@@ -84,20 +84,20 @@ func (o *Optimizer) StateDict() *checkpoint.Dict {
 			}
 			state.Set(int64(i), s)
 		}
-		if o.Base.Paramwise {
+		if o.Config.Paramwise {
 			groups = append(groups, g.dict(o.Type, checkpoint.List{int64(i)}))
 		}
 	}
-	if !o.Base.Paramwise && len(o.Groups) > 0 {
+	if !o.Config.Paramwise && len(o.Groups) > 0 {
 		groups = checkpoint.List{o.Groups[0].dict(o.Type, all)}
 	}
 	d := checkpoint.NewDict()
 	d.Set("state", state)
 	d.Set("param_groups", groups)
-	if len(o.Groups) > 0 {
+	if o.BaseGroup != nil {
 		base := checkpoint.NewDict()
 		base.Set("params", checkpoint.NewFloat32([]int{1}, []float32{0}))
-		for _, it := range o.Groups[0].dict(o.Type, nil).Items {
+		for _, it := range o.BaseGroup.dict(o.Type, nil).Items {
 			base.Set(it.Key, it.Value)
 		}
 		d.Set("base_param_settings", base)
@@ -125,6 +125,11 @@ func (o *Optimizer) LoadStateDict(d *checkpoint.Dict) error {
 		}
 		if err := g.load(gd); err != nil {
 			return fmt.Errorf("param_groups[%d]: %w", i, err)
+		}
+	}
+	if bd := d.Dict("base_param_settings"); bd != nil && o.BaseGroup != nil {
+		if err := o.BaseGroup.load(bd); err != nil {
+			return fmt.Errorf("base_param_settings: %w", err)
 		}
 	}
 	sv, _ := d.Get("state")

@@ -399,6 +399,10 @@ func (r *Runner) runIters(ctx context.Context, ld *imagenet.Loader, first int) e
 			return fmt.Errorf("train: loss became %v at iteration %d", l, r.Iter+1)
 		}
 		out := &IterOutput{Loss: l, LR: r.Optim.Groups[0].LR}
+		if b := r.Optim.BaseGroup; b != nil {
+			lr := b.LR
+			out.BaseLR = &lr
+		}
 		r.Optim.Step()
 		if err := r.call("after_train_iter", func(h Hook) error { return h.AfterTrainIter(r, idx, out) }); err != nil {
 			return err

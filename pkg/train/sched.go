@@ -83,7 +83,7 @@ func (s *Scheduler) Init(o *Optimizer) error {
 			return err
 		}
 	}
-	for _, g := range o.Groups {
+	for _, g := range o.scheduled() {
 		if _, ok := g.Initial[s.ParamName]; !ok {
 			v, ok := g.Get(s.ParamName)
 			if !ok {
@@ -104,13 +104,13 @@ func (s *Scheduler) Step(o *Optimizer) {
 	s.GlobalStep++
 	if s.Begin <= s.GlobalStep && s.GlobalStep < s.End {
 		s.LastStep++
-		for i, g := range o.Groups {
+		for i, g := range o.scheduled() {
 			cur, _ := g.Get(s.ParamName)
 			g.Set(s.ParamName, s.Rule.Value(cur, s.baseValues[i], s.LastStep))
 		}
 	}
 	s.lastValue = s.lastValue[:0]
-	for _, g := range o.Groups {
+	for _, g := range o.scheduled() {
 		v, _ := g.Get(s.ParamName)
 		s.lastValue = append(s.lastValue, v)
 	}

@@ -36,7 +36,7 @@ func (o *OneCycle) initGroups(opt *Optimizer, param string) error {
 	if param != "lr" {
 		return fmt.Errorf("OneCycle only works for learning rate updating, but got param_name as %s", param)
 	}
-	for _, g := range opt.Groups {
+	for _, g := range opt.scheduled() {
 		g.Initial["lr"] = o.EtaMax / o.DivFactor
 		g.setExtra("max_lr", o.EtaMax)
 		g.setExtra("min_lr", g.Initial["lr"]/o.FinalDivFactor)

@@ -115,7 +115,7 @@ func TestOneStepFromCLI(t *testing.T) {
 			if err := run(context.Background(), opts); err != nil {
 				t.Fatalf("%v\n%s\n%s", err, out, errOut)
 			}
-			if !strings.Contains(out.String(), "Iter(train) [1/1]") {
+			if !strings.Contains(out.String(), "Epoch(train) [1][1/1]  base_lr: ") {
 				t.Errorf("no mmengine iteration log line:\n%s", out)
 			}
 			got := loadSD(t, filepath.Join(wd, "iter_1.pth"))
