@@ -18,6 +18,7 @@ import (
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/internal/proctest"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
@@ -57,7 +58,10 @@ type distCase struct {
 }
 
 func distCases(t *testing.T) []distCase {
-	cases := []distCase{{"fmnist-20", []string{fixtures.Testdata(t, "test/tiny_ann.py"), fixtures.Testdata(t, "checkpoint/tiny_train.pth"), "--batch-size", "4"}}}
+	fmnist := []string{fixtures.Testdata(t, "test/tiny_ann.py"), fixtures.Testdata(t, "checkpoint/tiny_train.pth"), "--batch-size", "4"}
+	cases := []distCase{{"fmnist-20", fmnist},
+		// shuffled by torch.randperm: --out in sampler order
+		{"fmnist-20-shuffled", slices.Concat(fmnist, []string{"--cfg-options", "test_dataloader.sampler.shuffle=True", "--cfg-options", "randomness.seed=3"})}}
 	if root, ok := fixtures.SharedDir(t); ok && !testing.Short() {
 		cases = append(cases, distCase{"imagenet-30", []string{"mobileone-s0_deploy_8xb32_in1k", filepath.Join(root, "checkpoints/s0_deploy.pth"),
 			"--data-root", filepath.Join(root, "imagenet"), "--batch-size", "4"}})
@@ -158,4 +162,25 @@ func TestDistributedRankKilled(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// With test_dataloader.sampler shuffled, --out lists the samples in the
+// order of torch.randperm from the seed, as upstream's --out does.
+func TestShuffledSamplerOrder(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "preds.pkl")
+	cfgOpts := []string{"test_dataloader.sampler.shuffle=True", "test_dataloader.sampler.seed=11"}
+	if _, stderr, err := runTest(t, &Options{Config: fixtures.Testdata(t, "test/tiny_ann.py"), Checkpoint: fixtures.Testdata(t, "checkpoint/tiny_train.pth"),
+		CfgOptions: cfgOpts, BatchSize: 4, Out: out, DataRoot: fixtures.Testdata(t, "test/fmnist")}); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	preds := loadPickle(t, out)
+	want := dist.RandPerm(20, 11)
+	for i, p := range preds {
+		if p.SampleIdx != want[i] {
+			t.Fatalf("--out sample %d is %d; torch.randperm(20) from seed 11 gives %v", i, p.SampleIdx, want)
+		}
+	}
+	if len(preds) != 20 {
+		t.Fatalf("%d predictions", len(preds))
+	}
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,10 +246,23 @@ func run(ctx context.Context, opts *Options) (err error) {
 	if workers < 0 {
 		workers = runtime.NumCPU()
 	}
-	sampler := dist.NewSampler(len(ds.Samples), env)
-	var indices []int // dataset order
+	// test_dataloader.sampler deals the samples to the ranks (and orders
+	// them: --out lists them in sampler order, as upstream's does).
+	sampler, seeded, err := setup.Sampler(cfg, "test_dataloader", len(ds.Samples), env)
+	if err != nil {
+		return err
+	}
+	if !seeded { // sync_random_seed: rank 0 draws, the others take its seed
+		seed := []byte(strconv.Itoa(rand.IntN(1 << 31)))
+		if group != nil {
+			if seed, err = group.Broadcast("seed", seed); err != nil {
+				return err
+			}
+		}
+		sampler.Seed, _ = strconv.ParseInt(string(seed), 10, 64)
+	}
+	indices := sampler.Indices()
 	if env.Distributed() {
-		indices = sampler.Indices()
 		fmt.Fprintf(opts.IO.ErrOut, "Rank %d of %d (--launcher %s): %d of the %d images\n", env.Rank, env.WorldSize, env.Launcher, len(indices), len(ds.Samples))
 	}
 	loader := imagenet.NewLoader(ds, indices, pipe, norm, batch, workers, imagenet.LoaderOptions{SkipInvalid: opts.SkipInvalid, Decode: opts.decode})
