@@ -179,10 +179,18 @@ func TrainSpec(cfg *config.Config, opts TrainOptions) (*train.Spec, error) {
 		return nil, b.bad("val_cfg", "val_dataloader, val_cfg, and val_evaluator should be either all None or not None (mmengine's rule)")
 	}
 	if !opts.NoValidate && n == 3 {
-		if s.Val, err = b.dataloader("val_dataloader", false); err != nil {
+		if s.ValEvaluator, err = evaluate.FromConfig(cfg, "val_evaluator"); err != nil {
 			return nil, err
 		}
-		if s.ValEvaluator, err = evaluate.FromConfig(cfg, "val_evaluator"); err != nil {
+		// A metric the class count cannot give (top-5 of 3 classes) stops
+		// upstream at the first validation, after an epoch of training: try
+		// one sample now and say it before any work.
+		nc := s.Model.NumClasses
+		if err := s.ValEvaluator.Process(make([]float32, nc), nc, []int{0}); err != nil {
+			return nil, b.bad("val_evaluator", "%v", err)
+		}
+		s.ValEvaluator.Reset()
+		if s.Val, err = b.dataloader("val_dataloader", false); err != nil {
 			return nil, err
 		}
 	}

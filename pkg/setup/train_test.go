@@ -137,6 +137,8 @@ func TestTrainSpecErrors(t *testing.T) {
 		{"launcher=pytorch", "not supported: launcher"},
 		{"val_cfg = dict()", "val_dataloader, val_cfg, and val_evaluator"},
 		{"randomness.seed='x'", "randomness.seed"},
+		{"val_dataloader = train_dataloader\nval_cfg = dict()\nval_evaluator = dict(type='Accuracy', topk=(1, 5))\nmodel['head']['num_classes'] = 3",
+			"val_evaluator: evaluate: accuracy: Top-5 accuracy is unavailable since the number of categories is 3"},
 	} {
 		cfg := stepConfig(t, c.opt)
 		_, err := TrainSpec(cfg, TrainOptions{})
