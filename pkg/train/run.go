@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
@@ -274,10 +275,11 @@ func (r *Runner) setup() error {
 }
 
 // epochOrder is the sample order of an epoch: DefaultSampler with
-// shuffle=True draws a permutation from seed+epoch.
+// shuffle=True, torch.randperm(n) from a generator seeded with
+// seed+epoch (bit-exact, pkg/dist), so a run resumed from mmengine's
+// checkpoint visits the samples in the order the original would.
 func epochOrder(n int, seed int64, epoch int) []int {
-	rng := randv2.New(randv2.NewPCG(uint64(seed), uint64(epoch)))
-	return rng.Perm(n)
+	return dist.RandPerm(n, uint64(seed+int64(epoch)))
 }
 
 func (r *Runner) workers(d *Data) int {

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -172,4 +173,23 @@ func TestLabelSmoothLossGradient(t *testing.T) {
 		t.Fatal("label out of range accepted")
 	}
 	_ = v
+}
+
+// The train sampler's order is mmengine's DefaultSampler(shuffle=True):
+// torch.randperm from a generator seeded with seed+epoch (values from
+// torch 1.13: torch.Generator().manual_seed(7) and (1000)).
+func TestEpochOrderIsTorchRandperm(t *testing.T) {
+	for _, c := range []struct {
+		n     int
+		seed  int64
+		epoch int
+		want  []int
+	}{
+		{10, 5, 2, []int{5, 0, 3, 4, 1, 7, 9, 6, 8, 2}},
+		{18, 997, 3, []int{7, 9, 1, 11, 2, 16, 10, 15, 0, 3, 4, 6, 12, 5, 14, 8, 13, 17}},
+	} {
+		if got := epochOrder(c.n, c.seed, c.epoch); fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("epochOrder(%d, %d, %d) = %v, torch %v", c.n, c.seed, c.epoch, got, c.want)
+		}
+	}
 }
