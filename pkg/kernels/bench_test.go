@@ -84,7 +84,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 	if useAVX512 {
 		b.Run("avx512-18x16", func(b *testing.B) {
 			for b.Loop() {
-				sgemmKernelZ18x16(k, &a[0], 6*k, &bb[0], 16, &c[0], 16, &zeroBias[0], 0, 18)
+				sgemmKernelZ18x16(k, &a[0], 6*k, &bb[0], 16, &c[0], 16, &zeroBias[0], 0, 18, 0xffff)
 			}
 			reportGFLOPS(b, 2*18*16*k)
 		})

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // useAVX2 is always false without the assembly kernels (non-amd64 or the
 // purego build tag): every kernel takes its portable plain-Go path.
@@ -22,21 +25,21 @@ func sgemmKernel6x8(k int, a, b *float32, ldb int, c *float32, ldc int, bias *fl
 	gemmKernelGeneric(8, k, unsafe.Slice(a, 6*k), unsafe.Slice(b, (k-1)*ldb+8), ldb, unsafe.Slice(c, 5*ldc+8), ldc, unsafe.Slice(bias, 6), flags)
 }
 
-func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
-	sgemmKernelZ(3, k, a, lda, b, ldb, c, ldc, bias, flags, m)
+func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	sgemmKernelZ(3, k, a, lda, b, ldb, c, ldc, bias, flags, m, bits.Len16(cols))
 }
 
-func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
-	sgemmKernelZ(2, k, a, lda, b, ldb, c, ldc, bias, flags, m)
+func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	sgemmKernelZ(2, k, a, lda, b, ldb, c, ldc, bias, flags, m, bits.Len16(cols))
 }
 
-func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
-	sgemmKernelZ(1, k, a, lda, b, ldb, c, ldc, bias, flags, m)
+func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	sgemmKernelZ(1, k, a, lda, b, ldb, c, ldc, bias, flags, m, bits.Len16(cols))
 }
 
-func sgemmKernelZ(np, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int) {
-	gemmTileZGeneric(np, 16, k, unsafe.Slice(a, (np-1)*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+16), ldb,
-		unsafe.Slice(c, (m-1)*ldc+16), ldc, unsafe.Slice(bias, m), flags, m)
+func sgemmKernelZ(np, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m, nr int) {
+	gemmTileZGeneric(np, nr, k, unsafe.Slice(a, (np-1)*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+nr), ldb,
+		unsafe.Slice(c, (m-1)*ldc+nr), ldc, unsafe.Slice(bias, m), flags, m)
 }
 
 func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
@@ -45,14 +48,6 @@ func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *floa
 
 func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
 	gemmColZGeneric(8, 2, k, unsafe.Slice(a, 7*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+2), ldb, unsafe.Slice(out, 128))
-}
-
-func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
-	gemmColZGeneric(4, 3, k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+3), ldb, unsafe.Slice(out, 96))
-}
-
-func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32) {
-	gemmColZGeneric(4, 4, k, unsafe.Slice(a, 3*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+4), ldb, unsafe.Slice(out, 128))
 }
 
 func gatherEven(dst, src *float32, n int) {

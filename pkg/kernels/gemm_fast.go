@@ -32,6 +32,10 @@ const (
 	kernReLU       = 2 // clamp the tile at 0 after the bias and C are added
 )
 
+// zColMax is the widest column tail the AVX-512 path gives to the column
+// kernels rather than to a masked tile.
+var zColMax = 2
+
 var zeroBias [3 * gemmMR]float32 // as many rows as the tallest tile kernel
 
 // gemmKernelGeneric is the micro-kernel contract in plain Go: an nr-wide
@@ -82,10 +86,10 @@ type gemmJob struct {
 // gemmWS is one goroutine's scratch: a packed A block, a packed B block
 // and a temporary C tile for edge tiles.
 type gemmWS struct {
-	a   []float32
-	b   []float32
-	tmp [gemmMR * gemmNR]float32
-	col  [32]float32 // sgemmKernel24x1's four 8-float columns
+	a    []float32
+	b    []float32
+	tmp  [gemmMR * gemmNR]float32
+	col  [32]float32  // sgemmKernel24x1's four 8-float columns
 	colZ [128]float32 // the sgemmKernelZCol kernels' columns of 8-float panels
 }
 
@@ -361,16 +365,20 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 						bptr = &bp[off]
 					}
 					ir0 := 0
-					if useAVX512 && nr <= 4 {
-						ir0 = j.colTailZ(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
-					} else if nr < 4 {
+					if useAVX512 {
+						// a tail of up to zColMax columns: the column
+						// kernels, then the tile kernels for the rows left
+						// (and for every panel of more columns)
+						if nr <= zColMax {
+							ir0 = j.colTailZ(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
+						}
+						j.tilesZ(ap, bptr, ldb, kc, ic, ir0, mc, jc+jr, nr, useBias, flags)
+						continue
+					}
+					if nr < 4 {
 						// a 1–3 column tail: four A panels at a time
 						// down each column (B is a packed panel here)
 						ir0 = j.colTail(ws, ap, bptr, kc, ic, mc, jc+jr, nr, useBias, flags)
-					}
-					if useAVX512 && nr == gemmNR {
-						j.tilesZ(ap, bptr, ldb, kc, ic, ir0, mc, jc+jr, useBias, flags)
-						continue
 					}
 					for ir := ir0; ir < mc; ir += gemmMR {
 						mr := min(gemmMR, mc-ir)
@@ -398,11 +406,12 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 	}
 }
 
-// tilesZ computes rows [ic+ir0, ic+mc) of a 16-column block with the
-// AVX-512 kernels, three 6-row panels at a time; the kernels write only the
-// rows that exist, so the zero-padded last panel of a ragged block needs no
-// edge tile. Each entry is the sum the 6×16 AVX2 kernel gives, bit for bit.
-func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col int, useBias bool, flags int) {
+// tilesZ computes rows [ic+ir0, ic+mc) of an nr-column block (nr ≤ 16)
+// with the AVX-512 kernels, three 6-row panels at a time; the kernels write
+// only the rows and columns that exist (a ragged B panel is packed with
+// zeros past nr), so no tile goes through edgeTile. Each entry is the sum the 6×16 AVX2 kernel gives, bit for bit.
+func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col, nr int, useBias bool, flags int) {
+	cols := uint16(1<<nr - 1)
 	for ir := ir0; ir < mc; {
 		np := min(3, (mc-ir+gemmMR-1)/gemmMR)
 		m := min(np*gemmMR, mc-ir)
@@ -412,16 +421,16 @@ func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col 
 			bias = &j.bias[row : row+m][0]
 		}
 		coff := row*j.ldc + col
-		_ = j.c[coff+(m-1)*j.ldc+gemmNR-1]
+		_ = j.c[coff+(m-1)*j.ldc+nr-1]
 		_ = ap[(ir+np*gemmMR)*kc-1]
 		aptr := &ap[ir*kc]
 		switch np {
 		case 3:
-			sgemmKernelZ18x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
+			sgemmKernelZ18x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
 		case 2:
-			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
+			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
 		default:
-			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m)
+			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
 		}
 		ir += np * gemmMR
 	}
@@ -429,7 +438,7 @@ func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col 
 
 // gemmTileZGeneric is the contract of the AVX-512 tile kernels in plain
 // Go: np 6-row A panels lda elements apart times an nr-wide B panel, the
-// first m rows stored.
+// first m rows and nr columns stored.
 func gemmTileZGeneric(np, nr, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, flags, m int) {
 	var t [gemmMR * gemmNR]float32
 	for p := 0; p < np && p*gemmMR < m; p++ {
@@ -477,14 +486,14 @@ func (j *gemmJob) colTail(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, c
 	return full
 }
 
-// colTailZ is colTail on AVX-512 machines for 1–4 columns: the
-// sgemmKernelZCol kernels run 8 (one or two columns) or 4 (three or four)
-// A panels at a time, each panel step one masked FMA.
+// colTailZ is colTail on AVX-512 machines for 1 or 2 columns (zColMax):
+// the sgemmKernelZCol kernels run 8 A panels at a time, each panel step one
+// masked FMA. (Wider tails run faster as masked tiles: 256×196×256 with
+// the 4-column tail in column kernels 143 µs, in a masked tile 141 µs;
+// 768×196×768 1348 vs 1313 µs. One column in a tile: the head at batch 1,
+// 1000×1×1024, 174 vs 76 µs.)
 func (j *gemmJob) colTailZ(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, col, nr int, useBias bool, flags int) int {
-	np := 8
-	if nr > 2 {
-		np = 4
-	}
+	const np = 8
 	group := np * gemmMR
 	full := mc / group * group
 	if full == 0 {
@@ -494,15 +503,10 @@ func (j *gemmJob) colTailZ(ws *gemmWS, ap []float32, bptr *float32, kc, ic, mc, 
 	t := &ws.colZ
 	for ir := 0; ir < full; ir += group {
 		a := &ap[ir*kc]
-		switch nr {
-		case 1:
+		if nr == 1 {
 			sgemmKernelZCol1(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
-		case 2:
+		} else {
 			sgemmKernelZCol2(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
-		case 3:
-			sgemmKernelZCol3(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
-		default:
-			sgemmKernelZCol4(kc, a, gemmMR*kc, &bpan[0], gemmNR, &t[0])
 		}
 		for x := 0; x < nr; x++ {
 			for p := 0; p < np; p++ {
@@ -551,10 +555,7 @@ func gemmCol24Generic(k int, a []float32, lda int, b []float32, ldb int, out []f
 // temporary tile.
 func (j *gemmJob) edgeTile(ws *gemmWS, kc int, aptr, bptr *float32, ldb, row, col, mr, nr int, useBias bool, flags int) {
 	t := &ws.tmp
-	if useAVX512 {
-		// the same sums as the AVX2 kernels below, at twice the width
-		sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0, gemmMR)
-	} else if nr <= 8 {
+	if nr <= 8 {
 		sgemmKernel6x8(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)
 	} else {
 		sgemmKernel6x16(kc, aptr, bptr, ldb, &t[0], gemmNR, &zeroBias[0], 0)

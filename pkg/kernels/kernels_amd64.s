@@ -1369,9 +1369,9 @@ col4_loop:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+// func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ18x16(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernelZ18x16(SB), NOSPLIT, $0-82
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       lda+16(FP), DX
@@ -1589,10 +1589,12 @@ sgemmKernelZ18x16_store:
 	MOVQ        flags+64(FP), CX
 	MOVQ        m+72(FP), DX
 	VPXORD      Z18, Z18, Z18
+	MOVWLZX     cols+80(FP), BX
+	KMOVW       BX, K1
 	VADDPS.BCST (AX), Z0, Z0
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r0_noacc
-	VADDPS      (DI), Z0, Z0
+	VADDPS      (DI), Z0, K1, Z0
 
 sgemmKernelZ18x16_r0_noacc:
 	TESTQ  $0x00000002, CX
@@ -1600,14 +1602,14 @@ sgemmKernelZ18x16_r0_noacc:
 	VMAXPS Z0, Z18, Z0
 
 sgemmKernelZ18x16_r0_norelu:
-	VMOVUPS     Z0, (DI)
+	VMOVUPS     Z0, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x01
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 4(AX), Z1, Z1
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r1_noacc
-	VADDPS      (DI), Z1, Z1
+	VADDPS      (DI), Z1, K1, Z1
 
 sgemmKernelZ18x16_r1_noacc:
 	TESTQ  $0x00000002, CX
@@ -1615,14 +1617,14 @@ sgemmKernelZ18x16_r1_noacc:
 	VMAXPS Z1, Z18, Z1
 
 sgemmKernelZ18x16_r1_norelu:
-	VMOVUPS     Z1, (DI)
+	VMOVUPS     Z1, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x02
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 8(AX), Z2, Z2
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r2_noacc
-	VADDPS      (DI), Z2, Z2
+	VADDPS      (DI), Z2, K1, Z2
 
 sgemmKernelZ18x16_r2_noacc:
 	TESTQ  $0x00000002, CX
@@ -1630,14 +1632,14 @@ sgemmKernelZ18x16_r2_noacc:
 	VMAXPS Z2, Z18, Z2
 
 sgemmKernelZ18x16_r2_norelu:
-	VMOVUPS     Z2, (DI)
+	VMOVUPS     Z2, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x03
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 12(AX), Z3, Z3
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r3_noacc
-	VADDPS      (DI), Z3, Z3
+	VADDPS      (DI), Z3, K1, Z3
 
 sgemmKernelZ18x16_r3_noacc:
 	TESTQ  $0x00000002, CX
@@ -1645,14 +1647,14 @@ sgemmKernelZ18x16_r3_noacc:
 	VMAXPS Z3, Z18, Z3
 
 sgemmKernelZ18x16_r3_norelu:
-	VMOVUPS     Z3, (DI)
+	VMOVUPS     Z3, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x04
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 16(AX), Z4, Z4
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r4_noacc
-	VADDPS      (DI), Z4, Z4
+	VADDPS      (DI), Z4, K1, Z4
 
 sgemmKernelZ18x16_r4_noacc:
 	TESTQ  $0x00000002, CX
@@ -1660,14 +1662,14 @@ sgemmKernelZ18x16_r4_noacc:
 	VMAXPS Z4, Z18, Z4
 
 sgemmKernelZ18x16_r4_norelu:
-	VMOVUPS     Z4, (DI)
+	VMOVUPS     Z4, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x05
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 20(AX), Z5, Z5
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r5_noacc
-	VADDPS      (DI), Z5, Z5
+	VADDPS      (DI), Z5, K1, Z5
 
 sgemmKernelZ18x16_r5_noacc:
 	TESTQ  $0x00000002, CX
@@ -1675,14 +1677,14 @@ sgemmKernelZ18x16_r5_noacc:
 	VMAXPS Z5, Z18, Z5
 
 sgemmKernelZ18x16_r5_norelu:
-	VMOVUPS     Z5, (DI)
+	VMOVUPS     Z5, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x06
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 24(AX), Z6, Z6
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r6_noacc
-	VADDPS      (DI), Z6, Z6
+	VADDPS      (DI), Z6, K1, Z6
 
 sgemmKernelZ18x16_r6_noacc:
 	TESTQ  $0x00000002, CX
@@ -1690,14 +1692,14 @@ sgemmKernelZ18x16_r6_noacc:
 	VMAXPS Z6, Z18, Z6
 
 sgemmKernelZ18x16_r6_norelu:
-	VMOVUPS     Z6, (DI)
+	VMOVUPS     Z6, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x07
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 28(AX), Z7, Z7
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r7_noacc
-	VADDPS      (DI), Z7, Z7
+	VADDPS      (DI), Z7, K1, Z7
 
 sgemmKernelZ18x16_r7_noacc:
 	TESTQ  $0x00000002, CX
@@ -1705,14 +1707,14 @@ sgemmKernelZ18x16_r7_noacc:
 	VMAXPS Z7, Z18, Z7
 
 sgemmKernelZ18x16_r7_norelu:
-	VMOVUPS     Z7, (DI)
+	VMOVUPS     Z7, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x08
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 32(AX), Z8, Z8
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r8_noacc
-	VADDPS      (DI), Z8, Z8
+	VADDPS      (DI), Z8, K1, Z8
 
 sgemmKernelZ18x16_r8_noacc:
 	TESTQ  $0x00000002, CX
@@ -1720,14 +1722,14 @@ sgemmKernelZ18x16_r8_noacc:
 	VMAXPS Z8, Z18, Z8
 
 sgemmKernelZ18x16_r8_norelu:
-	VMOVUPS     Z8, (DI)
+	VMOVUPS     Z8, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x09
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 36(AX), Z9, Z9
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r9_noacc
-	VADDPS      (DI), Z9, Z9
+	VADDPS      (DI), Z9, K1, Z9
 
 sgemmKernelZ18x16_r9_noacc:
 	TESTQ  $0x00000002, CX
@@ -1735,14 +1737,14 @@ sgemmKernelZ18x16_r9_noacc:
 	VMAXPS Z9, Z18, Z9
 
 sgemmKernelZ18x16_r9_norelu:
-	VMOVUPS     Z9, (DI)
+	VMOVUPS     Z9, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0a
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 40(AX), Z10, Z10
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r10_noacc
-	VADDPS      (DI), Z10, Z10
+	VADDPS      (DI), Z10, K1, Z10
 
 sgemmKernelZ18x16_r10_noacc:
 	TESTQ  $0x00000002, CX
@@ -1750,14 +1752,14 @@ sgemmKernelZ18x16_r10_noacc:
 	VMAXPS Z10, Z18, Z10
 
 sgemmKernelZ18x16_r10_norelu:
-	VMOVUPS     Z10, (DI)
+	VMOVUPS     Z10, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0b
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 44(AX), Z11, Z11
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r11_noacc
-	VADDPS      (DI), Z11, Z11
+	VADDPS      (DI), Z11, K1, Z11
 
 sgemmKernelZ18x16_r11_noacc:
 	TESTQ  $0x00000002, CX
@@ -1765,14 +1767,14 @@ sgemmKernelZ18x16_r11_noacc:
 	VMAXPS Z11, Z18, Z11
 
 sgemmKernelZ18x16_r11_norelu:
-	VMOVUPS     Z11, (DI)
+	VMOVUPS     Z11, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0c
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 48(AX), Z12, Z12
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r12_noacc
-	VADDPS      (DI), Z12, Z12
+	VADDPS      (DI), Z12, K1, Z12
 
 sgemmKernelZ18x16_r12_noacc:
 	TESTQ  $0x00000002, CX
@@ -1780,14 +1782,14 @@ sgemmKernelZ18x16_r12_noacc:
 	VMAXPS Z12, Z18, Z12
 
 sgemmKernelZ18x16_r12_norelu:
-	VMOVUPS     Z12, (DI)
+	VMOVUPS     Z12, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0d
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 52(AX), Z13, Z13
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r13_noacc
-	VADDPS      (DI), Z13, Z13
+	VADDPS      (DI), Z13, K1, Z13
 
 sgemmKernelZ18x16_r13_noacc:
 	TESTQ  $0x00000002, CX
@@ -1795,14 +1797,14 @@ sgemmKernelZ18x16_r13_noacc:
 	VMAXPS Z13, Z18, Z13
 
 sgemmKernelZ18x16_r13_norelu:
-	VMOVUPS     Z13, (DI)
+	VMOVUPS     Z13, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0e
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 56(AX), Z14, Z14
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r14_noacc
-	VADDPS      (DI), Z14, Z14
+	VADDPS      (DI), Z14, K1, Z14
 
 sgemmKernelZ18x16_r14_noacc:
 	TESTQ  $0x00000002, CX
@@ -1810,14 +1812,14 @@ sgemmKernelZ18x16_r14_noacc:
 	VMAXPS Z14, Z18, Z14
 
 sgemmKernelZ18x16_r14_norelu:
-	VMOVUPS     Z14, (DI)
+	VMOVUPS     Z14, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x0f
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 60(AX), Z15, Z15
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r15_noacc
-	VADDPS      (DI), Z15, Z15
+	VADDPS      (DI), Z15, K1, Z15
 
 sgemmKernelZ18x16_r15_noacc:
 	TESTQ  $0x00000002, CX
@@ -1825,14 +1827,14 @@ sgemmKernelZ18x16_r15_noacc:
 	VMAXPS Z15, Z18, Z15
 
 sgemmKernelZ18x16_r15_norelu:
-	VMOVUPS     Z15, (DI)
+	VMOVUPS     Z15, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x10
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 64(AX), Z16, Z16
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r16_noacc
-	VADDPS      (DI), Z16, Z16
+	VADDPS      (DI), Z16, K1, Z16
 
 sgemmKernelZ18x16_r16_noacc:
 	TESTQ  $0x00000002, CX
@@ -1840,14 +1842,14 @@ sgemmKernelZ18x16_r16_noacc:
 	VMAXPS Z16, Z18, Z16
 
 sgemmKernelZ18x16_r16_norelu:
-	VMOVUPS     Z16, (DI)
+	VMOVUPS     Z16, K1, (DI)
 	ADDQ        R8, DI
 	CMPQ        DX, $0x11
 	JLE         sgemmKernelZ18x16_done
 	VADDPS.BCST 68(AX), Z17, Z17
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ18x16_r17_noacc
-	VADDPS      (DI), Z17, Z17
+	VADDPS      (DI), Z17, K1, Z17
 
 sgemmKernelZ18x16_r17_noacc:
 	TESTQ  $0x00000002, CX
@@ -1855,15 +1857,15 @@ sgemmKernelZ18x16_r17_noacc:
 	VMAXPS Z17, Z18, Z17
 
 sgemmKernelZ18x16_r17_norelu:
-	VMOVUPS Z17, (DI)
+	VMOVUPS Z17, K1, (DI)
 
 sgemmKernelZ18x16_done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+// func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ12x16(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernelZ12x16(SB), NOSPLIT, $0-82
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       lda+16(FP), DX
@@ -2023,10 +2025,12 @@ sgemmKernelZ12x16_store:
 	MOVQ        flags+64(FP), CX
 	MOVQ        m+72(FP), DX
 	VPXORD      Z12, Z12, Z12
+	MOVWLZX     cols+80(FP), BX
+	KMOVW       BX, K1
 	VADDPS.BCST (AX), Z0, Z0
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r0_noacc
-	VADDPS      (SI), Z0, Z0
+	VADDPS      (SI), Z0, K1, Z0
 
 sgemmKernelZ12x16_r0_noacc:
 	TESTQ  $0x00000002, CX
@@ -2034,14 +2038,14 @@ sgemmKernelZ12x16_r0_noacc:
 	VMAXPS Z0, Z12, Z0
 
 sgemmKernelZ12x16_r0_norelu:
-	VMOVUPS     Z0, (SI)
+	VMOVUPS     Z0, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x01
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 4(AX), Z1, Z1
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r1_noacc
-	VADDPS      (SI), Z1, Z1
+	VADDPS      (SI), Z1, K1, Z1
 
 sgemmKernelZ12x16_r1_noacc:
 	TESTQ  $0x00000002, CX
@@ -2049,14 +2053,14 @@ sgemmKernelZ12x16_r1_noacc:
 	VMAXPS Z1, Z12, Z1
 
 sgemmKernelZ12x16_r1_norelu:
-	VMOVUPS     Z1, (SI)
+	VMOVUPS     Z1, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x02
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 8(AX), Z2, Z2
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r2_noacc
-	VADDPS      (SI), Z2, Z2
+	VADDPS      (SI), Z2, K1, Z2
 
 sgemmKernelZ12x16_r2_noacc:
 	TESTQ  $0x00000002, CX
@@ -2064,14 +2068,14 @@ sgemmKernelZ12x16_r2_noacc:
 	VMAXPS Z2, Z12, Z2
 
 sgemmKernelZ12x16_r2_norelu:
-	VMOVUPS     Z2, (SI)
+	VMOVUPS     Z2, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x03
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 12(AX), Z3, Z3
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r3_noacc
-	VADDPS      (SI), Z3, Z3
+	VADDPS      (SI), Z3, K1, Z3
 
 sgemmKernelZ12x16_r3_noacc:
 	TESTQ  $0x00000002, CX
@@ -2079,14 +2083,14 @@ sgemmKernelZ12x16_r3_noacc:
 	VMAXPS Z3, Z12, Z3
 
 sgemmKernelZ12x16_r3_norelu:
-	VMOVUPS     Z3, (SI)
+	VMOVUPS     Z3, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x04
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 16(AX), Z4, Z4
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r4_noacc
-	VADDPS      (SI), Z4, Z4
+	VADDPS      (SI), Z4, K1, Z4
 
 sgemmKernelZ12x16_r4_noacc:
 	TESTQ  $0x00000002, CX
@@ -2094,14 +2098,14 @@ sgemmKernelZ12x16_r4_noacc:
 	VMAXPS Z4, Z12, Z4
 
 sgemmKernelZ12x16_r4_norelu:
-	VMOVUPS     Z4, (SI)
+	VMOVUPS     Z4, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x05
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 20(AX), Z5, Z5
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r5_noacc
-	VADDPS      (SI), Z5, Z5
+	VADDPS      (SI), Z5, K1, Z5
 
 sgemmKernelZ12x16_r5_noacc:
 	TESTQ  $0x00000002, CX
@@ -2109,14 +2113,14 @@ sgemmKernelZ12x16_r5_noacc:
 	VMAXPS Z5, Z12, Z5
 
 sgemmKernelZ12x16_r5_norelu:
-	VMOVUPS     Z5, (SI)
+	VMOVUPS     Z5, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x06
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 24(AX), Z6, Z6
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r6_noacc
-	VADDPS      (SI), Z6, Z6
+	VADDPS      (SI), Z6, K1, Z6
 
 sgemmKernelZ12x16_r6_noacc:
 	TESTQ  $0x00000002, CX
@@ -2124,14 +2128,14 @@ sgemmKernelZ12x16_r6_noacc:
 	VMAXPS Z6, Z12, Z6
 
 sgemmKernelZ12x16_r6_norelu:
-	VMOVUPS     Z6, (SI)
+	VMOVUPS     Z6, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x07
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 28(AX), Z7, Z7
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r7_noacc
-	VADDPS      (SI), Z7, Z7
+	VADDPS      (SI), Z7, K1, Z7
 
 sgemmKernelZ12x16_r7_noacc:
 	TESTQ  $0x00000002, CX
@@ -2139,14 +2143,14 @@ sgemmKernelZ12x16_r7_noacc:
 	VMAXPS Z7, Z12, Z7
 
 sgemmKernelZ12x16_r7_norelu:
-	VMOVUPS     Z7, (SI)
+	VMOVUPS     Z7, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x08
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 32(AX), Z8, Z8
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r8_noacc
-	VADDPS      (SI), Z8, Z8
+	VADDPS      (SI), Z8, K1, Z8
 
 sgemmKernelZ12x16_r8_noacc:
 	TESTQ  $0x00000002, CX
@@ -2154,14 +2158,14 @@ sgemmKernelZ12x16_r8_noacc:
 	VMAXPS Z8, Z12, Z8
 
 sgemmKernelZ12x16_r8_norelu:
-	VMOVUPS     Z8, (SI)
+	VMOVUPS     Z8, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x09
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 36(AX), Z9, Z9
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r9_noacc
-	VADDPS      (SI), Z9, Z9
+	VADDPS      (SI), Z9, K1, Z9
 
 sgemmKernelZ12x16_r9_noacc:
 	TESTQ  $0x00000002, CX
@@ -2169,14 +2173,14 @@ sgemmKernelZ12x16_r9_noacc:
 	VMAXPS Z9, Z12, Z9
 
 sgemmKernelZ12x16_r9_norelu:
-	VMOVUPS     Z9, (SI)
+	VMOVUPS     Z9, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x0a
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 40(AX), Z10, Z10
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r10_noacc
-	VADDPS      (SI), Z10, Z10
+	VADDPS      (SI), Z10, K1, Z10
 
 sgemmKernelZ12x16_r10_noacc:
 	TESTQ  $0x00000002, CX
@@ -2184,14 +2188,14 @@ sgemmKernelZ12x16_r10_noacc:
 	VMAXPS Z10, Z12, Z10
 
 sgemmKernelZ12x16_r10_norelu:
-	VMOVUPS     Z10, (SI)
+	VMOVUPS     Z10, K1, (SI)
 	ADDQ        DI, SI
 	CMPQ        DX, $0x0b
 	JLE         sgemmKernelZ12x16_done
 	VADDPS.BCST 44(AX), Z11, Z11
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ12x16_r11_noacc
-	VADDPS      (SI), Z11, Z11
+	VADDPS      (SI), Z11, K1, Z11
 
 sgemmKernelZ12x16_r11_noacc:
 	TESTQ  $0x00000002, CX
@@ -2199,15 +2203,15 @@ sgemmKernelZ12x16_r11_noacc:
 	VMAXPS Z11, Z12, Z11
 
 sgemmKernelZ12x16_r11_norelu:
-	VMOVUPS Z11, (SI)
+	VMOVUPS Z11, K1, (SI)
 
 sgemmKernelZ12x16_done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+// func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemmKernelZ6x16(SB), NOSPLIT, $0-80
+TEXT ·sgemmKernelZ6x16(SB), NOSPLIT, $0-82
 	MOVQ       k+0(FP), AX
 	MOVQ       a+8(FP), CX
 	MOVQ       b+24(FP), DX
@@ -2307,10 +2311,12 @@ sgemmKernelZ6x16_store:
 	MOVQ        flags+64(FP), CX
 	MOVQ        m+72(FP), DX
 	VPXORD      Z6, Z6, Z6
+	MOVWLZX     cols+80(FP), DI
+	KMOVW       DI, K1
 	VADDPS.BCST (AX), Z0, Z0
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r0_noacc
-	VADDPS      (BX), Z0, Z0
+	VADDPS      (BX), Z0, K1, Z0
 
 sgemmKernelZ6x16_r0_noacc:
 	TESTQ  $0x00000002, CX
@@ -2318,14 +2324,14 @@ sgemmKernelZ6x16_r0_noacc:
 	VMAXPS Z0, Z6, Z0
 
 sgemmKernelZ6x16_r0_norelu:
-	VMOVUPS     Z0, (BX)
+	VMOVUPS     Z0, K1, (BX)
 	ADDQ        SI, BX
 	CMPQ        DX, $0x01
 	JLE         sgemmKernelZ6x16_done
 	VADDPS.BCST 4(AX), Z1, Z1
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r1_noacc
-	VADDPS      (BX), Z1, Z1
+	VADDPS      (BX), Z1, K1, Z1
 
 sgemmKernelZ6x16_r1_noacc:
 	TESTQ  $0x00000002, CX
@@ -2333,14 +2339,14 @@ sgemmKernelZ6x16_r1_noacc:
 	VMAXPS Z1, Z6, Z1
 
 sgemmKernelZ6x16_r1_norelu:
-	VMOVUPS     Z1, (BX)
+	VMOVUPS     Z1, K1, (BX)
 	ADDQ        SI, BX
 	CMPQ        DX, $0x02
 	JLE         sgemmKernelZ6x16_done
 	VADDPS.BCST 8(AX), Z2, Z2
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r2_noacc
-	VADDPS      (BX), Z2, Z2
+	VADDPS      (BX), Z2, K1, Z2
 
 sgemmKernelZ6x16_r2_noacc:
 	TESTQ  $0x00000002, CX
@@ -2348,14 +2354,14 @@ sgemmKernelZ6x16_r2_noacc:
 	VMAXPS Z2, Z6, Z2
 
 sgemmKernelZ6x16_r2_norelu:
-	VMOVUPS     Z2, (BX)
+	VMOVUPS     Z2, K1, (BX)
 	ADDQ        SI, BX
 	CMPQ        DX, $0x03
 	JLE         sgemmKernelZ6x16_done
 	VADDPS.BCST 12(AX), Z3, Z3
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r3_noacc
-	VADDPS      (BX), Z3, Z3
+	VADDPS      (BX), Z3, K1, Z3
 
 sgemmKernelZ6x16_r3_noacc:
 	TESTQ  $0x00000002, CX
@@ -2363,14 +2369,14 @@ sgemmKernelZ6x16_r3_noacc:
 	VMAXPS Z3, Z6, Z3
 
 sgemmKernelZ6x16_r3_norelu:
-	VMOVUPS     Z3, (BX)
+	VMOVUPS     Z3, K1, (BX)
 	ADDQ        SI, BX
 	CMPQ        DX, $0x04
 	JLE         sgemmKernelZ6x16_done
 	VADDPS.BCST 16(AX), Z4, Z4
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r4_noacc
-	VADDPS      (BX), Z4, Z4
+	VADDPS      (BX), Z4, K1, Z4
 
 sgemmKernelZ6x16_r4_noacc:
 	TESTQ  $0x00000002, CX
@@ -2378,14 +2384,14 @@ sgemmKernelZ6x16_r4_noacc:
 	VMAXPS Z4, Z6, Z4
 
 sgemmKernelZ6x16_r4_norelu:
-	VMOVUPS     Z4, (BX)
+	VMOVUPS     Z4, K1, (BX)
 	ADDQ        SI, BX
 	CMPQ        DX, $0x05
 	JLE         sgemmKernelZ6x16_done
 	VADDPS.BCST 20(AX), Z5, Z5
 	TESTQ       $0x00000001, CX
 	JZ          sgemmKernelZ6x16_r5_noacc
-	VADDPS      (BX), Z5, Z5
+	VADDPS      (BX), Z5, K1, Z5
 
 sgemmKernelZ6x16_r5_noacc:
 	TESTQ  $0x00000002, CX
@@ -2393,7 +2399,7 @@ sgemmKernelZ6x16_r5_noacc:
 	VMAXPS Z5, Z6, Z5
 
 sgemmKernelZ6x16_r5_norelu:
-	VMOVUPS Z5, (BX)
+	VMOVUPS Z5, K1, (BX)
 
 sgemmKernelZ6x16_done:
 	VZEROUPPER
@@ -2514,149 +2520,6 @@ sgemmKernelZCol2_loop:
 	ADDQ         SI, BX
 	DECQ         AX
 	JNZ          sgemmKernelZCol2_loop
-	MOVQ         out+40(FP), AX
-	VMOVUPS      Y0, (AX)
-	VMOVUPS      Y1, 32(AX)
-	VMOVUPS      Y2, 64(AX)
-	VMOVUPS      Y3, 96(AX)
-	VMOVUPS      Y4, 128(AX)
-	VMOVUPS      Y5, 160(AX)
-	VMOVUPS      Y6, 192(AX)
-	VMOVUPS      Y7, 224(AX)
-	VMOVUPS      Y8, 256(AX)
-	VMOVUPS      Y9, 288(AX)
-	VMOVUPS      Y10, 320(AX)
-	VMOVUPS      Y11, 352(AX)
-	VMOVUPS      Y12, 384(AX)
-	VMOVUPS      Y13, 416(AX)
-	VMOVUPS      Y14, 448(AX)
-	VMOVUPS      Y15, 480(AX)
-	VZEROUPPER
-	RET
-
-// func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-// Requires: AVX, AVX512F, AVX512VL
-TEXT ·sgemmKernelZCol3(SB), NOSPLIT, $0-48
-	MOVQ   k+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (CX)(DX*1), DI
-	LEAQ   (DI)(DX*1), R8
-	LEAQ   (R8)(DX*1), DX
-	MOVL   $0x0000003f, R9
-	KMOVW  R9, K1
-	VPXORD Y0, Y0, Y0
-	VPXORD Y1, Y1, Y1
-	VPXORD Y2, Y2, Y2
-	VPXORD Y3, Y3, Y3
-	VPXORD Y4, Y4, Y4
-	VPXORD Y5, Y5, Y5
-	VPXORD Y6, Y6, Y6
-	VPXORD Y7, Y7, Y7
-	VPXORD Y8, Y8, Y8
-	VPXORD Y9, Y9, Y9
-	VPXORD Y10, Y10, Y10
-	VPXORD Y11, Y11, Y11
-	XORQ   R9, R9
-
-sgemmKernelZCol3_loop:
-	VBROADCASTSS (BX), Y12
-	VBROADCASTSS 4(BX), Y13
-	VBROADCASTSS 8(BX), Y14
-	VFMADD231PS  (CX)(R9*1), Y12, K1, Y0
-	VFMADD231PS  (CX)(R9*1), Y13, K1, Y4
-	VFMADD231PS  (CX)(R9*1), Y14, K1, Y8
-	VFMADD231PS  (DI)(R9*1), Y12, K1, Y1
-	VFMADD231PS  (DI)(R9*1), Y13, K1, Y5
-	VFMADD231PS  (DI)(R9*1), Y14, K1, Y9
-	VFMADD231PS  (R8)(R9*1), Y12, K1, Y2
-	VFMADD231PS  (R8)(R9*1), Y13, K1, Y6
-	VFMADD231PS  (R8)(R9*1), Y14, K1, Y10
-	VFMADD231PS  (DX)(R9*1), Y12, K1, Y3
-	VFMADD231PS  (DX)(R9*1), Y13, K1, Y7
-	VFMADD231PS  (DX)(R9*1), Y14, K1, Y11
-	ADDQ         $0x18, R9
-	ADDQ         SI, BX
-	DECQ         AX
-	JNZ          sgemmKernelZCol3_loop
-	MOVQ         out+40(FP), AX
-	VMOVUPS      Y0, (AX)
-	VMOVUPS      Y1, 32(AX)
-	VMOVUPS      Y2, 64(AX)
-	VMOVUPS      Y3, 96(AX)
-	VMOVUPS      Y4, 128(AX)
-	VMOVUPS      Y5, 160(AX)
-	VMOVUPS      Y6, 192(AX)
-	VMOVUPS      Y7, 224(AX)
-	VMOVUPS      Y8, 256(AX)
-	VMOVUPS      Y9, 288(AX)
-	VMOVUPS      Y10, 320(AX)
-	VMOVUPS      Y11, 352(AX)
-	VZEROUPPER
-	RET
-
-// func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-// Requires: AVX, AVX512F, AVX512VL
-TEXT ·sgemmKernelZCol4(SB), NOSPLIT, $0-48
-	MOVQ   k+0(FP), AX
-	MOVQ   a+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	MOVQ   b+24(FP), BX
-	MOVQ   ldb+32(FP), SI
-	SHLQ   $0x02, SI
-	LEAQ   (CX)(DX*1), DI
-	LEAQ   (DI)(DX*1), R8
-	LEAQ   (R8)(DX*1), DX
-	MOVL   $0x0000003f, R9
-	KMOVW  R9, K1
-	VPXORD Y0, Y0, Y0
-	VPXORD Y1, Y1, Y1
-	VPXORD Y2, Y2, Y2
-	VPXORD Y3, Y3, Y3
-	VPXORD Y4, Y4, Y4
-	VPXORD Y5, Y5, Y5
-	VPXORD Y6, Y6, Y6
-	VPXORD Y7, Y7, Y7
-	VPXORD Y8, Y8, Y8
-	VPXORD Y9, Y9, Y9
-	VPXORD Y10, Y10, Y10
-	VPXORD Y11, Y11, Y11
-	VPXORD Y12, Y12, Y12
-	VPXORD Y13, Y13, Y13
-	VPXORD Y14, Y14, Y14
-	VPXORD Y15, Y15, Y15
-	XORQ   R9, R9
-
-sgemmKernelZCol4_loop:
-	VBROADCASTSS (BX), Y16
-	VBROADCASTSS 4(BX), Y17
-	VBROADCASTSS 8(BX), Y18
-	VBROADCASTSS 12(BX), Y19
-	VFMADD231PS  (CX)(R9*1), Y16, K1, Y0
-	VFMADD231PS  (CX)(R9*1), Y17, K1, Y4
-	VFMADD231PS  (CX)(R9*1), Y18, K1, Y8
-	VFMADD231PS  (CX)(R9*1), Y19, K1, Y12
-	VFMADD231PS  (DI)(R9*1), Y16, K1, Y1
-	VFMADD231PS  (DI)(R9*1), Y17, K1, Y5
-	VFMADD231PS  (DI)(R9*1), Y18, K1, Y9
-	VFMADD231PS  (DI)(R9*1), Y19, K1, Y13
-	VFMADD231PS  (R8)(R9*1), Y16, K1, Y2
-	VFMADD231PS  (R8)(R9*1), Y17, K1, Y6
-	VFMADD231PS  (R8)(R9*1), Y18, K1, Y10
-	VFMADD231PS  (R8)(R9*1), Y19, K1, Y14
-	VFMADD231PS  (DX)(R9*1), Y16, K1, Y3
-	VFMADD231PS  (DX)(R9*1), Y17, K1, Y7
-	VFMADD231PS  (DX)(R9*1), Y18, K1, Y11
-	VFMADD231PS  (DX)(R9*1), Y19, K1, Y15
-	ADDQ         $0x18, R9
-	ADDQ         SI, BX
-	DECQ         AX
-	JNZ          sgemmKernelZCol4_loop
 	MOVQ         out+40(FP), AX
 	VMOVUPS      Y0, (AX)
 	VMOVUPS      Y1, 32(AX)

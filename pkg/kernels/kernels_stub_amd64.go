@@ -146,7 +146,7 @@ func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float
 //	for i < 18, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
-//		if i >= m { continue }  // rows past m: C and bias are not touched
+//		if i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
@@ -155,14 +155,14 @@ func sgemmKernel24x1(k int, a *float32, lda int, b *float32, ldb int, out *float
 // lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 
 // sgemmKernelZ12x16 computes one 12×16 tile of C from 2 packed 6-row A panels (k ≥ 1):
 //
 //	for i < 12, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
-//		if i >= m { continue }  // rows past m: C and bias are not touched
+//		if i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
@@ -171,14 +171,14 @@ func sgemmKernelZ18x16(k int, a *float32, lda int, b *float32, ldb int, c *float
 // lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 
 // sgemmKernelZ6x16 computes one 6×16 tile of C from 1 packed 6-row A panels (k ≥ 1):
 //
 //	for i < 6, j < 16:
 //		d := 0
 //		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
-//		if i >= m { continue }  // rows past m: C and bias are not touched
+//		if i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there
 //		s := bias[i] + d
 //		if flags&1 != 0 { s += c[i*ldc+j] }
 //		if flags&2 != 0 && s < 0 { s = 0 }
@@ -187,7 +187,7 @@ func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float
 // lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
 //
 //go:noescape
-func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)
+func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 
 // sgemmKernelZCol1 writes out[(x*8+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 1,
 // p < 8, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
@@ -202,20 +202,6 @@ func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *floa
 //
 //go:noescape
 func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-
-// sgemmKernelZCol3 writes out[(x*4+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 3,
-// p < 4, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
-// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
-//
-//go:noescape
-func sgemmKernelZCol3(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-
-// sgemmKernelZCol4 writes out[(x*4+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 4,
-// p < 4, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
-// (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).
-//
-//go:noescape
-func sgemmKernelZCol4(k int, a *float32, lda int, b *float32, ldb int, out *float32)
 
 // gatherEven sets dst[i] = src[2*i] for i < n, n a multiple of 8; it reads
 // src[0 : 2*n] (one float past the last one it copies).

@@ -35,8 +35,6 @@ func main() {
 	genSgemmZ(1, 1) // 6×16
 	genSgemmZCol(8, 1)
 	genSgemmZCol(8, 2)
-	genSgemmZCol(4, 3)
-	genSgemmZCol(4, 4)
 	genGatherEven()
 	Generate()
 }
@@ -1059,7 +1057,7 @@ func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Re
 func genSgemmZ(np, nv int) {
 	rows, cols := mr*np, 16*nv
 	name := fmt.Sprintf("sgemmKernelZ%dx%d", rows, cols)
-	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes one %d×%d tile of C from %d packed 6-row A panels (k ≥ 1):", name, rows, cols, np),
@@ -1067,7 +1065,7 @@ func genSgemmZ(np, nv int) {
 		fmt.Sprintf("\tfor i < %d, j < %d:", rows, cols),
 		"\t\td := 0",
 		"\t\tfor kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j",
-		"\t\tif i >= m { continue }  // rows past m: C and bias are not touched",
+		"\t\tif i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there",
 		"\t\ts := bias[i] + d",
 		"\t\tif flags&1 != 0 { s += c[i*ldc+j] }",
 		"\t\tif flags&2 != 0 && s < 0 { s = 0 }",
@@ -1181,6 +1179,9 @@ func genSgemmZ(np, nv int) {
 	m := Load(Param("m"), GP64())
 	zero := bv[0]
 	VPXORD(zero, zero, zero)
+	// the columns of C that exist: a ragged last B panel is zero-padded
+	cm := K()
+	KMOVW(Load(Param("cols"), GP32()), cm)
 	for i := 0; i < rows; i++ {
 		if i > 0 {
 			CMPQ(m, U8(i))
@@ -1193,7 +1194,7 @@ func genSgemmZ(np, nv int) {
 		TESTQ(U32(1), flags)
 		JZ(LabelRef(row + "_noacc"))
 		for v := 0; v < nv; v++ {
-			VADDPS(Mem{Base: c, Disp: 64 * v}, acc[i][v], acc[i][v])
+			VADDPS(Mem{Base: c, Disp: 64 * v}, acc[i][v], cm, acc[i][v])
 		}
 		Label(row + "_noacc")
 		TESTQ(U32(2), flags)
@@ -1204,7 +1205,7 @@ func genSgemmZ(np, nv int) {
 		}
 		Label(row + "_norelu")
 		for v := 0; v < nv; v++ {
-			VMOVUPS(acc[i][v], Mem{Base: c, Disp: 64 * v})
+			VMOVUPS(acc[i][v], cm, Mem{Base: c, Disp: 64 * v})
 		}
 		if i < rows-1 {
 			ADDQ(ldc, c)
@@ -1215,10 +1216,9 @@ func genSgemmZ(np, nv int) {
 	RET()
 }
 
-// genSgemmZCol emits sgemmKernelZCol{nc}: nc (1–4) columns of np packed
-// 6-row A panels, for the narrow column tails of a GEMM (a 14×14 plane has
-// 196 = 12·16+4 columns, a 7×7 one 49, a batch-1 head one) on AVX-512
-// machines. Each panel step is one FMA with a memory operand masked to its
+// genSgemmZCol emits sgemmKernelZCol{nc}: nc (1 or 2) columns of np packed
+// 6-row A panels, for the narrow column tails of a GEMM (a 7×7 plane has
+// 49 = 3·16+1 columns, a batch-1 head one) on AVX-512 machines. Each panel step is one FMA with a memory operand masked to its
 // six rows (AVX-512VL), so np·nc chains run at once and no lane is wasted
 // on rows of the next step. Each entry is one FMA chain in k order from
 // zero, as in the tile kernels, so a column gives bit for bit the sums of
