@@ -266,8 +266,10 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 		if _, ok := <-ch; !ok {
 			return
 		}
-		cancel()
+		// The notice first: once cancelled, the command may return and
+		// the process exit before a later write.
 		fmt.Fprintln(stderr, "\ninterrupted: stopping (interrupt again to exit at once)")
+		cancel()
 		if _, ok := <-ch; !ok {
 			return
 		}
