@@ -206,23 +206,26 @@ func fromCheckpoint(ctx context.Context, opts *Options, cfg *config.Config, mc m
 	if err != nil {
 		return nil, nil, err
 	}
-	ds, err := setup.Dataset(cfg, "test_dataloader.dataset", opts.DataRoot)
+	// The same test set as test's: its class count and labels checked
+	// against the model, test_dataloader.batch_size validated.
+	ds, _, err := setup.TestSet(cfg, opts.DataRoot, mc.NumClasses, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	batch := 1
-	if v, ok := cfg.Get("test_dataloader.batch_size"); ok && v != nil {
-		if err := cfg.Decode("test_dataloader.batch_size", &batch); err != nil {
-			return nil, nil, err
-		}
+	batch, err := setup.TestBatchSize(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	ev, _ := evaluate.New(&evaluate.ConfusionMatrix{})
-	loader := imagenet.NewLoader(ds, nil, pipe, norm, max(1, batch), runtime.NumCPU(), imagenet.LoaderOptions{})
+	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, runtime.NumCPU(), imagenet.LoaderOptions{})
 	defer loader.Close()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s\n", loaded.Path, len(ds.Samples), ds.Root)
 	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: ev})
 	if err != nil {
 		return nil, nil, err
+	}
+	for _, w := range loader.Warnings() {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s: %v\n", w.Sample.Path, w.Err)
 	}
 	if res.Metrics == nil {
 		return nil, nil, fmt.Errorf("%s has no labels: no confusion matrix", ds.Root)

@@ -245,3 +245,44 @@ func TestNewCmdConfusionMatrix(t *testing.T) {
 		}
 	}
 }
+
+// A checkpoint is evaluated on the test set as test lists it
+// (setup.TestSet, setup.TestBatchSize): a label beyond the model's classes
+// is an error naming the annotation file and line, and a batch size below 1
+// is refused, as by test (the checkpoint path once ran on regardless).
+func TestCheckpointTestSetChecked(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "meta"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	val, err := filepath.Abs(fixtures.Testdata(t, "test/fmnist/val"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(val, filepath.Join(dir, "val")); err != nil {
+		t.Fatal(err)
+	}
+	ann := "0_tshirt_top/va00029.png 0\n1_trouser/" + firstFile(t, filepath.Join(val, "1_trouser")) + " 12\n"
+	if err := os.WriteFile(filepath.Join(dir, "meta", "val.txt"), []byte(ann), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := fixtures.Testdata(t, "checkpoint/tiny_train.pth")
+	_, _, err = runCM(t, &Options{Config: fixtures.Testdata(t, "test/tiny_ann.py"), Input: ckpt, DataRoot: dir})
+	if err == nil || !strings.Contains(err.Error(), "val.txt:2") || !strings.Contains(err.Error(), "label 12 out of range [0, 10)") {
+		t.Errorf("label 12 of a 10-class model: error %v, want one naming val.txt:2 and the label", err)
+	}
+	_, _, err = runCM(t, &Options{Config: fixtures.Testdata(t, "test/tiny_custom.py"), Input: ckpt,
+		DataRoot: fixtures.Testdata(t, "test/fmnist"), CfgOptions: []string{"test_dataloader.batch_size=0"}})
+	if err == nil || !strings.Contains(err.Error(), "test_dataloader.batch_size must be at least 1, got 0") {
+		t.Errorf("batch_size=0: error %v", err)
+	}
+}
+
+func firstFile(t *testing.T, dir string) string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil || len(es) == 0 {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	return es[0].Name()
+}
