@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -174,4 +175,24 @@ func annLine(ds *imagenet.Dataset, bad []error, i int) int {
 		}
 	}
 	return line
+}
+
+// TestWorkers is test_dataloader.num_workers, the decode goroutines of a
+// test run, at most the number of CPUs (0: decoding in the main loop, as
+// PyTorch's num_workers=0); the number of CPUs when unset. A negative value
+// is an error naming the config file.
+func TestWorkers(cfg *config.Config) (int, error) {
+	const key = "test_dataloader.num_workers"
+	v, ok := cfg.Get(key)
+	if !ok || v == nil {
+		return runtime.NumCPU(), nil
+	}
+	var n int
+	if err := cfg.Decode(key, &n); err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("%s: %s must not be negative, got %d", cfg.Filename, key, n)
+	}
+	return min(n, runtime.NumCPU()), nil
 }

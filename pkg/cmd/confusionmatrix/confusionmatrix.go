@@ -216,8 +216,12 @@ func fromCheckpoint(ctx context.Context, opts *Options, cfg *config.Config, mc m
 	if err != nil {
 		return nil, nil, err
 	}
+	workers, err := setup.TestWorkers(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	ev, _ := evaluate.New(&evaluate.ConfusionMatrix{})
-	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, runtime.NumCPU(), imagenet.LoaderOptions{})
+	loader := imagenet.NewLoader(ds, nil, pipe, norm, batch, workers, imagenet.LoaderOptions{})
 	defer loader.Close()
 	fmt.Fprintf(opts.IO.ErrOut, "Testing %s on %d images of %s\n", loaded.Path, len(ds.Samples), ds.Root)
 	res, err := evaluate.Run(ctx, loaded.Model.NewPredictor(), loader, evaluate.Options{Evaluator: ev})

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,7 +122,7 @@ accuracy line; the accuracy is over the remaining samples.`,
 				return cmdutil.FlagErrorf("--dist-timeout must be positive, got %s", opts.DistTimeout)
 			}
 			if !cmd.Flags().Changed("workers") {
-				opts.Workers = -1 // the number of CPUs
+				opts.Workers = -1 // test_dataloader.num_workers
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -137,7 +136,7 @@ accuracy line; the accuracy is over the remaining samples.`,
 	fl.StringVar(&opts.Out, "out", "", "dump predictions (.pkl or .json) or, with --out-item metrics, the metrics")
 	fl.StringVar(&opts.OutItem, "out-item", "pred", "what --out holds: pred or metrics")
 	fl.IntVar(&opts.BatchSize, "batch-size", 0, "images per batch (default: test_dataloader.batch_size)")
-	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: the number of CPUs; 0: decode in the main loop, as num_workers=0)")
+	fl.IntVar(&opts.Workers, "workers", 0, "decode/preprocess goroutines (default: test_dataloader.num_workers, at most the number of CPUs; 0: decode in the main loop, as num_workers=0)")
 	fl.BoolVar(&opts.TTA, "tta", false, "test-time augmentation: average the scores of the image and its horizontal flip")
 	fl.StringVar(&opts.DataRoot, "data-root", "", "override test_dataloader.dataset.data_root")
 	fl.BoolVar(&opts.JSON, "json", false, "print the metrics as a JSON object on stdout")
@@ -227,7 +226,9 @@ func run(ctx context.Context, opts *Options) (err error) {
 	// samples are loaded one at a time (here: by a single goroutine).
 	workers := opts.Workers
 	if workers < 0 {
-		workers = runtime.NumCPU()
+		if workers, err = setup.TestWorkers(cfg); err != nil {
+			return err
+		}
 	}
 	// test_dataloader.sampler deals the samples to the ranks (and orders
 	// them: --out lists them in sampler order, as upstream's does).
