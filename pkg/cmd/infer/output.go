@@ -226,8 +226,9 @@ func (j *job) result(src predict.Source, r Result, out *sink) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s\n  pred_label: %d\n  pred_score: %s\n  pred_class: %s\n  top-%d:\n",
 			r.Image, r.PredLabel, fmtScore(r.PredScore), r.PredClass, len(r.TopK))
+		w := len(fmt.Sprint(len(r.TopK))) // ranks right-aligned: " 9." above "10."
 		for i, c := range r.TopK {
-			fmt.Fprintf(&b, "    %d. %-8s %-10s %s\n", i+1, fmt.Sprint(c.Label), fmtScore(c.Score), c.Class)
+			fmt.Fprintf(&b, "    %*d. %-8s %-10s %s\n", w, i+1, fmt.Sprint(c.Label), fmtScore(c.Score), c.Class)
 		}
 		if _, err := io.WriteString(opts.IO.Out, b.String()); err != nil {
 			return err
