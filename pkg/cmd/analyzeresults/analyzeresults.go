@@ -47,13 +47,8 @@ and scores. --rescale-factor resizes the images first (Pillow's bilinear
 filter; useful for small images, whose text is drawn in proportion to them).`,
 		Example: `  mobileone test testdata/demo/fmnist_demo_deploy.py testdata/demo/fmnist_demo_deploy.pth --out preds.pkl
   mobileone analyze-results testdata/demo/fmnist_demo_deploy.py preds.pkl --out-dir gallery --topk 10 --rescale-factor 8`,
-		Args: cobra.ExactArgs(2),
-		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return printconfig.CompleteConfig(c, args, s)
-			}
-			return nil, cobra.ShellCompDirectiveDefault
-		},
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: printconfig.CompleteConfig, // CONFIG first, then files
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config, opts.Result = args[0], args[1]
 			if opts.OutDir == "" {

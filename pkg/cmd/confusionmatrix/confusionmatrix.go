@@ -64,13 +64,8 @@ lists). With none of them the matrix is printed. --include-values writes the
 counts into the cells (up to 60 classes); --cmap names a matplotlib colour map.`,
 		Example: `  mobileone confusion-matrix my_config.py preds.pkl --show-path cm.png --include-values
   mobileone confusion-matrix my_config.py work_dirs/my_config/epoch_10.pth --show-path cm.png --cmap Blues`,
-		Args: cobra.ExactArgs(2),
-		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return printconfig.CompleteConfig(c, args, s)
-			}
-			return nil, cobra.ShellCompDirectiveDefault
-		},
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: printconfig.CompleteConfig, // CONFIG first, then files
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config, opts.Input = args[0], args[1]
 			if _, err := plotting.ParseColormap(opts.Cmap); err != nil {

@@ -48,13 +48,8 @@ mmpretrain with the deploy config.`,
 		Example: `  mobileone reparameterize mobileone-s0_8xb32_in1k s0_train.pth s0_deploy.pth
   mobileone reparameterize configs/mobileone/mobileone-s1_8xb32_in1k.py \
       https://download.openmmlab.com/mmclassification/v0/mobileone/mobileone-s1_8xb32_in1k_20221110-ceeef467.pth s1_deploy.pth`,
-		Args: cobra.ExactArgs(3),
-		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return printconfig.CompleteConfig(c, args, s)
-			}
-			return nil, cobra.ShellCompDirectiveDefault
-		},
+		Args:              cobra.ExactArgs(3),
+		ValidArgsFunction: printconfig.CompleteConfig, // CONFIG first, then files
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config, opts.Src, opts.Dst = args[0], args[1], args[2]
 			if ext := strings.ToLower(filepath.Ext(opts.Dst)); ext != ".pth" && ext != ".tar" {

@@ -88,13 +88,8 @@ accuracy line; the accuracy is over the remaining samples.`,
 		Example: `  mobileone test mobileone-s0_8xb32_in1k mobileone-s0_8xb32_in1k_20221110-0bc94952.pth --data-root data/imagenet
   mobileone test mobileone-s0_deploy_8xb32_in1k s0_deploy.pth --data-root data/imagenet --out preds.pkl
   mobileone test my_config.py work_dirs/my_config/epoch_30.pth --tta --json`,
-		Args: cobra.ExactArgs(2),
-		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return printconfig.CompleteConfig(c, args, s)
-			}
-			return nil, cobra.ShellCompDirectiveDefault
-		},
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: printconfig.CompleteConfig, // CONFIG first, then files
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config, opts.Checkpoint = args[0], args[1]
 			if cmd.Flags().Changed("out-item") && opts.Out == "" {
