@@ -13,9 +13,10 @@
 // errors and panic with a constant "kernels: ..." message.
 //
 // On amd64 the kernels are AVX2+FMA assembly (generated with avo, see
-// gen.go); where the CPU has AVX-512F the GEMM runs its full 16-column
-// tiles with AVX-512 kernels of up to 18 rows instead (chosen once from
-// CPUID; FastPath names the path). Every path sums each output as one FMA
+// gen.go); where the CPU has AVX-512F the GEMM runs its 16-column tiles,
+// ragged ones through row and column masks, with AVX-512 kernels of up to
+// 18 rows instead (chosen once from CPUID; FastPath names the path;
+// GODEBUG=cpu.avx512f=off forces the AVX2 kernels). Every path sums each output as one FMA
 // chain in k order, so results are the same bit for bit on AVX-512 and
 // AVX2, and do not depend on the tile, edge or column kernel that computed
 // an entry, nor on the batch size or thread count.
