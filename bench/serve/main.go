@@ -176,4 +176,3 @@ func run(bin, config, ckpt string, clients, requests, maxBatch int, maxDelay tim
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
-
