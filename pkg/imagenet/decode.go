@@ -156,7 +156,8 @@ func Decode(data []byte) (m *Image, err error) {
 	}()
 	// The pixel memory is checked against the process's budget from the
 	// headers, before any of it is allocated.
-	if _, w, h, err := DecodeConfig(data); err == nil && checkSize(w, h) == nil {
+	_, w, h, cerr := DecodeConfig(data)
+	if cerr == nil && checkSize(w, h) == nil {
 		if err := memlimit.Check(fmt.Sprintf("decoding a %dx%d %s image", w, h, format), decodeBytes(w, h)); err != nil {
 			return nil, err
 		}
@@ -167,23 +168,11 @@ func Decode(data []byte) (m *Image, err error) {
 	case "pnm":
 		return decodePNM(data)
 	}
-	var cfg image.Config
-	switch format {
-	case "png":
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
-	case "bmp":
-		cfg, err = bmp.DecodeConfig(bytes.NewReader(data))
-	case "tiff":
-		cfg, err = tiff.DecodeConfig(bytes.NewReader(data))
-	case "gif":
-		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
-	case "webp":
-		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+	// The standard decoders: their headers were read by DecodeConfig.
+	if cerr != nil {
+		return nil, cerr
 	}
-	if err != nil {
-		return nil, wrapDecodeError(format, err)
-	}
-	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+	if err := checkSize(w, h); err != nil {
 		return nil, err
 	}
 	var im image.Image
