@@ -94,11 +94,7 @@ func run(opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.Result, err)
 	}
-	classes := ds.Classes
-	if classes == nil && ds.NumClasses == len(setup.ImageNetClasses()) {
-		classes = setup.ImageNetClasses()
-	}
-	g := &results.Gallery{Dir: opts.OutDir, Samples: ds.Samples, Classes: classes, RescaleFactor: opts.RescaleFactor}
+	g := &results.Gallery{Dir: opts.OutDir, Samples: ds.Samples, Classes: setup.ClassNames(ds), RescaleFactor: opts.RescaleFactor}
 	for _, part := range []struct {
 		name  string
 		preds []evaluate.Prediction
