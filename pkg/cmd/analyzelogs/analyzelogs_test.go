@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/plotting"
 )
@@ -29,13 +30,8 @@ func TestNewCmdParsesPlotCurve(t *testing.T) {
 		{args: "plot-curve a.json --style seaborn --out c.png", wantErr: `unknown style "seaborn"`},
 		{args: "plot-curve --out c.png", wantErr: "requires at least 1 arg"},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *PlotOptions
-		cmd := NewCmdAnalyzeLogs(&cmdutil.Factory{IO: ios}, func(o *PlotOptions) error { got = o; return nil }, nil)
-		cmd.SetArgs(strings.Fields(c.args))
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		err := cmd.Execute()
+		err := cmdtest.Execute(NewCmdAnalyzeLogs(cmdtest.Factory(), func(o *PlotOptions) error { got = o; return nil }, nil), strings.Fields(c.args)...)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", c.args, err, c.wantErr)
@@ -61,11 +57,8 @@ func TestNewCmdParsesCalTrainTime(t *testing.T) {
 		"cal-train-time a.json":                           {Logs: []string{"a.json"}},
 		"cal_train_time a.json b.json --include-outliers": {Logs: []string{"a.json", "b.json"}, IncludeOutliers: true},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *TimeOptions
-		cmd := NewCmdAnalyzeLogs(&cmdutil.Factory{IO: ios}, nil, func(o *TimeOptions) error { got = o; return nil })
-		cmd.SetArgs(strings.Fields(args))
-		if err := cmd.Execute(); err != nil {
+		if err := cmdtest.Execute(NewCmdAnalyzeLogs(cmdtest.Factory(), nil, func(o *TimeOptions) error { got = o; return nil }), strings.Fields(args)...); err != nil {
 			t.Fatalf("%s: %v", args, err)
 		}
 		got.IO = nil

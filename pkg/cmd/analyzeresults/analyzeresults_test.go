@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 )
 
 func TestNewCmdParses(t *testing.T) {
@@ -24,13 +24,8 @@ func TestNewCmdParses(t *testing.T) {
 		{args: "cfg.py preds.pkl --out-dir d --rescale-factor -2", wantErr: "--rescale-factor must be positive"},
 		{args: "cfg.py --out-dir d", wantErr: "accepts 2 arg(s)"},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *Options
-		cmd := NewCmdAnalyzeResults(&cmdutil.Factory{IO: ios}, func(o *Options) error { got = o; return nil })
-		cmd.SetArgs(strings.Fields(c.args))
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		err := cmd.Execute()
+		err := cmdtest.Execute(NewCmdAnalyzeResults(cmdtest.Factory(), func(o *Options) error { got = o; return nil }), strings.Fields(c.args)...)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%s: error %v, want %q", c.args, err, c.wantErr)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
@@ -227,13 +228,8 @@ func TestNewCmdConfusionMatrix(t *testing.T) {
 		{args: []string{"c.py", "p.pkl", "--out", "cm.txt"}, wantErr: ".pkl/.pickle or .json"},
 		{args: []string{"c.py"}, wantErr: "accepts 2 arg"},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *Options
-		cmd := NewCmdConfusionMatrix(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
-		cmd.SetArgs(c.args)
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		err := cmd.Execute()
+		err := cmdtest.Execute(NewCmdConfusionMatrix(cmdtest.Factory(), func(_ context.Context, o *Options) error { got = o; return nil }), c.args...)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%v: err %v, want %q", c.args, err, c.wantErr)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
@@ -99,13 +100,8 @@ func TestNewCmdEvalMetric(t *testing.T) {
 		{args: []string{"p.pkl"}, wantErr: "at least one --metric"},
 		{args: []string{"--metric", "type=Accuracy"}, wantErr: "accepts 1 arg"},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *Options
-		cmd := NewCmdEvalMetric(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
-		cmd.SetArgs(c.args)
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		err := cmd.Execute()
+		err := cmdtest.Execute(NewCmdEvalMetric(cmdtest.Factory(), func(_ context.Context, o *Options) error { got = o; return nil }), c.args...)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%v: err %v, want %q", c.args, err, c.wantErr)

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
-	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
@@ -37,13 +37,8 @@ func FuzzCfgOptions(f *testing.F) {
 		if len(a)+len(b) > 1<<10 {
 			return
 		}
-		ios, _, _, _ := cmdutil.Test()
 		var opts *Options
-		cmd := NewCmdTest(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { opts = o; return nil })
-		cmd.SetArgs([]string{cfgPath, "ck.pth", "--data-root", dataRoot, "--cfg-options", a, "--cfg-options", b})
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		if err := cmd.Execute(); err != nil {
+		if err := cmdtest.Execute(NewCmdTest(cmdtest.Factory(), func(_ context.Context, o *Options) error { opts = o; return nil }), []string{cfgPath, "ck.pth", "--data-root", dataRoot, "--cfg-options", a, "--cfg-options", b}...); err != nil {
 			return
 		}
 		if strings.Join(opts.CfgOptions, "\x00") != a+"\x00"+b {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mobileone-go/mobileone/internal/cmdtest"
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
@@ -52,13 +53,8 @@ func TestNewCmdTestParsesFlags(t *testing.T) {
 		{args: []string{"cfg.py", "ck.pth", "--launcher", "deepspeed"}, wantErr: "--launcher must be one of none, pytorch, slurm, mpi"},
 		{args: []string{"cfg.py", "ck.pth", "--dist-timeout", "0s"}, wantErr: "--dist-timeout must be positive"},
 	} {
-		ios, _, _, _ := cmdutil.Test()
 		var got *Options
-		cmd := NewCmdTest(&cmdutil.Factory{IO: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
-		cmd.SetArgs(c.args)
-		cmd.SetOut(ios.ErrOut)
-		cmd.SetErr(ios.ErrOut)
-		err := cmd.Execute()
+		err := cmdtest.Execute(NewCmdTest(cmdtest.Factory(), func(_ context.Context, o *Options) error { got = o; return nil }), c.args...)
 		if c.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("%v: err = %v, want %q", c.args, err, c.wantErr)
