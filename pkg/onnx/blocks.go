@@ -103,6 +103,11 @@ func (w *walker) block(n *onnxpb.NodeProto) (*block, string, error) {
 		if mul.GetOpType() != "Mul" || !w.isGlobalPool(pool) {
 			return nil, "", errorf("node %s: its output feeds %s and %s, not an SE layer (GlobalAveragePool and Mul)", c.node, nodeName(users[0]), nodeName(users[1]))
 		}
+		for _, n := range []*onnxpb.NodeProto{pool, mul} {
+			if err := oneOutput(n); err != nil {
+				return nil, "", err
+			}
+		}
 		s := pool.GetOutput()[0]
 		var convs [2]convSpec
 		for i, act := range []string{"Relu", "Sigmoid"} {

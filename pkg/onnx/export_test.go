@@ -151,6 +151,13 @@ func TestImportErrors(t *testing.T) {
 		{"double weights", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Initializer[0].DataType = proto.Int32(int32(onnxpb.TensorProto_DOUBLE))
 		}, "data type DOUBLE"},
+		{"SE pool without output", func(mp *onnxpb.ModelProto) {
+			find(mp, "/backbone/stage4/1/se/gap/GlobalAveragePool").Output = nil
+		}, "node /backbone/stage4/1/se/gap/GlobalAveragePool (GlobalAveragePool) has 0 outputs"},
+		{"SE mul with two outputs", func(mp *onnxpb.ModelProto) {
+			n := find(mp, "/backbone/stage4/1/se/Mul")
+			n.Output = append(n.Output, "extra")
+		}, "node /backbone/stage4/1/se/Mul (Mul) has 2 outputs"},
 		{"no SE on the pointwise conv", func(mp *onnxpb.ModelProto) {
 			// stage4's single (dw, pw) pair has SE; cut it out of the pw conv
 			var keep []*onnxpb.NodeProto

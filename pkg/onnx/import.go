@@ -136,6 +136,9 @@ func Import(mp *onnxpb.ModelProto) (*Imported, error) {
 		return nil, err
 	}
 	if n := w.consumers[out]; len(n) == 1 && n[0].GetOpType() == "Softmax" {
+		if err := oneOutput(n[0]); err != nil {
+			return nil, err
+		}
 		if ax, ok := attr(n[0], "axis"); ok && ax.GetI() != 1 && ax.GetI() != -1 {
 			return nil, errorf("node %s: Softmax over axis %d, want the class axis 1", n[0].GetName(), ax.GetI())
 		}
@@ -290,10 +293,19 @@ func (w *walker) next(x string) (*onnxpb.NodeProto, error) {
 	if len(c) != 1 {
 		return nil, errorf("value %s is read by %d nodes where a MobileOne graph has one", x, len(c))
 	}
-	if len(c[0].GetOutput()) != 1 {
-		return nil, errorf("node %s has %d outputs", nodeName(c[0]), len(c[0].GetOutput()))
+	if err := oneOutput(c[0]); err != nil {
+		return nil, err
 	}
 	return c[0], nil
+}
+
+// oneOutput checks that n has the single output every node of a MobileOne
+// graph has.
+func oneOutput(n *onnxpb.NodeProto) error {
+	if len(n.GetOutput()) != 1 {
+		return errorf("node %s has %d outputs", nodeName(n), len(n.GetOutput()))
+	}
+	return nil
 }
 
 // readers returns the nodes that read x's values (not its Shape).
