@@ -3,13 +3,14 @@ package plotting
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"gonum.org/v1/plot"
+
+	"github.com/mobileone-go/mobileone/internal/fixtures"
 )
 
 func rising(n int) Curve {
@@ -31,20 +32,6 @@ func falling(n int) Curve {
 }
 
 // readPNG decodes a written figure.
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 func countColour(img image.Image, want color.RGBA) int {
 	n := 0
 	b := img.Bounds()
@@ -68,7 +55,7 @@ func TestWritePNG(t *testing.T) {
 	if err := WritePNG(path, fig); err != nil {
 		t.Fatal(err)
 	}
-	img := readPNG(t, path)
+	img := fixtures.ReadPNG(t, path)
 	// 12x7 inches at matplotlib's 100 dpi
 	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 700 {
 		t.Fatalf("size %v, want 1200x700", b)
@@ -93,7 +80,7 @@ func TestStyles(t *testing.T) {
 		if err := WritePNG(p, Figure{Width: 4, Height: 3, Style: st, Charts: []Chart{{Curves: []Curve{falling(20)}}}}); err != nil {
 			t.Fatal(err)
 		}
-		grey := countColour(readPNG(t, p), seabornGrey)
+		grey := countColour(fixtures.ReadPNG(t, p), seabornGrey)
 		if dark := st == Dark || st == DarkGrid; dark != (grey > 10000) {
 			t.Errorf("%s: %d pixels of seaborn's grey panel", st, grey)
 		}

@@ -2,8 +2,6 @@ package results
 
 import (
 	"encoding/json"
-	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
@@ -113,7 +112,7 @@ func TestGalleriesMatchUpstream(t *testing.T) {
 		t.Errorf("files:\n got %v\nwant %v", names, wantNames)
 	}
 	// a picture: the 28x28 image at 4x, with the caption drawn on it
-	img := readPNG(t, filepath.Join(dir, "fail", "va00041.png.png"))
+	img := fixtures.ReadPNG(t, filepath.Join(dir, "fail", "va00041.png.png"))
 	if b := img.Bounds(); b.Dx() != 112 || b.Dy() != 112 {
 		t.Fatalf("size %v, want 112x112", b)
 	}
@@ -127,20 +126,6 @@ func TestGalleriesMatchUpstream(t *testing.T) {
 	if len(colours) < 50 {
 		t.Errorf("%d colours: the picture looks empty", len(colours))
 	}
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
 }
 
 // TestSelectOrder: lowest top score first, ties in file order, success

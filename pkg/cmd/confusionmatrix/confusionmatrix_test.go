@@ -3,7 +3,6 @@ package confusionmatrix
 import (
 	"context"
 	"encoding/json"
-	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -121,15 +120,7 @@ func TestPNG(t *testing.T) {
 	if !strings.Contains(stdout, "The confusion matrix is saved at "+png1+".") {
 		t.Errorf("stdout %q", stdout)
 	}
-	f, err := os.Open(png1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := fixtures.ReadPNG(t, png1)
 	if b := img.Bounds(); b.Dx() != 1000 || b.Dy() != 1000 {
 		t.Errorf("size %v, want 1000x1000", b)
 	}
