@@ -388,3 +388,18 @@ func cmdCpdir(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(os.CopyFS(ts.MkAbs(args[1]), os.DirFS(ts.MkAbs(args[0]))))
 }
+
+// binary returns the repository root, a fresh temporary directory and, in
+// it, a "mobileone" symlink to this test binary, which TestMain
+// (testscript.Main) runs as root.Main when called by that name: for tests
+// that run the command as a separate process to signal it or measure it.
+func binary(t *testing.T) (repo, dir, bin string) {
+	t.Helper()
+	repo = fixtures.Root(t)
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "mobileone")
+	if err := os.Symlink(os.Args[0], bin); err != nil {
+		t.Fatal(err)
+	}
+	return repo, dir, bin
+}

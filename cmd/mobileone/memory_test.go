@@ -7,8 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/mobileone-go/mobileone/internal/fixtures"
 )
 
 // TestMemoryBounded runs the binary on inputs that once took the whole
@@ -21,13 +19,7 @@ func TestMemoryBounded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the binary four times")
 	}
-	repo := fixtures.Root(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "mobileone")
-	// testscript.Main (TestMain) runs root.Main when the binary is called so.
-	if err := os.Symlink(os.Args[0], bin); err != nil {
-		t.Fatal(err)
-	}
+	repo, dir, bin := binary(t)
 	cfg := filepath.Join(repo, "testdata/demo/mobileone-tiny_demo.py")
 	ckpt := filepath.Join(repo, "testdata/checkpoint/tiny_train.pth")
 	const maxRSS = 300 << 20

@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/mobileone-go/mobileone/internal/fixtures"
 )
 
 // TestInterruptReachesABlockedRead: infer reading a FIFO that never
@@ -20,12 +18,7 @@ func TestInterruptReachesABlockedRead(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the binary and waits for it to block")
 	}
-	repo := fixtures.Root(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "mobileone")
-	if err := os.Symlink(os.Args[0], bin); err != nil { // TestMain runs root.Main for this name
-		t.Fatal(err)
-	}
+	repo, dir, bin := binary(t)
 	fifo := filepath.Join(dir, "photo.jpg")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -67,12 +60,7 @@ func TestSecondInterruptExitsAtOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: runs the binary and waits for it to block")
 	}
-	repo := fixtures.Root(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "mobileone")
-	if err := os.Symlink(os.Args[0], bin); err != nil {
-		t.Fatal(err)
-	}
+	repo, dir, bin := binary(t)
 	fifo := filepath.Join(dir, "config.py")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
