@@ -28,16 +28,31 @@ func (e *TooLargeError) Error() string {
 // ErrIsDir reports a folder where a file was expected.
 var ErrIsDir = errors.New("is a directory")
 
-// Read reads the file at path, at most limit bytes. Errors are
-// *os.PathError values naming the file (wrapping *TooLargeError or
-// ErrIsDir for those cases).
-func Read(path string, limit int64) ([]byte, error) {
+// Read reads the file at path, at most limit bytes, once check (when not
+// nil) has accepted its first probe bytes (fewer when the file is
+// shorter): an input check refuses is refused after reading only those.
+// Errors are *os.PathError values naming the file (wrapping
+// *TooLargeError, ErrIsDir or check's error for those cases).
+func Read(path string, limit int64, probe int, check func(head []byte) error) ([]byte, error) {
 	f, hint, err := open(path, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := ReadAll(f, nil, limit, hint)
+	head := make([]byte, probe)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	if check != nil {
+		if err := check(head[:n]); err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+	}
+	if n < probe { // the whole file
+		return head[:n], nil
+	}
+	data, err := ReadAll(f, head[:n], limit, hint)
 	if err != nil {
 		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
@@ -109,25 +124,10 @@ const textProbe = 4096
 // ReadText is Read for a text file: a NUL byte in the first 4 KiB refuses
 // the file before the rest is read.
 func ReadText(path string, limit int64) ([]byte, error) {
-	f, hint, err := open(path, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	head := make([]byte, textProbe)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	if bytes.IndexByte(head[:n], 0) >= 0 {
-		return nil, &os.PathError{Op: "read", Path: path, Err: ErrBinary}
-	}
-	if n < textProbe {
-		return head[:n], nil
-	}
-	data, err := ReadAll(f, head[:n], limit, hint)
-	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
-	}
-	return data, nil
+	return Read(path, limit, textProbe, func(head []byte) error {
+		if bytes.IndexByte(head, 0) >= 0 {
+			return ErrBinary
+		}
+		return nil
+	})
 }

@@ -17,23 +17,23 @@ func TestRead(t *testing.T) {
 	f, _ := os.Create(big)
 	f.Truncate(1 << 30) // sparse
 	f.Close()
-	if b, err := Read(small, 100); err != nil || string(b) != "a 1\nb 2\n" {
+	if b, err := Read(small, 100, 0, nil); err != nil || string(b) != "a 1\nb 2\n" {
 		t.Errorf("small: %q %v", b, err)
 	}
 	if b, err := ReadText(small, 100); err != nil || string(b) != "a 1\nb 2\n" {
 		t.Errorf("small text: %q %v", b, err)
 	}
 	var tl *TooLargeError
-	if _, err := Read(big, 1<<20); !errors.As(err, &tl) || tl.Size != 1<<30 || !strings.Contains(err.Error(), big) {
+	if _, err := Read(big, 1<<20, 0, nil); !errors.As(err, &tl) || tl.Size != 1<<30 || !strings.Contains(err.Error(), big) {
 		t.Errorf("big: %v", err)
 	}
-	if _, err := Read("/dev/zero", 1<<20); !errors.As(err, &tl) || tl.Size != -1 {
+	if _, err := Read("/dev/zero", 1<<20, 0, nil); !errors.As(err, &tl) || tl.Size != -1 {
 		t.Errorf("/dev/zero: %v", err)
 	}
 	if _, err := ReadText("/dev/zero", 1<<30); !errors.Is(err, ErrBinary) {
 		t.Errorf("/dev/zero as text: %v", err)
 	}
-	if _, err := Read(dir, 100); !errors.Is(err, ErrIsDir) {
+	if _, err := Read(dir, 100, 0, nil); !errors.Is(err, ErrIsDir) {
 		t.Errorf("folder: %v", err)
 	}
 	// A text stream longer than the probe is read whole.

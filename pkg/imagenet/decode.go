@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/gif"
 	"image/png"
-	"io"
 	"os"
 	"strings"
 
@@ -72,44 +71,34 @@ const sniffBytes = 16
 // and a stream without a size (a device such as /dev/zero, a FIFO) is
 // read up to MaxFileBytes and refused beyond. Errors name the file.
 func ReadFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
+	data, err := readfile.Read(path, MaxFileBytes, sniffBytes, func(head []byte) error {
+		if Format(head) == "" {
+			_, err := Decode(head) // the error for empty or unknown data
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		return data, nil
+	}
+	var (
+		pe *os.PathError
+		tl *readfile.TooLargeError
+		fe FormatError
+	)
+	switch {
+	case !errors.As(err, &pe) || pe.Op != "read":
 		return nil, fmt.Errorf("imagenet: %w", err) // *PathError names the file
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("imagenet: %w", err)
-	}
-	regular := st.Mode().IsRegular()
-	switch {
-	case st.IsDir():
+	case errors.Is(err, readfile.ErrIsDir):
 		return nil, fmt.Errorf("%s: %w", path, FormatError("is a directory, not an image file"))
-	case regular && st.Size() > MaxFileBytes:
-		return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("file of %d bytes is larger than the %d bytes an image file may have", st.Size(), MaxFileBytes)))
-	}
-	head := make([]byte, sniffBytes)
-	n, err := io.ReadFull(f, head)
-	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-		return nil, fmt.Errorf("imagenet: %s: %w", path, err)
-	}
-	if Format(head[:n]) == "" {
-		_, err := Decode(head[:n]) // the error for empty or unknown data
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	size := int64(-1)
-	if regular {
-		size = st.Size()
-	}
-	data, err := readfile.ReadAll(f, head[:n], MaxFileBytes, size)
-	var tl *readfile.TooLargeError
-	switch {
+	case errors.As(err, &tl) && tl.Size >= 0:
+		return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("file of %d bytes is larger than the %d bytes an image file may have", tl.Size, MaxFileBytes)))
 	case errors.As(err, &tl):
 		return nil, fmt.Errorf("%s: %w", path, UnsupportedError(fmt.Sprintf("stream is longer than the %d bytes an image file may have", MaxFileBytes)))
-	case err != nil:
-		return nil, fmt.Errorf("imagenet: %s: %w", path, err)
+	case errors.As(err, &fe):
+		return nil, fmt.Errorf("%s: %w", path, fe)
 	}
-	return data, nil
+	return nil, fmt.Errorf("imagenet: %s: %w", path, pe.Err)
 }
 
 // Format names the container format found by sniffing data's first bytes:
