@@ -126,7 +126,9 @@ func (h *CheckpointHook) AfterTrainIter(r *Runner, _ int, _ *IterOutput) error {
 }
 
 // save writes the checkpoint for step, points last_checkpoint at it and
-// removes the oldest beyond max_keep_ckpts.
+// removes the oldest beyond max_keep_ckpts. Ctrl-C during the write stops
+// it: the file is not written and last_checkpoint keeps naming the
+// previous one.
 func (h *CheckpointHook) save(r *Runner, step int) error {
 	name := fmt.Sprintf(h.tmpl(), step)
 	path := filepath.Join(r.WorkDir, name)
@@ -137,7 +139,7 @@ func (h *CheckpointHook) save(r *Runner, step int) error {
 	if err != nil {
 		return err
 	}
-	if err := checkpoint.Save(path, ck.Root); err != nil {
+	if err := checkpoint.SaveContext(r.ctx, path, ck.Root); err != nil {
 		return err
 	}
 	abs := absPath(path)

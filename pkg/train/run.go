@@ -75,6 +75,9 @@ type Result struct {
 type Runner struct {
 	Spec *Spec
 	opts Options
+	// ctx is Run's context (Ctrl-C): the checkpoint writes of the hooks,
+	// which mmengine's hook signatures give no context, stop on it.
+	ctx context.Context
 
 	out  io.Writer
 	log  io.Writer // stdout + the log file
@@ -127,7 +130,7 @@ func Run(ctx context.Context, spec *Spec, opts Options, stdout, stderr io.Writer
 	if spec == nil {
 		return nil, errors.New("train: no spec")
 	}
-	r := &Runner{Spec: spec, opts: opts, out: stdout, now: opts.Now}
+	r := &Runner{Spec: spec, opts: opts, ctx: ctx, out: stdout, now: opts.Now}
 	if r.now == nil {
 		r.now = time.Now
 	}

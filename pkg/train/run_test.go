@@ -3,6 +3,7 @@ package train_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,9 @@ custom_hooks = [dict(type='SwitchRecipeHook', schedule=[dict(action_epoch=2, pip
     dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL', update_buffers=True)]
 `
 
-func toyRun(t *testing.T, root, workDir, resume string, stop int, opts ...string) (*Result, error) {
+// toySpec is toyConfig's spec over the toy data set in root, with opts
+// merged (--cfg-options).
+func toySpec(t *testing.T, root string, opts ...string) *Spec {
 	t.Helper()
 	cfg, err := config.LoadBytes("toy.py", []byte(strings.ReplaceAll(toyConfig, "ROOT", root)))
 	if err != nil {
@@ -58,6 +61,12 @@ func toyRun(t *testing.T, root, workDir, resume string, stop int, opts ...string
 	if err != nil {
 		t.Fatal(err)
 	}
+	return spec
+}
+
+func toyRun(t *testing.T, root, workDir, resume string, stop int, opts ...string) (*Result, error) {
+	t.Helper()
+	spec := toySpec(t, root, opts...)
 	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { clock = clock.Add(time.Millisecond); return clock }
 	return Run(context.Background(), spec, Options{WorkDir: workDir, Resume: resume, StopAfterIters: stop, Now: now}, os.Stdout, os.Stderr)
@@ -137,5 +146,44 @@ func TestMaxKeepCkptsAcrossResume(t *testing.T) {
 	got, _ := filepath.Glob(filepath.Join(wd, "epoch_*.pth"))
 	if len(got) != 1 || filepath.Base(got[0]) != "epoch_4.pth" {
 		t.Errorf("checkpoints left: %v, want [epoch_4.pth]", got)
+	}
+}
+
+// cancelAtEpochEnd is Ctrl-C arriving as an epoch ends, after the
+// iterations and before the CheckpointHook (priority VERY_LOW) saves.
+type cancelAtEpochEnd struct {
+	BaseHook
+	cancel func()
+}
+
+func (cancelAtEpochEnd) Name() string                    { return "cancelAtEpochEnd" }
+func (h cancelAtEpochEnd) AfterTrainEpoch(*Runner) error { h.cancel(); return nil }
+
+// TestInterruptStopsCheckpointWrite: Ctrl-C while the CheckpointHook saves
+// stops the write: the run ends with the context's error, no epoch_1.pth,
+// no last_checkpoint naming it and no temporary file in the work dir.
+func TestInterruptStopsCheckpointWrite(t *testing.T) {
+	root := t.TempDir()
+	toydata.Write(t, root)
+	spec := toySpec(t, root)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	spec.Hooks = append(spec.Hooks, cancelAtEpochEnd{cancel: cancel})
+	wd := filepath.Join(root, "wd")
+	res, err := Run(ctx, spec, Options{WorkDir: wd}, io.Discard, io.Discard)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res.LastCheckpoint != "" {
+		t.Errorf("LastCheckpoint = %q after an interrupted first save", res.LastCheckpoint)
+	}
+	ents, err := os.ReadDir(wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			t.Errorf("%s left in the work dir", e.Name())
+		}
 	}
 }
