@@ -277,12 +277,15 @@ func (r *Runner) setup() error {
 	return r.loadOrResume()
 }
 
-// epochOrder is the sample order of an epoch: DefaultSampler with
-// shuffle=True, torch.randperm(n) from a generator seeded with
-// seed+epoch (bit-exact, pkg/dist), so a run resumed from mmengine's
-// checkpoint visits the samples in the order the original would.
-func epochOrder(n int, seed int64, epoch int) []int {
-	return dist.RandPerm(n, uint64(seed+int64(epoch)))
+// epochOrder is the sample order of an epoch: mmengine's DefaultSampler
+// for one process (pkg/dist), with shuffle torch.randperm(n) from a
+// generator seeded with seed+epoch (bit-exact), so a run resumed from
+// mmengine's checkpoint visits the samples in the order the original
+// would.
+func epochOrder(n int, shuffle bool, seed int64, epoch int) []int {
+	s := dist.NewSampler(n, dist.Env{})
+	s.Shuffle, s.Seed, s.Epoch = shuffle, seed, epoch
+	return s.Indices()
 }
 
 func (r *Runner) workers(d *Data) int {
@@ -341,18 +344,12 @@ func (r *Runner) runEpoch(ctx context.Context) error {
 	if !s.Loop.ByEpoch {
 		start = r.Iter / r.EpochLen
 	}
+	seed := r.Seed
+	if s.Train.Seed != nil {
+		seed = *s.Train.Seed
+	}
 	for pass := start; ; pass++ {
-		order := make([]int, n)
-		for i := range order {
-			order[i] = i
-		}
-		if s.Train.Shuffle {
-			seed := r.Seed
-			if s.Train.Seed != nil {
-				seed = *s.Train.Seed
-			}
-			order = epochOrder(n, seed, pass)
-		}
+		order := epochOrder(n, s.Train.Shuffle, seed, pass)
 		if skip > 0 {
 			order = order[min(len(order), skip*s.Train.BatchSize):]
 		}

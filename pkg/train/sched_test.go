@@ -188,7 +188,7 @@ func TestEpochOrderIsTorchRandperm(t *testing.T) {
 		{10, 5, 2, []int{5, 0, 3, 4, 1, 7, 9, 6, 8, 2}},
 		{18, 997, 3, []int{7, 9, 1, 11, 2, 16, 10, 15, 0, 3, 4, 6, 12, 5, 14, 8, 13, 17}},
 	} {
-		if got := epochOrder(c.n, c.seed, c.epoch); fmt.Sprint(got) != fmt.Sprint(c.want) {
+		if got := epochOrder(c.n, true, c.seed, c.epoch); fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("epochOrder(%d, %d, %d) = %v, torch %v", c.n, c.seed, c.epoch, got, c.want)
 		}
 	}
