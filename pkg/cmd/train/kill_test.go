@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/mobileone-go/mobileone/internal/toydata"
 	"github.com/mobileone-go/mobileone/pkg/checkpoint"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 )
@@ -39,12 +38,7 @@ func TestSIGKILLAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
-	root := t.TempDir()
-	toydata.Write(t, filepath.Join(root, "data"))
-	cfg := filepath.Join(root, "toy.py")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root, cfg := writeToy(t)
 	opts := []string{"train_cfg.max_epochs=3", "train_dataloader.batch_size=2"}
 	part := filepath.Join(root, "part")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -99,27 +93,6 @@ func TestSIGKILLAndResume(t *testing.T) {
 	if err := run(context.Background(), &Options{IO: ios, Config: cfg, WorkDir: full, CfgOptions: opts}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := checkpoint.Load(filepath.Join(full, "epoch_3.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := checkpoint.Load(filepath.Join(part, "epoch_3.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sa, _ := a.StateDict()
-	sb, _ := b.StateDict()
-	ea, _ := a.EMAStateDict()
-	eb, _ := b.EMAStateDict()
-	for _, pair := range [][2]*checkpoint.StateDict{{sa, sb}, {ea, eb}} {
-		for _, k := range pair[0].Keys {
-			x, y := pair[0].Tensors[k], pair[1].Tensors[k]
-			for i := range x.F32 {
-				if x.F32[i] != y.F32[i] {
-					t.Fatalf("%s[%d]: uninterrupted %v, killed and resumed %v", k, i, x.F32[i], y.F32[i])
-				}
-			}
-		}
-	}
+	sameFinalWeights(t, filepath.Join(full, "epoch_3.pth"), filepath.Join(part, "epoch_3.pth"))
 	t.Logf("killed after %v; resumed to bit-identical final weights", ckpts)
 }

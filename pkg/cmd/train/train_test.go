@@ -186,12 +186,7 @@ custom_hooks = [dict(type='EMAHook', momentum=0.1, priority='ABOVE_NORMAL', upda
 // --resume ends with exactly the weights, EMA and optimizer state of an
 // uninterrupted run; every checkpoint left behind loads.
 func TestKillAndResumeFromCLI(t *testing.T) {
-	root := t.TempDir()
-	toydata.Write(t, filepath.Join(root, "data"))
-	cfg := filepath.Join(root, "toy.py")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root, cfg := writeToy(t)
 	runCLI := func(wd, resume string, stop int) error {
 		ios, _, out, errOut := cmdutil.Test()
 		err := run(context.Background(), &Options{IO: ios, Config: cfg, WorkDir: wd, Resume: resume, stopAfterIters: stop})
@@ -224,11 +219,31 @@ func TestKillAndResumeFromCLI(t *testing.T) {
 	if err := runCLI(part, "auto", 0); err != nil {
 		t.Fatal(err)
 	}
-	a, err := checkpoint.Load(filepath.Join(full, "epoch_3.pth"))
+	sameFinalWeights(t, filepath.Join(full, "epoch_3.pth"), filepath.Join(part, "epoch_3.pth"))
+}
+
+// writeToy writes the toy data set and toyConfig over it into a temporary
+// directory: its root and the config file.
+func writeToy(t *testing.T) (root, cfg string) {
+	t.Helper()
+	root = t.TempDir()
+	toydata.Write(t, filepath.Join(root, "data"))
+	cfg = filepath.Join(root, "toy.py")
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return root, cfg
+}
+
+// sameFinalWeights checks that the resumed run's checkpoint holds bit for
+// bit the weights and EMA weights of the uninterrupted run's.
+func sameFinalWeights(t *testing.T, fullPath, resumedPath string) {
+	t.Helper()
+	a, err := checkpoint.Load(fullPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := checkpoint.Load(filepath.Join(part, "epoch_3.pth"))
+	b, err := checkpoint.Load(resumedPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,12 +275,7 @@ func TestKillAndResumeFromCLI(t *testing.T) {
 // current iteration with the cancel exit code; the checkpoints written so
 // far load, no temporary file is left, and --resume continues from them.
 func TestInterrupt(t *testing.T) {
-	root := t.TempDir()
-	toydata.Write(t, filepath.Join(root, "data"))
-	cfg := filepath.Join(root, "toy.py")
-	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(toyConfig, "ROOT", filepath.Join(root, "data"))), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	root, cfg := writeToy(t)
 	wd := filepath.Join(root, "wd")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
