@@ -12,7 +12,7 @@ Debian's python3-torch 1.13.
 
 Every variant starts from testdata/checkpoint/tiny_train.pth and the
 fixture batch testdata/train/batch_inputs.bin (8 normalized 64x64 images)
-with the labels of tiny_step.py, builds the model with mmpretrain's
+with the labels of tiny_step.py, builds tiny_step.py's model with mmpretrain's
 MODELS registry, the optimizer with mmengine's build_optim_wrapper
 (DefaultOptimWrapperConstructor), calls model.train() (which applies
 frozen_stages and norm_eval), and does what BaseModel.train_step does after
@@ -30,6 +30,7 @@ import mmenv  # noqa: F401  (upstream trees on sys.path)
 import numpy as np
 import torch
 
+from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner.checkpoint import load_checkpoint
 
@@ -42,20 +43,10 @@ ROOT = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 CKPT = os.path.join(ROOT, 'testdata', 'checkpoint', 'tiny_train.pth')
 LABELS = [0, 3, 1, 6, 3, 4, 9, 7]
 
-MODEL = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='MobileOne',
-        arch=dict(num_blocks=[2, 2, 2, 1], width_factor=[0.3, 0.3, 0.3, 0.5],
-                  num_conv_branches=[2, 2, 2, 2], num_se_blocks=[0, 0, 0, 1]),
-        out_indices=(3, )),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(
-        type='LinearClsHead', num_classes=10, in_channels=256,
-        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
-        topk=(1, 5)))
-
-SGD = dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=1e-4)
+# The tiny MobileOne and its SGD settings are tiny_step.py's.
+STEP = Config.fromfile(os.path.join(ROOT, 'testdata', 'train', 'tiny_step.py'))
+MODEL = STEP.model.to_dict()
+SGD = STEP.optim_wrapper.optimizer.to_dict()
 VARIANTS = {
     # frozen stem + stage1 + stage2, BN momentum 0.03 / eps 1e-3
     'frozen2_bn': dict(backbone=dict(frozen_stages=2, norm_cfg=dict(type='BN', momentum=0.03, eps=1e-3)),
