@@ -8,10 +8,12 @@ import "golang.org/x/sys/cpu"
 // kernels among them. Both are decided once, at start-up, from CPUID (and
 // the OS's saving of the ZMM state, which cpu.X86.HasAVX512F includes);
 // tests flip them with disableAVX2 and disableAVX512 to run every path the
-// machine has.
+// machine has. The AVX-512 path needs VL as well as F: the column kernels
+// (sgemmKernelZCol*) use masked YMM instructions, which a CPU with F alone
+// (Xeon Phi) would fault on.
 var (
 	useAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
-	useAVX512 = useAVX2 && cpu.X86.HasAVX512F
+	useAVX512 = useAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 )
 
 // asmKernels reports whether this build contains the assembly kernels.

@@ -13,7 +13,7 @@
 // errors and panic with a constant "kernels: ..." message.
 //
 // On amd64 the kernels are AVX2+FMA assembly (generated with avo, see
-// gen.go); where the CPU has AVX-512F the GEMM runs its 16-column tiles,
+// gen.go); where the CPU has AVX-512F and VL the GEMM runs its 16-column tiles,
 // ragged ones through row and column masks, with AVX-512 kernels of up to
 // 18 rows instead (chosen once from CPUID; FastPath names the path;
 // GODEBUG=cpu.avx512f=off forces the AVX2 kernels). Every path sums each output as one FMA
