@@ -33,8 +33,8 @@ const (
 )
 
 // zColMax is the widest column tail the AVX-512 path gives to the column
-// kernels rather than to a masked tile.
-var zColMax = 2
+// kernels (sgemmKernelZCol1 and 2) rather than to a masked tile.
+const zColMax = 2
 
 var zeroBias [3 * gemmMR]float32 // as many rows as the tallest tile kernel
 
