@@ -83,18 +83,7 @@ func genSgemm(nvec int) {
 		}
 	}
 
-	acc := make([][]reg.VecVirtual, mr)
-	for i := range acc {
-		acc[i] = make([]reg.VecVirtual, nvec)
-		for v := range acc[i] {
-			acc[i][v] = YMM()
-			VXORPS(acc[i][v], acc[i][v], acc[i][v])
-		}
-	}
-	bv := make([]reg.VecVirtual, nvec)
-	for v := range bv {
-		bv[v] = YMM()
-	}
+	acc, bv := tileRegisters(mr, nvec, YMM, VXORPS)
 	t := YMM()
 
 	ldb, ldb3, rowOf := bRows(b)
@@ -154,7 +143,7 @@ func genSgemm(nvec int) {
 			VADDPS(t, acc[i][v], acc[i][v])
 		}
 	}
-	tileEpilogue(name, acc, 32, c, ldc, t)
+	tileEpilogue(name, acc, c, ldc, t)
 }
 
 // dwBorder computes one scalar border output of a 3×3 depthwise row:
@@ -1003,11 +992,13 @@ func bRows(b reg.Register) (ldb, ldb3 reg.Register, rowOf func(u int) Mem) {
 	}
 }
 
-// tileEpilogue ends a tile kernel whose accumulators acc[i][v] (vbytes-wide
-// vectors) hold the product sums plus the bias: adds C when flags&1, clamps
-// at 0 when flags&2, stores the tile at c (rows ldc bytes apart) and
-// returns. t is a free vector register.
-func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Register, t reg.VecVirtual) {
+// tileEpilogue ends an AVX2 tile kernel whose accumulators acc[i][v] (YMM)
+// hold the product sums plus the bias: adds C when flags&1, clamps at 0
+// when flags&2, stores the tile at c (rows ldc bytes apart) and returns. t
+// is a free vector register. (The AVX-512 tiles store through row and
+// column masks instead, in genSgemmZ.)
+func tileEpilogue(name string, acc [][]reg.VecVirtual, c, ldc reg.Register, t reg.VecVirtual) {
+	const vbytes = 32
 	flags := Load(Param("flags"), GP64())
 	r := GP64()
 	TESTQ(U32(1), flags)
@@ -1024,11 +1015,7 @@ func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Re
 	Label(name + "_noacc")
 	TESTQ(U32(2), flags)
 	JZ(LabelRef(name + "_norelu"))
-	if vbytes == 64 {
-		VPXORD(t, t, t)
-	} else {
-		VXORPS(t, t, t)
-	}
+	VXORPS(t, t, t)
 	for i := range acc {
 		for v := range acc[i] {
 			// max(0, s) keeping NaN and −0 as the Go loop does: the
@@ -1047,6 +1034,42 @@ func tileEpilogue(name string, acc [][]reg.VecVirtual, vbytes int, c, ldc reg.Re
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// tileRegisters allocates the registers of a register-blocked kernel:
+// rows×cols accumulators acc[i][j], each zeroed with zero (VXORPS, or
+// VPXORD for EVEX-only code) as it is allocated, and then cols registers
+// for the B values of a step.
+func tileRegisters(rows, cols int, alloc func() reg.VecVirtual, zero func(...Op)) (acc [][]reg.VecVirtual, bv []reg.VecVirtual) {
+	acc = make([][]reg.VecVirtual, rows)
+	for i := range acc {
+		acc[i] = make([]reg.VecVirtual, cols)
+		for j := range acc[i] {
+			acc[i][j] = alloc()
+			zero(acc[i][j], acc[i][j], acc[i][j])
+		}
+	}
+	bv = make([]reg.VecVirtual, cols)
+	for j := range bv {
+		bv[j] = alloc()
+	}
+	return acc, bv
+}
+
+// panelPointers loads the a parameter and, for np > 1, lda (in elements):
+// the addresses of np packed A panels lda elements apart.
+func panelPointers(np int) []reg.Register {
+	pa := []reg.Register{Load(Param("a"), GP64())}
+	if np > 1 {
+		lda := Load(Param("lda"), GP64())
+		SHLQ(U8(2), lda)
+		for p := 1; p < np; p++ {
+			r := GP64()
+			LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, r)
+			pa = append(pa, r)
+		}
+	}
+	return pa
 }
 
 // genSgemmZ emits sgemmKernelZ{6·np}x{16·nv}, the AVX-512 tile kernel: np
@@ -1074,16 +1097,7 @@ func genSgemmZ(np, nv int) {
 		"lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.",
 	)
 	k := Load(Param("k"), GP64())
-	pa := []reg.Register{Load(Param("a"), GP64())}
-	if np > 1 {
-		lda := Load(Param("lda"), GP64())
-		SHLQ(U8(2), lda)
-		for p := 1; p < np; p++ {
-			r := GP64()
-			LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, r)
-			pa = append(pa, r)
-		}
-	}
+	pa := panelPointers(np)
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
@@ -1102,18 +1116,7 @@ func genSgemmZ(np, nv int) {
 			}
 		}
 	}
-	acc := make([][]reg.VecVirtual, rows)
-	for i := range acc {
-		acc[i] = make([]reg.VecVirtual, nv)
-		for v := range acc[i] {
-			acc[i][v] = ZMM()
-			VPXORD(acc[i][v], acc[i][v], acc[i][v])
-		}
-	}
-	bv := make([]reg.VecVirtual, nv)
-	for v := range bv {
-		bv[v] = ZMM()
-	}
+	acc, bv := tileRegisters(rows, nv, ZMM, VPXORD)
 	ldb, _, rowOf := bRows(b)
 	pf := GP64()
 	step := func(u int) {
@@ -1233,34 +1236,16 @@ func genSgemmZCol(np, nc int) {
 		"(k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).",
 	)
 	k := Load(Param("k"), GP64())
-	a0 := Load(Param("a"), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(2), lda)
+	pa := panelPointers(np)
 	b := Load(Param("b"), GP64())
 	ldb := Load(Param("ldb"), GP64())
 	SHLQ(U8(2), ldb)
-	pa := []reg.Register{a0}
-	for p := 1; p < np; p++ {
-		r := GP64()
-		LEAQ(Mem{Base: pa[p-1], Index: lda, Scale: 1}, r)
-		pa = append(pa, r)
-	}
 	mask := K()
 	m := GP32()
 	MOVL(U32(0x3f), m)
 	KMOVW(m, mask)
-	acc := make([][]reg.VecVirtual, nc)
-	for x := range acc {
-		acc[x] = make([]reg.VecVirtual, np)
-		for p := range acc[x] {
-			acc[x][p] = YMM()
-			VPXORD(acc[x][p], acc[x][p], acc[x][p])
-		}
-	}
-	bv := make([]reg.VecVirtual, nc)
-	for x := range bv {
-		bv[x] = YMM()
-	}
+	// acc[x][p]: column x of panel p; bv[x]: the broadcast b of column x
+	acc, bv := tileRegisters(nc, np, YMM, VPXORD)
 	off := GP64()
 	XORQ(off, off)
 	Label(name + "_loop")
