@@ -16,6 +16,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/cmd/printconfig"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/config"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 	trainlib "github.com/mobileone-go/mobileone/pkg/train"
 )
@@ -33,8 +34,6 @@ type Options struct {
 	Seed          *int64
 	Deterministic bool
 	Workers       int
-	Launcher      string
-	LocalRank     int
 
 	// stopAfterIters ends the run as a kill would after that many
 	// iterations (tests of --resume).
@@ -46,6 +45,8 @@ func NewCmdTrain(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	opts := &Options{IO: f.IO, Now: f.Now}
 	var seed string
 	var amp, noPin, noPersistent bool
+	var launcher string
+	var localRank int
 	cmd := &cobra.Command{
 		Use:   "train CONFIG",
 		Short: "Train or fine-tune a MobileOne classifier from a config",
@@ -118,11 +119,11 @@ Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 			if amp {
 				return cmdutil.FlagErrorf("--amp: automatic mixed precision is not supported: training runs in float32 on the CPU")
 			}
-			if opts.Launcher != "none" {
-				return cmdutil.FlagErrorf("--launcher %s is not supported: training runs in one process (--launcher none)", opts.Launcher)
+			if launcher != dist.LauncherNone {
+				return cmdutil.FlagErrorf("--launcher %s is not supported: training runs in one process (--launcher none)", launcher)
 			}
-			if opts.LocalRank != 0 {
-				return cmdutil.FlagErrorf("--local-rank %d is not supported: training runs in one process (rank 0)", opts.LocalRank)
+			if localRank != 0 {
+				return cmdutil.FlagErrorf("--local-rank %d is not supported: training runs in one process (rank 0)", localRank)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -143,9 +144,9 @@ Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 	fl.BoolVar(&amp, "amp", false, "automatic mixed precision (refused: training runs in float32 on the CPU)")
 	fl.BoolVar(&noPin, "no-pin-memory", false, "accepted for tools/train.py compatibility (CPU batches are never pinned)")
 	fl.BoolVar(&noPersistent, "no-persistent-workers", false, "accepted for tools/train.py compatibility (the data-loading goroutines live for one epoch)")
-	fl.StringVar(&opts.Launcher, "launcher", "none", "job launcher (only none: one process)")
-	fl.IntVar(&opts.LocalRank, "local-rank", 0, "process rank (only 0)")
-	fl.IntVar(&opts.LocalRank, "local_rank", 0, "process rank (only 0)")
+	fl.StringVar(&launcher, "launcher", dist.LauncherNone, "job launcher (only none: one process)")
+	fl.IntVar(&localRank, "local-rank", 0, "process rank (only 0)")
+	fl.IntVar(&localRank, "local_rank", 0, "process rank (only 0)")
 	_ = fl.MarkHidden("local_rank")
 	return cmd
 }

@@ -52,7 +52,8 @@ func TestArgs(t *testing.T) {
 	if err != nil || o.Resume != "" || o.NoValidate || o.Workers != 0 {
 		t.Fatalf("defaults %+v, err %v", o, err)
 	}
-	for _, bad := range [][]string{{}, {"a.py", "b.py"}, {"cfg.py", "--seed", "x"}, {"cfg.py", "--workers", "-1"}, {"cfg.py", "--bogus"}} {
+	for _, bad := range [][]string{{}, {"a.py", "b.py"}, {"cfg.py", "--seed", "x"}, {"cfg.py", "--workers", "-1"}, {"cfg.py", "--bogus"},
+		{"cfg.py", "--amp"}, {"cfg.py", "--launcher", "pytorch"}, {"cfg.py", "--local-rank", "1"}, {"cfg.py", "--local_rank=1"}} {
 		if _, err := parse(t, bad...); err == nil {
 			t.Errorf("%q: no error", bad)
 		} else if len(bad) > 0 && bad[0] == "cfg.py" && cmdutil.ExitCode(err) != cmdutil.ExitUsage {
