@@ -82,7 +82,8 @@ corrupt one. --resume restarts from the last checkpoint of the work directory
 (or the one given: --resume PATH or --resume=PATH) with the model, EMA, optimizer
 and scheduler states, and the run ends with the same weights as an uninterrupted
 one. --amp is refused (float32 on the CPU). Ctrl-C stops after the
-current iteration.
+current iteration, or abandons the checkpoint being written (the previous one
+stays the last).
 
 Log lines go to stdout; on a terminal a progress bar is drawn on stderr.`,
 		Example: `  # fine-tune MobileOne-S0 on your own folder dataset (train/<class>/*.png, val/<class>/*.png)
