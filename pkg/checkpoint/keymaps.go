@@ -49,34 +49,43 @@ const (
 
 // DetectFormat tells which implementation's names the (unmapped) keys use.
 func DetectFormat(keys []string) Format {
-	sd := &StateDict{Keys: keys}
 	switch {
-	case isTimmKeys(keys): // first: Apple's test also accepts reparam_conv
+	// timm first: Apple's names also include reparam_conv
+	case usesModules(keys, timmSegments, func(k string) bool {
+		return strings.HasPrefix(k, "stem.") || strings.HasPrefix(k, "stages.") || strings.HasPrefix(k, "head.")
+	}):
 		return FormatTimm
-	case IsAppleStateDict(sd):
+	case usesModules(keys, appleSegments, func(k string) bool {
+		return !strings.HasPrefix(k, "backbone.") && !strings.HasPrefix(k, "head.")
+	}):
 		return FormatApple
 	}
 	return FormatMMPretrain
 }
 
-// timmSegments are the timm MobileOneBlock module names.
+// timmSegments are the timm MobileOneBlock module names (every timm key is
+// under stem., stages. or head.).
 var timmSegments = []string{"conv_kxk", "conv_scale", "identity", "reparam_conv"}
 
-// isTimmKeys reports timm ByobNet MobileOne names: every key under stem.,
-// stages. or head., and at least one MobileOneBlock module name.
-func isTimmKeys(keys []string) bool {
-	timm := false
+// appleSegments are the Apple ml-mobileone MobileOneBlock module names
+// (mobileone.py; no Apple key is under backbone. or head.).
+var appleSegments = []string{"rbr_conv", "rbr_scale", "rbr_skip", "reparam_conv"}
+
+// usesModules reports whether every key is inScope and at least one key
+// has a module name (a dot-separated segment) from segments.
+func usesModules(keys, segments []string, inScope func(string) bool) bool {
+	found := false
 	for _, k := range keys {
-		if !strings.HasPrefix(k, "stem.") && !strings.HasPrefix(k, "stages.") && !strings.HasPrefix(k, "head.") {
+		if !inScope(k) {
 			return false
 		}
-		for _, seg := range timmSegments {
+		for _, seg := range segments {
 			if strings.Contains("."+k+".", "."+seg+".") {
-				timm = true
+				found = true
 			}
 		}
 	}
-	return timm
+	return found
 }
 
 // MapTimmKey maps one timm MobileOne key to its mmpretrain name (table
@@ -128,6 +137,50 @@ func MapTimmKey(k string) (string, bool) {
 		return "", false
 	}
 	return strings.Join(out, "."), true
+}
+
+// MapAppleKey maps one Apple ml-mobileone key to its mmpretrain name
+// (MobileOne spec §1.9; table above): rbr_conv.i.conv -> branch_conv_list.i.conv,
+// rbr_conv.i.bn -> branch_conv_list.i.norm, rbr_scale.conv/bn ->
+// branch_scale.conv/norm, rbr_skip -> branch_norm, reparam_conv ->
+// branch_reparam, se.reduce -> se.conv1.conv, se.expand -> se.conv2.conv,
+// linear -> head.fc; every other key gets the "backbone." prefix.
+func MapAppleKey(k string) string {
+	if strings.HasPrefix(k, "linear.") {
+		return "head.fc." + strings.TrimPrefix(k, "linear.")
+	}
+	parts := strings.Split(k, ".")
+	out := make([]string, 0, len(parts)+2)
+	for i := 0; i < len(parts); i++ {
+		p := parts[i]
+		switch {
+		case p == "rbr_conv":
+			out = append(out, "branch_conv_list")
+			if i+2 < len(parts) && parts[i+2] == "bn" {
+				out = append(out, parts[i+1], "norm")
+				i += 2
+			}
+		case p == "rbr_scale":
+			out = append(out, "branch_scale")
+			if i+1 < len(parts) && parts[i+1] == "bn" {
+				out = append(out, "norm")
+				i++
+			}
+		case p == "rbr_skip":
+			out = append(out, "branch_norm")
+		case p == "reparam_conv":
+			out = append(out, "branch_reparam")
+		case p == "se" && i+1 < len(parts) && parts[i+1] == "reduce":
+			out = append(out, "se", "conv1", "conv")
+			i++
+		case p == "se" && i+1 < len(parts) && parts[i+1] == "expand":
+			out = append(out, "se", "conv2", "conv")
+			i++
+		default:
+			out = append(out, p)
+		}
+	}
+	return "backbone." + strings.Join(out, ".")
 }
 
 // mapKeys renames every key of sd with mapKey; a key it cannot map or two
