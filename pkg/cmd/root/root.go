@@ -141,105 +141,98 @@ func argErrorsAreFlagErrors(cmd *cobra.Command) {
 	}
 }
 
-// nargsFlags are the flags that take several values after one flag, as
-// argparse's nargs='+' does in mmpretrain's tools, with the arguments each
-// one takes as a further value.
-var nargsFlags = map[string]func(arg string) bool{
+// nargsFlag is how one flag of mmpretrain's tools takes argparse's values
+// beyond pflag's one: its first value is the next argument (or the one
+// after "="), further ones are the arguments that follow while more
+// accepts them.
+type nargsFlag struct {
+	more func(arg string) bool
+	// join, when not "", passes all the values on as one, joined by it
+	// (nargs='+' with action='append'); otherwise each further value
+	// becomes an item of its own flag (nargs='+').
+	join string
+	// optional is nargs='?': no value unless the next argument is
+	// accepted by more, and never more than one.
+	optional bool
+	// command, when not "", limits the flag to that subcommand.
+	command string
+}
+
+func notFlag(a string) bool  { return !strings.HasPrefix(a, "-") }
+func keyValue(a string) bool { return notFlag(a) && strings.Contains(a, "=") }
+
+// nargsFlags are the flags that take a number of values other than one,
+// as in mmpretrain's tools.
+var nargsFlags = map[string]nargsFlag{
 	// mmengine's DictAction: KEY=VALUE items
-	"--cfg-options": func(a string) bool { return !strings.HasPrefix(a, "-") && strings.Contains(a, "=") },
+	"--cfg-options": {more: keyValue},
 	// analyze_logs.py plot_curve: any argument up to the next flag
-	"--keys":   func(a string) bool { return !strings.HasPrefix(a, "-") },
-	"--legend": func(a string) bool { return !strings.HasPrefix(a, "-") },
+	"--keys":   {more: notFlag},
+	"--legend": {more: notFlag},
 	// get_flops.py's --shape 224 224 (and benchmark's): integers
-	"--shape": func(a string) bool { _, err := strconv.ParseUint(a, 10, 31); return err == nil },
+	"--shape": {more: func(a string) bool { _, err := strconv.ParseUint(a, 10, 31); return err == nil }},
+	// eval_metric.py's --metric: the KEY=VALUE items after one --metric
+	// are one metric config
+	"--metric": {more: keyValue, join: evalmetric.ItemSep},
+	// tools/train.py's --resume [CHECKPOINT]: bare, it resumes from the
+	// work dir's last checkpoint
+	"--resume": {more: notFlag, optional: true, command: "train"},
 }
 
-// ExpandCfgOptions accepts mmengine's form of --cfg-options, which takes
-// several KEY=VALUE items after one flag (argparse nargs='+'), and likewise
-// the other flags of nargsFlags: every argument that follows such a flag's
-// item and is accepted as a further value becomes an item of its own flag.
-func ExpandCfgOptions(args []string) []string {
-	out := make([]string, 0, len(args))
-	var flag string // the nargs flag whose items are being read
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, _, hasValue := strings.Cut(a, "=")
-		switch {
-		case a == "--":
-			return append(out, args[i:]...)
-		case nargsFlags[a] != nil:
-			out = append(out, a)
-			if i+1 < len(args) {
-				i++
-				out = append(out, args[i])
-			}
-			flag = a
-		case hasValue && nargsFlags[name] != nil && strings.HasPrefix(a, "--"):
-			out = append(out, a)
-			flag = name
-		case flag != "" && nargsFlags[flag](a):
-			out = append(out, flag, a)
-		default:
-			out = append(out, a)
-			flag = ""
-		}
-	}
-	return out
-}
-
-// ExpandGrouped gives eval-metric's --metric argparse's nargs='+' with
-// action='append': the KEY=VALUE items after one --metric are one metric
-// config, passed on as one value joined by evalmetric.ItemSep.
-func ExpandGrouped(args []string) []string {
+// ExpandNargs rewrites the flags of nargsFlags into pflag's forms, one
+// value per flag: `--cfg-options a=1 b=2` becomes `--cfg-options a=1
+// --cfg-options b=2`, `--metric type=Accuracy topk=1,5` one
+// `--metric=type=Accuracy<ItemSep>topk=1,5`, and train's `--resume x.pth`
+// `--resume=x.pth`. Arguments after "--" are left alone.
+func ExpandNargs(args []string) []string {
 	out := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		var items []string
-		switch {
-		case a == "--metric":
-			if i+1 < len(args) {
-				i++
-				items = append(items, args[i])
-			}
-		case strings.HasPrefix(a, "--metric="):
-			items = append(items, strings.TrimPrefix(a, "--metric="))
-		default:
+		name, value, inline := strings.Cut(a, "=")
+		nf, ok := nargsFlags[name]
+		if !ok || !strings.HasPrefix(a, "--") || nf.command != "" && args[0] != nf.command || nf.optional && inline {
 			out = append(out, a)
 			continue
 		}
-		for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && strings.Contains(args[i+1], "=") {
+		var values []string
+		switch {
+		case inline:
+			values = append(values, value)
+		case nf.optional:
+			if i+1 < len(args) && nf.more(args[i+1]) {
+				i++
+				values = append(values, args[i])
+			}
+		case i+1 < len(args):
 			i++
-			items = append(items, args[i])
+			values = append(values, args[i])
 		}
-		out = append(out, "--metric="+strings.Join(items, evalmetric.ItemSep))
-	}
-	return out
-}
-
-// ExpandResume gives `train`'s --resume argparse's nargs='?' form: a bare
-// --resume followed by an argument that does not start with "-" takes that
-// argument as its value (`--resume work_dirs/x/epoch_3.pth`), as
-// tools/train.py does; --resume at the end or before another flag stays
-// bare (resume from the work dir's last checkpoint).
-func ExpandResume(args []string) []string {
-	if len(args) == 0 || args[0] != "train" {
-		return args
-	}
-	out := make([]string, 0, len(args))
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			return append(out, args[i:]...)
-		}
-		if a == "--resume" && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-			out = append(out, "--resume="+args[i+1])
+		for !nf.optional && i+1 < len(args) && nf.more(args[i+1]) {
 			i++
-			continue
+			values = append(values, args[i])
 		}
-		out = append(out, a)
+		switch {
+		case nf.join != "":
+			out = append(out, name+"="+strings.Join(values, nf.join))
+		case nf.optional && len(values) == 1:
+			out = append(out, name+"="+values[0])
+		case len(values) == 0:
+			out = append(out, a)
+		default:
+			// the first value as it was given, the further ones as
+			// items of their own flag
+			if inline {
+				out = append(out, a)
+			} else {
+				out = append(out, a, values[0])
+			}
+			for _, v := range values[1:] {
+				out = append(out, name, v)
+			}
+		}
 	}
 	return out
 }
@@ -286,7 +279,7 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 // exit code, printing the error (and the usage for flag errors).
 func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
-	cmd.SetArgs(ExpandResume(ExpandGrouped(ExpandCfgOptions(args))))
+	cmd.SetArgs(ExpandNargs(args))
 	c, err := cmd.ExecuteContextC(ctx)
 	if err == nil {
 		return cmdutil.ExitOK

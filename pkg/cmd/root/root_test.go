@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestExpandCfgOptions(t *testing.T) {
+func TestExpandNargsCfgOptions(t *testing.T) {
 	for in, want := range map[string]string{
 		"train c.py --cfg-options a=1 b=2 c.d=[1,2]":                                               "train c.py --cfg-options a=1 --cfg-options b=2 --cfg-options c.d=[1,2]",
 		"train c.py --cfg-options=a=1 b=2 --seed 3":                                                "train c.py --cfg-options=a=1 --cfg-options b=2 --seed 3",
@@ -20,7 +20,7 @@ func TestExpandCfgOptions(t *testing.T) {
 		"flops --shape 224 c.py":                                                                   "flops --shape 224 c.py",
 		"benchmark c.py --shape=160 160 --json":                                                    "benchmark c.py --shape=160 --shape 160 --json",
 	} {
-		got := ExpandCfgOptions(strings.Fields(in))
+		got := ExpandNargs(strings.Fields(in))
 		if !reflect.DeepEqual(got, strings.Fields(want)) {
 			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
 		}
@@ -29,7 +29,7 @@ func TestExpandCfgOptions(t *testing.T) {
 
 // --resume takes the following argument as its value (argparse
 // nargs='?'), only for train and only when it is not a flag.
-func TestExpandResume(t *testing.T) {
+func TestExpandNargsResume(t *testing.T) {
 	for in, want := range map[string]string{
 		"train c.py --resume w/epoch_3.pth": "train c.py --resume=w/epoch_3.pth",
 		"train --resume w/epoch_3.pth c.py": "train --resume=w/epoch_3.pth c.py",
@@ -39,7 +39,7 @@ func TestExpandResume(t *testing.T) {
 		"train c.py -- --resume x":          "train c.py -- --resume x",
 		"test c.py --resume x.pth":          "test c.py --resume x.pth",
 	} {
-		got := ExpandResume(strings.Fields(in))
+		got := ExpandNargs(strings.Fields(in))
 		if !reflect.DeepEqual(got, strings.Fields(want)) {
 			t.Errorf("%q:\n got %q\nwant %q", in, got, want)
 		}
@@ -48,14 +48,14 @@ func TestExpandResume(t *testing.T) {
 
 // Each --metric keeps its KEY=VALUE items together (argparse nargs='+'
 // with action='append'), joined by evalmetric.ItemSep.
-func TestExpandGrouped(t *testing.T) {
+func TestExpandNargsGrouped(t *testing.T) {
 	for in, want := range map[string]string{
 		"eval-metric p.pkl --metric type=Accuracy topk=1,5 --metric type=ConfusionMatrix": "eval-metric p.pkl --metric=type=Accuracy|topk=1,5 --metric=type=ConfusionMatrix",
 		"eval-metric --metric=type=Accuracy thrs=None p.pkl":                              "eval-metric --metric=type=Accuracy|thrs=None p.pkl",
 		"eval-metric p.pkl --metric type=Accuracy -- --metric x=1":                        "eval-metric p.pkl --metric=type=Accuracy -- --metric x=1",
 		"eval-metric p.pkl --metric":                                                      "eval-metric p.pkl --metric=",
 	} {
-		got := ExpandGrouped(strings.Fields(in))
+		got := ExpandNargs(strings.Fields(in))
 		for i := range got {
 			got[i] = strings.ReplaceAll(got[i], "\x1f", "|")
 		}
