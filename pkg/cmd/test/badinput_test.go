@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/pkg/cmdutil"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
@@ -279,4 +280,37 @@ func samePred(a, b pred) bool {
 		}
 	}
 	return true
+}
+
+// A config work_dir that is not a string (mmengine's Runner fails on it)
+// is an error naming the key, not silently replaced by work_dirs/<config>;
+// work_dir=None still means that default.
+func TestConfigWorkDir(t *testing.T) {
+	cases := []struct {
+		value, wantErr string
+		o              *Options
+	}{
+		{"5", "work_dir: want a string, got number", tinyOpts(t, "tiny_custom.py", tinySet(t))},
+		{"None", "", tinyOpts(t, "tiny_custom.py", tinySet(t))},
+	}
+	t.Chdir(t.TempDir()) // the default work_dirs/tiny_custom lands here
+	for _, c := range cases {
+		o := c.o
+		o.CfgOptions = []string{"work_dir=" + c.value}
+		o.OutItem = "pred"
+		o.IO, _, _, _ = cmdutil.Test()
+		err := run(t.Context(), o)
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("work_dir=%s: err = %v, want %q", c.value, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("work_dir=%s: %v", c.value, err)
+		}
+		if _, err := os.Stat(filepath.Join("work_dirs", "tiny_custom")); err != nil {
+			t.Errorf("work_dir=%s: %v", c.value, err)
+		}
+	}
 }

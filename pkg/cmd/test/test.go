@@ -167,8 +167,10 @@ func run(ctx context.Context, opts *Options) (err error) {
 	// fail now, not after the evaluation.
 	workDir := opts.WorkDir
 	if workDir == "" {
-		if v, ok := cfg.Get("work_dir"); ok {
-			workDir, _ = v.(string)
+		if _, ok := cfg.Get("work_dir"); ok { // None: the default below, as tools/test.py
+			if err := cfg.Decode("work_dir", &workDir); err != nil {
+				return err
+			}
 		}
 	}
 	if workDir == "" {
