@@ -52,21 +52,14 @@ func randomDeploy(t testing.TB, arch string, numClasses int, seed int64) *model.
 	return m
 }
 
-// loadDeploy loads a checkpoint with a config through setup.LoadModel (a
-// train-time checkpoint is fused on the fly) and returns the deploy model
-// and its class names.
+// loadDeploy loads a checkpoint with a config through setup.LoadDeploy,
+// the loader of export and validate (a train-time checkpoint is fused on
+// the fly), and returns the deploy model and its class names.
 func loadDeploy(t testing.TB, config, ckpt string) (*model.ImageClassifier, []string) {
 	t.Helper()
-	_, mc, err := setup.Load(config, nil)
+	l, _, _, err := setup.LoadDeploy(context.Background(), config, nil, ckpt, io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
-	}
-	l, err := setup.LoadModel(context.Background(), mc, ckpt, io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !l.Model.Deployed() {
-		l.Model.SwitchToDeploy()
 	}
 	return l.Model, l.Classes
 }

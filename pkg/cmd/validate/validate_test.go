@@ -18,19 +18,16 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
 
-// tinyFile exports the tiny demo checkpoint (train-time, fused) with
-// opts, after edit changes the model, and returns the file's path.
+// tinyFile exports the tiny demo checkpoint (train-time, fused on load by
+// validate's own loader) with opts, after edit changes the model, and
+// returns the file's path.
 func tinyFile(t *testing.T, o onnx.Options, edit func(b []float32)) string {
 	t.Helper()
-	_, mc, err := setup.Load(fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"), nil)
+	l, _, _, err := setup.LoadDeploy(context.Background(), fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"), nil,
+		fixtures.Testdata(t, "checkpoint/tiny_train.pth"), io.Discard, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := setup.LoadModel(context.Background(), mc, fixtures.Testdata(t, "checkpoint/tiny_train.pth"), io.Discard, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Model.SwitchToDeploy()
 	if edit != nil {
 		edit(l.Model.Head.FC.Bias.Data)
 	}
