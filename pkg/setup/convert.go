@@ -55,30 +55,25 @@ func Convert(ctx context.Context, src string, from checkpoint.Format, cfg *model
 		return nil, fmt.Errorf("%s: no classifier weight (head.fc.weight after mapping)", local)
 	}
 	c.NumClasses = fc.Shape[0]
-	fits := func(mc model.Config) error {
+	if cfg != nil {
+		mc := *cfg
 		mc.Deploy = c.Deploy
 		if mc.NumClasses == 0 {
 			mc.NumClasses = c.NumClasses
 		}
 		m, err := model.New(mc)
-		if err != nil {
-			return err
+		if err == nil {
+			err = checkpoint.Apply(m.StateDict(), sd)
 		}
-		return checkpoint.Apply(m.StateDict(), sd)
-	}
-	if cfg != nil {
-		if err := fits(*cfg); err != nil {
+		if err != nil {
 			return nil, fmt.Errorf("%s does not load into the config's model: %w", local, err)
 		}
 		return c, nil
 	}
-	for _, name := range model.ArchNames() {
-		if fits(model.Config{Arch: model.ArchZoo[name]}) == nil {
-			c.Config = "mobileone-" + name + "_8xb32_in1k"
-			if c.Deploy {
-				c.Config = "mobileone-" + name + "_deploy_8xb32_in1k"
-			}
-			break
+	if name := matchingArch(sd, model.Config{Deploy: c.Deploy, NumClasses: c.NumClasses}); name != "" {
+		c.Config = "mobileone-" + name + "_8xb32_in1k"
+		if c.Deploy {
+			c.Config = "mobileone-" + name + "_deploy_8xb32_in1k"
 		}
 	}
 	return c, nil

@@ -129,3 +129,27 @@ func TestMismatchNamesTheCause(t *testing.T) {
 		t.Errorf("class count: %v, want %q", err, want)
 	}
 }
+
+// matchingArch with a bare config of the checkpoint's graph and class
+// count (as Convert asks it) names the built-in arch of the weights, train
+// or deploy, and "" for an arch that is not built in.
+func TestMatchingArchOfBareConfig(t *testing.T) {
+	for _, c := range []struct {
+		cfg  model.Config
+		want string
+	}{
+		{model.Config{Arch: model.ArchZoo["s1"], NumClasses: 7}, "s1"},
+		{model.Config{Arch: model.ArchZoo["s0"], NumClasses: 3, Deploy: true}, "s0"},
+		{model.Config{Arch: model.Arch{NumBlocks: [4]int{1, 1, 1, 1}, WidthFactor: [4]float64{0.25, 0.25, 0.25, 0.5},
+			NumConvBranches: [4]int{1, 1, 1, 1}}, NumClasses: 3}, ""},
+	} {
+		m, err := model.New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sd := checkpoint.FromEntries(m.StateDict())
+		if got := matchingArch(sd, model.Config{Deploy: c.cfg.Deploy, NumClasses: c.cfg.NumClasses}); got != c.want {
+			t.Errorf("%s (deploy %v): matchingArch = %q, want %q", c.want, c.cfg.Deploy, got, c.want)
+		}
+	}
+}
