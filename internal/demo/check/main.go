@@ -22,28 +22,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/mobileone-go/mobileone/pkg/predict"
 )
 
-type class struct {
-	Label int     `json:"label"`
-	Score float64 `json:"score"`
-	Class string  `json:"class"`
-}
-
-type result struct {
-	Image     string  `json:"image"`
-	PredLabel int     `json:"pred_label"`
-	PredScore float64 `json:"pred_score"`
-	PredClass string  `json:"pred_class"`
-	TopK      []class `json:"topk"`
-}
-
-func read(path string) ([]result, error) {
+func read(path string) ([]predict.Result, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var rs []result
+	var rs []predict.Result
 	if err := json.Unmarshal(b, &rs); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -109,7 +97,7 @@ func readTop1(path string) (float64, error) {
 	return strconv.ParseFloat(string(m[len(m)-1][1]), 64)
 }
 
-func compare(a, b []result) error {
+func compare(a, b []predict.Result) error {
 	if len(a) != len(b) || len(a) == 0 {
 		return fmt.Errorf("%d results vs %d", len(a), len(b))
 	}
@@ -123,7 +111,7 @@ func compare(a, b []result) error {
 		d := 0.0
 		for k := range a[i].TopK {
 			if k < len(b[i].TopK) && a[i].TopK[k].Label == b[i].TopK[k].Label {
-				d = math.Max(d, math.Abs(a[i].TopK[k].Score-b[i].TopK[k].Score))
+				d = math.Max(d, math.Abs(float64(a[i].TopK[k].Score)-float64(b[i].TopK[k].Score)))
 			} else {
 				d = math.Inf(1)
 			}
