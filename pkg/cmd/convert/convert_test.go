@@ -3,6 +3,7 @@ package convert_test
 import (
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,7 +88,17 @@ func TestConvertedLogits(t *testing.T) {
 }
 
 func TestConvertErrors(t *testing.T) {
-	dst := filepath.Join(t.TempDir(), "out.pth")
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "out.pth")
+	good, err := os.ReadFile(fixtures.Testdata(t, "convert/timm_fused.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.pth")
+	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notPth := fixtures.Testdata(t, "onnx/timm_tiny_fused.onnx")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -96,6 +107,9 @@ func TestConvertErrors(t *testing.T) {
 		{[]string{"convert", "--from", "apple", fixtures.Testdata(t, "convert/timm_fused.pth"), dst}, cmdutil.ExitError, "the keys follow timm's naming, not apple's (try --from timm)"},
 		{[]string{"convert", "--from", "timm", fixtures.Testdata(t, "checkpoint/tiny_train.pth"), dst}, cmdutil.ExitError, "the keys follow mmpretrain's naming, not timm's"},
 		{[]string{"convert", "--from", "timm", fixtures.Testdata(t, "convert/timm_fused.pth"), dst, "--config", fixtures.Testdata(t, "convert/apple_tiny.py")}, cmdutil.ExitError, "does not load into the config's model"},
+		{[]string{"convert", "--from", "timm", truncated, dst}, cmdutil.ExitError, truncated + ": invalid format"},
+		{[]string{"convert", "--from", "timm", notPth, dst}, cmdutil.ExitError, notPth + ": invalid format: not a PyTorch checkpoint"},
+		{[]string{"convert", "--from", "timm", filepath.Join(dir, "none.pth"), dst}, cmdutil.ExitError, "none.pth"},
 		{[]string{"convert", "--from", "onnx", "a", dst}, cmdutil.ExitUsage, "--from takes apple or timm"},
 		{[]string{"convert", "a", dst}, cmdutil.ExitUsage, "--from is required: apple or timm"},
 		{[]string{"convert", "--from", "apple", "a", "b.bin"}, cmdutil.ExitUsage, "must be a .pth file name"},
@@ -104,6 +118,9 @@ func TestConvertErrors(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d with %q", c.args[1:], code, errOut, c.code, c.want)
 		}
+	}
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("%s exists after only failed conversions (%v)", dst, err)
 	}
 }
 

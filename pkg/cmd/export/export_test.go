@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -33,6 +34,31 @@ func TestUsageErrors(t *testing.T) {
 		_, errOut, code := clitest.Run(t, c.args...)
 		if code != cmdutil.ExitUsage || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want usage error with %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// TestBadCheckpoints: a file that is not a checkpoint, or a truncated one,
+// is an error naming it, and no ONNX file (nor its directory) is written.
+func TestBadCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(fixtures.Testdata(t, "checkpoint/tiny_train.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.pth")
+	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notPth := fixtures.Testdata(t, "onnx/mmpretrain_tiny_deploy.onnx")
+	for _, ckpt := range []string{truncated, notPth, filepath.Join(dir, "none.pth")} {
+		out := filepath.Join(dir, "out", "m.onnx")
+		_, errOut, code := clitest.Run(t, "export", fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"), ckpt, out)
+		if code != cmdutil.ExitError || !strings.Contains(errOut, ckpt) {
+			t.Errorf("%s: exit %d, stderr %q; want an error naming the file", ckpt, code, errOut)
+		}
+		if _, err := os.Stat(filepath.Dir(out)); !os.IsNotExist(err) {
+			t.Errorf("%s: the output directory exists after the error (%v)", ckpt, err)
 		}
 	}
 }

@@ -92,6 +92,15 @@ func TestValidateErrors(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("\x08\x07\x12\x03abc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	good, err := os.ReadFile(fixtures.Testdata(t, "onnx/mmpretrain_tiny_deploy.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := filepath.Join(dir, "truncated.onnx")
+	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pth := fixtures.Testdata(t, "checkpoint/tiny_train.pth")
 	for _, c := range []struct {
 		args []string
 		code int
@@ -99,6 +108,10 @@ func TestValidateErrors(t *testing.T) {
 	}{
 		{[]string{"validate", junk}, cmdutil.ExitError, junk + ": not an ONNX model"},
 		{[]string{"validate", filepath.Join(dir, "none.onnx")}, cmdutil.ExitError, "none.onnx"},
+		{[]string{"validate", truncated, "--ort", "no"}, cmdutil.ExitError, truncated + ": not an ONNX model"},
+		{[]string{"validate", pth, "--ort", "no"}, cmdutil.ExitError, pth + ": not an ONNX model"},
+		{[]string{"validate", junk, "--shape", "0"}, cmdutil.ExitUsage, "--shape and --batch-size must be positive"},
+		{[]string{"validate", junk, "--batch-size", "0"}, cmdutil.ExitUsage, "--shape and --batch-size must be positive"},
 		{[]string{"validate", junk, "--config", "x"}, cmdutil.ExitUsage, "--config and --checkpoint go together"},
 		{[]string{"validate", junk, "--ort", "maybe"}, cmdutil.ExitUsage, "--ort takes auto, yes or no"},
 	} {
