@@ -190,7 +190,7 @@ func (h *LoggerHook) AfterValEpoch(r *Runner, metrics []Metric) error {
 			r.history.add("top1", step, m.Value)
 		}
 	}
-	return r.history.plot(filepath.Join(r.WorkDir, "training_curves.png"), r.ByEpoch(), r.EpochLen)
+	return r.history.plot(filepath.Join(r.WorkDir, "training_curves.png"), r.ByEpoch())
 }
 
 func fmtETA(d time.Duration) string {

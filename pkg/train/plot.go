@@ -23,7 +23,7 @@ func (h *history) add(name string, x int, y float64) {
 
 // plot writes loss, lr and validation top-1 as three stacked panels into a
 // PNG (written atomically).
-func (h *history) plot(path string, byEpoch bool, epochLen int) error {
+func (h *history) plot(path string, byEpoch bool) error {
 	panels := []struct{ key, title, x, y string }{
 		{"loss", "training loss", "iteration", "loss"},
 		{"lr", "learning rate", "iteration", "lr"},

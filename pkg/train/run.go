@@ -108,8 +108,6 @@ type Runner struct {
 	// DataTime and IterTime are the IterTimerHook's measurements of the
 	// current iteration.
 	DataTime, IterTime time.Duration
-	startTime          time.Time
-	startIter          int
 
 	hooks        []Hook
 	itersThisRun int
@@ -303,7 +301,6 @@ func (r *Runner) train(ctx context.Context) error {
 	if err := r.call("before_train", func(h Hook) error { return h.BeforeTrain(r) }); err != nil {
 		return err
 	}
-	r.startTime, r.startIter = r.now(), r.Iter
 	s := r.Spec
 	if s.Loop.ByEpoch {
 		for r.Epoch < s.Loop.MaxEpochs {
