@@ -67,13 +67,8 @@ flight (up to --grace) before exiting.`,
 		Example: `  mobileone serve mobileone-s0_deploy_8xb32_in1k s0_deploy.pth --port 8080
   curl -T cat.jpg http://127.0.0.1:8080/predictions/mobileone-s0_deploy_8xb32_in1k
   curl -F data=@cat.jpg http://127.0.0.1:8080/predictions/mobileone-s0_deploy_8xb32_in1k`,
-		Args: cobra.ExactArgs(2),
-		ValidArgsFunction: func(c *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
-			if len(args) == 0 {
-				return printconfig.CompleteConfig(c, args, s)
-			}
-			return nil, cobra.ShellCompDirectiveDefault
-		},
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: printconfig.CompleteConfig, // CONFIG first, then files
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Config, opts.Checkpoint = args[0], args[1]
 			o := &opts.Server
