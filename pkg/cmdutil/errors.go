@@ -1,8 +1,11 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	"github.com/mobileone-go/mobileone/pkg/dist"
 )
 
 // FlagError is a usage problem (a bad flag or argument): the command's
@@ -23,6 +26,20 @@ var ErrSilent = errors.New("silent error")
 
 // ErrCancel is returned when the user interrupted the command (exit code 130).
 var ErrCancel = errors.New("cancelled")
+
+// DistError is the error of a run that ended early with err: the failure
+// or silence of another rank (a dist.Group's ctx ended because of it)
+// rather than the cancellation it caused, ErrCancel when ctx ended
+// otherwise (an interrupt), and err itself when ctx is live.
+func DistError(ctx context.Context, err error) error {
+	if derr := dist.Failure(ctx); derr != nil {
+		return derr
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %v", ErrCancel, err)
+	}
+	return err
+}
 
 // Exit codes of the mobileone binary.
 const (

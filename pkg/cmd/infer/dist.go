@@ -62,7 +62,7 @@ func runDist(ctx context.Context, opts *Options, env dist.Env, sources []predict
 	err = job.stream(ctx, nil)
 	opts.JSON = asJSON
 	if err != nil {
-		return distError(ctx, err)
+		return cmdutil.DistError(ctx, err)
 	}
 	var fails []predict.Failure
 	for i, src := range job.failedSrc {
@@ -70,7 +70,7 @@ func runDist(ctx context.Context, opts *Options, env dist.Env, sources []predict
 	}
 	all, failed, err := predict.Collect(group, mine, fails)
 	if err != nil {
-		return distError(ctx, err)
+		return cmdutil.DistError(ctx, err)
 	}
 	if env.Rank != 0 {
 		_, err = group.Broadcast("finished", nil)
@@ -109,7 +109,7 @@ func runDist(ctx context.Context, opts *Options, env dist.Env, sources []predict
 		}
 	}
 	if err != nil {
-		return distError(ctx, err)
+		return cmdutil.DistError(ctx, err)
 	}
 	if n := len(failed); n > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "%d of %d images failed and were skipped:\n", n, len(sources))
@@ -121,15 +121,4 @@ func runDist(ctx context.Context, opts *Options, env dist.Env, sources []predict
 		}
 	}
 	return nil
-}
-
-// distError prefers another rank's failure to the cancellation it caused.
-func distError(ctx context.Context, err error) error {
-	if derr := dist.Failure(ctx); derr != nil {
-		return derr
-	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
-	}
-	return err
 }

@@ -262,13 +262,7 @@ func run(ctx context.Context, opts *Options) (err error) {
 		}
 	}
 	if err != nil {
-		if derr := dist.Failure(ctx); derr != nil {
-			return derr
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
-		}
-		return err
+		return cmdutil.DistError(ctx, err)
 	}
 	for _, w := range loader.Warnings() {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s: %v\n", w.Sample.Path, w.Err)
