@@ -294,6 +294,13 @@ func (g *Group) wait(name string) ([]byte, error) {
 	}
 }
 
+// Gatherer is the exchange of a run's results across processes (a
+// *Group; a fake in tests): every rank hands in its part, rank 0 gets
+// them all in rank order.
+type Gatherer interface {
+	Gather(name string, part []byte) ([][]byte, error)
+}
+
 // Gather is collect_results_cpu's exchange: every rank writes its part to
 // <name>/part_<rank>.pkl; rank 0 waits for all of them and returns them
 // in rank order, the other ranks return nil at once.

@@ -9,12 +9,6 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
-// Gatherer is the exchange of a run across processes (a *dist.Group):
-// every rank hands in its part, rank 0 gets them all in rank order.
-type Gatherer interface {
-	Gather(name string, part []byte) ([][]byte, error)
-}
-
 // Collect merges the results of a run across processes, as mmengine's
 // Evaluator.evaluate does with collect_results(device='cpu'): every rank
 // passes the Result of Run (with KeepPredictions) over the indices its
@@ -25,7 +19,7 @@ type Gatherer interface {
 // predictions are those of a single process. Samples that a rank skipped
 // as invalid are left out and listed in Skipped. Rank 0 gets the merged
 // Result (its own times and batch count); the other ranks get nil.
-func Collect(g Gatherer, sampler dist.Sampler, ev *Evaluator, res *Result) (*Result, error) {
+func Collect(g dist.Gatherer, sampler dist.Sampler, ev *Evaluator, res *Result) (*Result, error) {
 	part, err := EncodeResults(res.Predictions)
 	if err != nil {
 		return nil, err

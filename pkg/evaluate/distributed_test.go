@@ -12,7 +12,7 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 )
 
-// memGather is an in-memory Gatherer: ranks > 0 hand in their parts
+// memGather is an in-memory dist.Gatherer: ranks > 0 hand in their parts
 // first, rank 0 collects them.
 type memGather struct {
 	rank  int

@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-)
 
-// Gatherer is the exchange of a run across processes (a *dist.Group):
-// every rank hands in its part, rank 0 gets them all in rank order.
-type Gatherer interface {
-	Gather(name string, part []byte) ([][]byte, error)
-}
+	"github.com/mobileone-go/mobileone/pkg/dist"
+)
 
 // Indexed is a result with the position of its image among all inputs.
 type Indexed struct {
@@ -27,7 +23,7 @@ type Failure struct {
 // Collect brings the results and failures of every rank to rank 0, in
 // input order; the other ranks get nil. Each image must have been given
 // to one rank only (dist.Sampler without round-up).
-func Collect(g Gatherer, results []Indexed, failures []Failure) ([]Indexed, []Failure, error) {
+func Collect(g dist.Gatherer, results []Indexed, failures []Failure) ([]Indexed, []Failure, error) {
 	type part struct {
 		Results  []Indexed `json:"results"`
 		Failures []Failure `json:"failures"`
