@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,42 @@ func TorchrunEnv(rank, world int) []string {
 func SlurmEnv(rank, world int) []string {
 	return []string{fmt.Sprintf("SLURM_PROCID=%d", rank), fmt.Sprintf("SLURM_LOCALID=%d", rank), fmt.Sprintf("SLURM_NTASKS=%d", world),
 		"SLURM_NODELIST=localhost", "SLURM_JOB_ID=4242", "SLURM_STEP_ID=0"}
+}
+
+// BadEnv is a launcher environment that dist.FromEnv refuses, and the
+// variable its error names.
+type BadEnv struct {
+	Launcher string
+	Env      []string
+	Var      string
+}
+
+// BadEnvs are the launcher environments a command with --launcher must
+// refuse before it does anything: a variable missing, a rank outside the
+// world.
+var BadEnvs = []BadEnv{
+	{"pytorch", []string{"LOCAL_RANK=0", "WORLD_SIZE=2"}, "RANK"},
+	{"pytorch", []string{"RANK=0", "LOCAL_RANK=0"}, "WORLD_SIZE"},
+	{"pytorch", []string{"RANK=2", "LOCAL_RANK=0", "WORLD_SIZE=2"}, "RANK"},
+	{"slurm", []string{"SLURM_NTASKS=2", "SLURM_NODELIST=localhost"}, "SLURM_PROCID"},
+	{"slurm", []string{"SLURM_PROCID=3", "SLURM_NTASKS=2", "SLURM_NODELIST=localhost"}, "SLURM_PROCID"},
+}
+
+// launcherVars are every variable dist.FromEnv reads.
+var launcherVars = []string{"RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID", "MOBILEONE_RUN_ID",
+	"SLURM_PROCID", "SLURM_LOCALID", "SLURM_NTASKS", "SLURM_NODELIST", "SLURM_JOB_ID", "SLURM_STEP_ID",
+	"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK"}
+
+// Setenv makes env (KEY=VALUE) the launcher environment of this process
+// for the rest of the test: every other launcher variable is unset.
+func Setenv(t *testing.T, env []string) {
+	t.Helper()
+	for _, k := range launcherVars {
+		t.Setenv(k, "") // restores the old value after the test
+		os.Unsetenv(k)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 }
