@@ -3,13 +3,16 @@ package serve
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -148,7 +151,14 @@ type answer struct {
 // error of the test (and code 0), so that it may run in a goroutine.
 func post(t testing.TB, url, ct string, body []byte) answer {
 	t.Helper()
-	resp, err := http.Post(url, ct, bytes.NewReader(body))
+	return postReader(t, url, ct, bytes.NewReader(body))
+}
+
+// postReader is post of a body read from r: unless r is a *bytes.Reader
+// (or the like) its length is not announced and it is sent chunked.
+func postReader(t testing.TB, url, ct string, body io.Reader) answer {
+	t.Helper()
+	resp, err := http.Post(url, ct, body)
 	if err != nil {
 		t.Error(err)
 		return answer{}
@@ -234,6 +244,15 @@ func TestBadRequests(t *testing.T) {
 	mw2 := multipart.NewWriter(&none)
 	mw2.WriteField("note", "no image")
 	mw2.Close()
+	var emptyFile bytes.Buffer
+	mw3 := multipart.NewWriter(&emptyFile)
+	mw3.CreateFormFile("file", "empty.jpg")
+	mw3.Close()
+	// A PNG header of 4-bit RGB, which PNG does not define: Go's decoder
+	// calls it unsupported.
+	png4 := loadtest.PNGHeader(10, 10)
+	png4[8+4+4+8] = 4
+	binary.BigEndian.PutUint32(png4[len(png4)-4:], crc32.ChecksumIEEE(png4[12:len(png4)-4]))
 	cases := []struct {
 		name, path, ct string
 		body           []byte
@@ -253,9 +272,19 @@ func TestBadRequests(t *testing.T) {
 		{"bad content type", "/predictions/tiny", "image/", jpg, 415, "content_type"},
 		{"two images", "/predictions/tiny", mw.FormDataContentType(), two.Bytes(), 400, "bad_body"},
 		{"form without image", "/predictions/tiny", mw2.FormDataContentType(), none.Bytes(), 400, "empty"},
+		{"form with an empty file", "/predictions/tiny", mw3.FormDataContentType(), emptyFile.Bytes(), 400, "empty"},
+		{"form without boundary", "/predictions/tiny", "multipart/form-data", two.Bytes(), 400, "bad_body"},
+		{"unsupported image", "/predictions/tiny", "image/png", png4, 415, "bad_image"},
+		{"chunked body too large", "/predictions/tiny", "image/jpeg", make([]byte, 1<<20+1), 413, "body_too_large"},
+		{"chunked empty", "/predictions/tiny", "image/jpeg", nil, 400, "empty"},
 	}
 	for _, c := range cases {
-		a := post(t, url+c.path, c.ct, c.body)
+		var a answer
+		if strings.HasPrefix(c.name, "chunked ") { // the body's length is not announced
+			a = postReader(t, url+c.path, c.ct, io.MultiReader(bytes.NewReader(c.body)))
+		} else {
+			a = post(t, url+c.path, c.ct, c.body)
+		}
 		if a.code != c.code {
 			t.Errorf("%s: %d %s, want %d", c.name, a.code, a.body, c.code)
 		}
