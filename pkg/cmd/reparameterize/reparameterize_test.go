@@ -214,3 +214,35 @@ func TestReparameterizeErrors(t *testing.T) {
 		}
 	}
 }
+
+// SRC given as a URL is read from its file in the torch hub cache; DST
+// naming that cached file is refused like DST naming SRC, and the cached
+// checkpoint is left as it was.
+func TestDstIsTheCachedSrc(t *testing.T) {
+	t.Setenv("TORCH_HOME", t.TempDir())
+	hub, err := checkpoint.HubDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(fixtures.Testdata(t, "checkpoint/tiny_train.pth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := filepath.Join(hub, "tiny_train.pth")
+	if err := os.MkdirAll(hub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cached, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := cmdutil.Test()
+	// Nothing listens there: the cached file is used without a download.
+	err = run(context.Background(), &Options{IO: ios, Config: fixtures.Testdata(t, "demo/mobileone-tiny_demo.py"),
+		Src: "http://127.0.0.1:9/tiny_train.pth", Dst: cached})
+	if err == nil || !strings.Contains(err.Error(), "output "+cached+": is the input "+cached+": refusing to overwrite it") {
+		t.Fatalf("err = %v", err)
+	}
+	if got, err := os.ReadFile(cached); err != nil || string(got) != string(want) {
+		t.Errorf("the cached checkpoint changed (%d bytes, %v)", len(got), err)
+	}
+}
