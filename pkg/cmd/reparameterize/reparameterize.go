@@ -86,8 +86,10 @@ func run(ctx context.Context, opts *Options) error {
 	case mc.Deploy && !loaded.Reparameterized:
 		return fmt.Errorf("%s: this checkpoint is already reparameterized (it loads into the deploy config's model as it is): there is nothing to convert", loaded.Path)
 	}
-	if err := atomicfile.CheckFile(opts.Dst, loaded.Path); err != nil { // SRC given as a URL: its cached file
-		return err
+	if loaded.Path != opts.Src { // SRC given as a URL: DST must not be its cached file either
+		if err := atomicfile.CheckFile(opts.Dst, loaded.Path); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
