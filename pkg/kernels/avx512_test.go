@@ -82,6 +82,56 @@ func TestZKernelsMatchAVX2Tile(t *testing.T) {
 	}
 }
 
+// TestZWideKernelsMatchAVX2Tile: the 32-column AVX-512 tiles (12×32 and
+// 6×32, used on full column pairs of B read in place) give, bit for bit,
+// what the AVX2 6×16 kernel gives on each 16-column half, and touch only
+// the first m rows of their tile.
+func TestZWideKernelsMatchAVX2Tile(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	kernels := []struct {
+		np int
+		f  func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16)
+	}{{2, sgemmKernelZ12x32}, {1, sgemmKernelZ6x32}}
+	r := rand.New(rand.NewSource(33))
+	for _, kz := range kernels {
+		rows := 6 * kz.np
+		for _, k := range []int{1, 2, 3, 4, 5, 9, 255, 256, 257} {
+			for _, ldb := range []int{32, 49, 196} {
+				for flags := 0; flags < 4; flags++ {
+					m := rows - (k+flags)%6
+					const ldc = 45
+					lda := 6*k + 5
+					a, b := randSlice(r, (kz.np-1)*lda+6*k), randSlice(r, (k-1)*ldb+32)
+					bias := randSlice(r, rows)
+					c0 := randSlice(r, (rows-1)*ldc+32)
+					want := append([]float32(nil), c0...)
+					for p := 0; p < kz.np; p++ {
+						for h := 0; h < 2; h++ {
+							sgemmKernel6x16(k, &a[p*lda], &b[16*h], ldb, &want[6*p*ldc+16*h], ldc, &bias[6*p], flags)
+						}
+					}
+					got, check := withGuard(r, len(c0))
+					copy(got, c0)
+					kz.f(k, &a[0], lda, &b[0], ldb, &got[0], ldc, &bias[0], flags, m, 0xffff)
+					check(t, "kernel C")
+					what := fmt.Sprintf("%dx32 m=%d k=%d ldb=%d flags=%d", rows, m, k, ldb, flags)
+					for i := range got {
+						inside := i%ldc < 32 && i/ldc < m
+						if !inside && got[i] != c0[i] {
+							t.Fatalf("%s: wrote outside the tile at %d", what, i)
+						}
+						if inside && got[i] != want[i] {
+							t.Fatalf("%s: entry %d is %v, the AVX2 6x16 kernel gives %v", what, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGemmAVX512MatchesAVX2: whole products (tiles, edge tiles, column
 // tails, several K blocks, bias and ReLU, both splits over threads) are the
 // same bit for bit on the AVX-512 and AVX2 paths, so a model's logits do
@@ -96,7 +146,7 @@ func TestGemmAVX512MatchesAVX2(t *testing.T) {
 	r := rand.New(rand.NewSource(32))
 	for _, th := range []int{1, 2} {
 		restore := SetThreads(th)
-		for _, s := range [][3]int{{48, 3136, 48}, {128, 196, 130}, {150, 49, 600}, {1000, 1, 1024}, {30, 33, 257}, {13, 17, 5}, {300, 9, 300}} {
+		for _, s := range [][3]int{{48, 3136, 48}, {128, 196, 130}, {150, 49, 600}, {256, 196, 256}, {20, 64, 7}, {1000, 1, 1024}, {30, 33, 257}, {13, 17, 5}, {300, 9, 300}} {
 			m, n, k := s[0], s[1], s[2]
 			a, b, bias := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, m)
 			pa := newPackedA(a, k, false, m, k)

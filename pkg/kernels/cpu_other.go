@@ -37,6 +37,24 @@ func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float3
 	sgemmKernelZ(1, k, a, lda, b, ldb, c, ldc, bias, flags, m, bits.Len16(cols))
 }
 
+func sgemmKernelZ12x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	sgemmKernelZWide(2, k, a, lda, b, ldb, c, ldc, bias, flags, m, cols)
+}
+
+func sgemmKernelZ6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	sgemmKernelZWide(1, k, a, lda, b, ldb, c, ldc, bias, flags, m, cols)
+}
+
+// sgemmKernelZWide is a 32-column tile as two 16-column ones (cols masks
+// both halves, as in the assembly).
+func sgemmKernelZWide(np, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m int, cols uint16) {
+	for h := 0; h < 2; h++ {
+		off := uintptr(16*h) * 4
+		sgemmKernelZ(np, k, a, lda, (*float32)(unsafe.Add(unsafe.Pointer(b), off)), ldb,
+			(*float32)(unsafe.Add(unsafe.Pointer(c), off)), ldc, bias, flags, m, bits.Len16(cols))
+	}
+}
+
 func sgemmKernelZ(np, k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags, m, nr int) {
 	gemmTileZGeneric(np, nr, k, unsafe.Slice(a, (np-1)*lda+6*k), lda, unsafe.Slice(b, (k-1)*ldb+nr), ldb,
 		unsafe.Slice(c, (m-1)*ldc+nr), ldc, unsafe.Slice(bias, m), flags, m)

@@ -344,6 +344,20 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 					packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc)
 				}
 				for jr := 0; jr < nc; jr += gemmNR {
+					if useAVX512 && directB && jr+2*gemmNR <= fullN {
+						// two panels at once: 12×32 tiles load each A
+						// element once for 32 columns
+						off := pc*j.ldb + jc + jr
+						_ = j.b[off+(kc-1)*j.ldb+2*gemmNR-1]
+						if ic == i0 && jr+4*gemmNR <= fullN {
+							_ = j.b[off+2*gemmNR+(kc-1)*j.ldb+2*gemmNR-1]
+							prefetchRows(&j.b[off+2*gemmNR], j.ldb, kc)
+							prefetchRows(&j.b[off+3*gemmNR], j.ldb, kc)
+						}
+						j.tilesZWide(ap, &j.b[off], j.ldb, kc, ic, mc, jc+jr, useBias, flags)
+						jr += gemmNR
+						continue
+					}
 					nr := min(gemmNR, nc-jr)
 					var bptr *float32
 					ldb := gemmNR
@@ -431,6 +445,30 @@ func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col,
 			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
 		default:
 			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
+		}
+		ir += np * gemmMR
+	}
+}
+
+// tilesZWide computes rows [ic, ic+mc) of a full 32-column block with the
+// 12×32 and 6×32 kernels (each entry the same FMA chain as in tilesZ).
+func (j *gemmJob) tilesZWide(ap []float32, bptr *float32, ldb, kc, ic, mc, col int, useBias bool, flags int) {
+	for ir := 0; ir < mc; {
+		np := min(2, (mc-ir+gemmMR-1)/gemmMR)
+		m := min(np*gemmMR, mc-ir)
+		row := ic + ir
+		bias := &zeroBias[0]
+		if useBias {
+			bias = &j.bias[row : row+m][0]
+		}
+		coff := row*j.ldc + col
+		_ = j.c[coff+(m-1)*j.ldc+2*gemmNR-1]
+		_ = ap[(ir+np*gemmMR)*kc-1]
+		aptr := &ap[ir*kc]
+		if np == 2 {
+			sgemmKernelZ12x32(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, 0xffff)
+		} else {
+			sgemmKernelZ6x32(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, 0xffff)
 		}
 		ir += np * gemmMR
 	}

@@ -189,6 +189,38 @@ func sgemmKernelZ12x16(k int, a *float32, lda int, b *float32, ldb int, c *float
 //go:noescape
 func sgemmKernelZ6x16(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
 
+// sgemmKernelZ12x32 computes one 12×32 tile of C from 2 packed 6-row A panels (k ≥ 1):
+//
+//	for i < 12, j < 32:
+//		d := 0
+//		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
+//		if i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there
+//		s := bias[i] + d
+//		if flags&1 != 0 { s += c[i*ldc+j] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		c[i*ldc+j] = s
+//
+// lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
+//
+//go:noescape
+func sgemmKernelZ12x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
+
+// sgemmKernelZ6x32 computes one 6×32 tile of C from 1 packed 6-row A panels (k ≥ 1):
+//
+//	for i < 6, j < 32:
+//		d := 0
+//		for kk < k: d += a[(i/6)*lda+kk*6+i%6] * b[kk*ldb+j]  // FMA, vectorised over j
+//		if i >= m || cols&(1<<j) == 0 { continue }  // C and bias are not touched there
+//		s := bias[i] + d
+//		if flags&1 != 0 { s += c[i*ldc+j] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		c[i*ldc+j] = s
+//
+// lda, ldb and ldc are in elements, m ≥ 1; it needs AVX-512F.
+//
+//go:noescape
+func sgemmKernelZ6x32(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, bias *float32, flags int, m int, cols uint16)
+
 // sgemmKernelZCol1 writes out[(x*8+p)*8+i] = Σ_{kk<k} a[p*lda+kk*6+i]·b[kk*ldb+x] for x < 1,
 // p < 8, i < 6, each sum one FMA chain in kk order from zero, and zeros to lanes 6 and 7
 // (k ≥ 1; lda, ldb in elements; it needs AVX-512F and VL).

@@ -33,6 +33,8 @@ func main() {
 	genSgemmZ(3, 1) // 18×16
 	genSgemmZ(2, 1) // 12×16
 	genSgemmZ(1, 1) // 6×16
+	genSgemmZ(2, 2) // 12×32
+	genSgemmZ(1, 2) // 6×32
 	genSgemmZCol(8, 1)
 	genSgemmZCol(8, 2)
 	genGatherEven()
@@ -1117,6 +1119,10 @@ func genSgemmZ(np, nv int) {
 		}
 	}
 	acc, bv := tileRegisters(rows, nv, ZMM, VPXORD)
+	var av []reg.VecVirtual
+	if nv > 1 {
+		av = []reg.VecVirtual{ZMM(), ZMM()}
+	}
 	ldb, _, rowOf := bRows(b)
 	pf := GP64()
 	step := func(u int) {
@@ -1128,8 +1134,15 @@ func genSgemmZ(np, nv int) {
 		}
 		for i := 0; i < rows; i++ {
 			m := Mem{Base: pa[i/mr], Disp: (u*mr + i%mr) * 4}
+			if nv == 1 {
+				VFMADD231PS_BCST(m, bv[0], acc[i][0])
+				continue
+			}
+			// a wider tile loads each A element once into a register
+			t := av[i%len(av)]
+			VBROADCASTSS(m, t)
 			for v := 0; v < nv; v++ {
-				VFMADD231PS_BCST(m, bv[v], acc[i][v])
+				VFMADD231PS(t, bv[v], acc[i][v])
 			}
 		}
 	}
