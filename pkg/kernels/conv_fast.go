@@ -103,6 +103,13 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 	if s == 2 {
 		minW = dwMinW2
 	}
+	plane := dwConv3x3s1Plane
+	if useAVX512 {
+		// the same sums, 16 at a time with masked borders; narrower
+		// planes keep the row kernels' path, whose border sums differ
+		// in the last bit
+		plane = dwConv3x3s1PlaneZ
+	}
 	if s == 1 && W >= dwPlaneMinW {
 		// whole planes, borders vectorised
 		for c := c0; c < c1; c++ {
@@ -110,9 +117,8 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 			if bias != nil {
 				bp = &bias[c]
 			}
-			plane := in[c*H*W : (c+1)*H*W]
 			dst := out[c*H*W : (c+1)*H*W]
-			dwConv3x3s1Plane(&dst[0], &plane[0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
+			plane(&dst[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
 		}
 		return
 	}
@@ -126,7 +132,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 			if bias != nil {
 				bp = &bias[c]
 			}
-			dwConv3x3s1Plane(&full[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
+			plane(&full[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
 			dst := out[c*oh*ow : (c+1)*oh*ow]
 			for y := 0; y < oh; y++ {
 				src := full[2*y*W : 2*y*W+W]

@@ -117,6 +117,10 @@ func addVec(out, a, b *float32, n int) {
 	}
 }
 
+func dwConv3x3s1PlaneZ(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32) {
+	dwConv3x3s1Plane(out, in, w, H, W, bias, relu, zero)
+}
+
 func dwConv3x3s1Plane(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32) {
 	o, x, z := unsafe.Slice(out, H*W), unsafe.Slice(in, H*W), unsafe.Slice(zero, W)
 	for y := 0; y < H; y++ {
