@@ -446,6 +446,26 @@ func (c *PackedConv) Forward(out, in []float32, act Activation) {
 	Conv2D(out, in, c.w, c.bias, p, act)
 }
 
+// ForwardSerial is Forward on the calling goroutine only (no split over
+// Threads()), with the same result bit for bit: for callers that run
+// several images side by side on their own goroutines.
+func (c *PackedConv) ForwardSerial(out, in []float32, act Activation) {
+	p := c.p
+	if len(in) < p.InSize() || len(out) < p.OutSize() {
+		panic("kernels: conv input or output too short")
+	}
+	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
+	fast := convFastOK(p)
+	for n := 0; n < p.N; n++ {
+		o, i := out[n*outSz:(n+1)*outSz], in[n*inSz:(n+1)*inSz]
+		if fast {
+			convImageFast(o, i, c.w, c.bias, c.pa, p, act, false)
+		} else {
+			conv2dImage(o, i, c.w, c.bias, p, act, true)
+		}
+	}
+}
+
 // Batched pointwise convolutions: when the planes are small, the GEMM of
 // one image has only a few columns (edge tiles, a GEMV at 1×1), so the
 // images are laid side by side instead: B(C × N·hw) holds channel c of

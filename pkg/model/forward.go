@@ -112,6 +112,19 @@ func (f *freeList) put(b []float32) { f.free = append(f.free, b) }
 // backbone and neck buffers go back to env's free list and only the
 // logits are returned.
 func (m *ImageClassifier) forwardEval(x *Tensor, env evalEnv, keepFeatures bool) (Outputs, error) {
+	h := m.backboneEval(x, env)
+	neck, logits := m.neckHead(h, env)
+	if !keepFeatures {
+		env.put(h.Data)
+		env.put(neck.Data)
+		return Outputs{Logits: logits}, nil
+	}
+	return Outputs{Backbone: h, Neck: neck, Logits: logits}, nil
+}
+
+// backboneEval runs the backbone's eval forward pass, handing every
+// intermediate buffer back to env.
+func (m *ImageClassifier) backboneEval(x *Tensor, env evalEnv) *Tensor {
 	h := m.Backbone.Stage0.forwardEval(x, env)
 	for _, stage := range m.Backbone.Stages {
 		for _, b := range stage {
@@ -120,13 +133,7 @@ func (m *ImageClassifier) forwardEval(x *Tensor, env evalEnv, keepFeatures bool)
 			h = next
 		}
 	}
-	neck, logits := m.neckHead(h, env)
-	if !keepFeatures {
-		env.put(h.Data)
-		env.put(neck.Data)
-		return Outputs{Logits: logits}, nil
-	}
-	return Outputs{Backbone: h, Neck: neck, Logits: logits}, nil
+	return h
 }
 
 // neckHead is GlobalAveragePooling followed by the LinearClsHead's fc.

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mobileone-go/mobileone/pkg/kernels"
@@ -54,8 +55,60 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 		fl = &freeList{}
 	}
 	defer p.buffers.Put(fl)
+	if x.Shape[0] > 1 {
+		return p.forwardImages(x, fl), nil
+	}
 	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
+}
+
+// forwardImages runs a batch image by image: Threads() goroutines each take
+// the next image and run its backbone and neck with unsplit kernels, then
+// the head runs once on the whole batch (its weights read once). Going
+// layer by layer over the whole batch instead moves every early layer's
+// activations through memory (~77 MB for 32 images at 224×224) and splits
+// each kernel with a barrier after it; one image's activations stay in the
+// caches. `mobileone benchmark` s0 deploy, batch 32, Zen 5, interleaved:
+// 1 thread 127-129 -> 107-108 ms, 2 threads 65-76 -> 59-60 ms. The logits
+// are the same bit for bit (each image's sums do not depend on the batch
+// or the split; TestPredictorBatchIsExact).
+func (p *Predictor) forwardImages(x *Tensor, fl *freeList) *Tensor {
+	n, per := x.Shape[0], len(x.Data)/x.Shape[0]
+	c := p.head.In
+	neck := fl.get(n * c)
+	defer fl.put(neck)
+	var next atomic.Int64
+	work := func(fl *freeList) {
+		env := evalEnv{conv: p.convSerial, buffers: fl}
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= n {
+				return
+			}
+			img := &Tensor{Shape: []int{1, x.Shape[1], x.Shape[2], x.Shape[3]}, Data: x.Data[i*per : (i+1)*per]}
+			h := p.m.backboneEval(img, env)
+			kernels.GlobalAvgPool(neck[i*c:(i+1)*c], h.Data, 1, c, h.Shape[2]*h.Shape[3])
+			env.put(h.Data)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < min(kernels.Threads(), n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wfl, _ := p.buffers.Get().(*freeList)
+			if wfl == nil {
+				wfl = &freeList{}
+			}
+			work(wfl)
+			p.buffers.Put(wfl)
+		}()
+	}
+	work(fl)
+	wg.Wait()
+	logits := NewTensor(n, p.head.Out)
+	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
+	return logits
 }
 
 // ForwardAll is ImageClassifier.ForwardAll with packed weights.
@@ -70,6 +123,17 @@ func (p *Predictor) ForwardAll(x *Tensor) (Outputs, error) {
 // the first time c is seen (the packed panels are shared across input
 // sizes and batch sizes).
 func (p *Predictor) conv(c *Conv2d, out, in []float32, cp kernels.ConvParams, act kernels.Activation) {
+	p.packedConv(c, cp).Forward(out, in, act)
+}
+
+// convSerial is conv on the calling goroutine only.
+func (p *Predictor) convSerial(c *Conv2d, out, in []float32, cp kernels.ConvParams, act kernels.Activation) {
+	p.packedConv(c, cp).ForwardSerial(out, in, act)
+}
+
+// packedConv returns c's PackedConv for geometry cp, packing it the first
+// time.
+func (p *Predictor) packedConv(c *Conv2d, cp kernels.ConvParams) *kernels.PackedConv {
 	key := packKey{c, cp.InH, cp.InW, cp.N}
 	p.mu.Lock()
 	pc, ok := p.packed[key]
@@ -93,7 +157,7 @@ func (p *Predictor) conv(c *Conv2d, out, in []float32, cp kernels.ConvParams, ac
 		p.packed[key] = pc
 	}
 	p.mu.Unlock()
-	pc.Forward(out, in, act)
+	return pc
 }
 
 // NumClasses is the model's number of classes.
