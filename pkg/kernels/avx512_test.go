@@ -317,3 +317,47 @@ func TestDepthwiseAVX512MatchesAVX2(t *testing.T) {
 		SetThreads(restore)
 	}
 }
+
+// TestDepthwiseS2PlaneZ: the AVX-512 stride-2 plane kernel gives, bit for
+// bit, what the AVX2 stride-2 row kernel gives row by row (borders
+// included, odd and even widths from 18), within rounding of the Go
+// contract, and writes nothing outside the output plane.
+func TestDepthwiseS2PlaneZ(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	r := rand.New(rand.NewSource(36))
+	for W := dwMinW2; W <= 120; W++ {
+		for _, H := range []int{1, 2, 3, 4, 7} {
+			oh, ow := (H-1)/2+1, (W-1)/2+1
+			in, wt := randSlice(r, H*W), randSlice(r, 9)
+			for _, relu := range []int{0, 1} {
+				bias := float32(r.NormFloat64())
+				want := make([]float32, oh*ow)
+				contract := make([]float32, oh*ow)
+				for y := 0; y < oh; y++ {
+					rows := [3][]float32{dwZeros[:W], in[2*y*W : (2*y+1)*W], dwZeros[:W]}
+					if y > 0 {
+						rows[0] = in[(2*y-1)*W : 2*y*W]
+					}
+					if 2*y+1 < H {
+						rows[2] = in[(2*y+1)*W : (2*y+2)*W]
+					}
+					dwConv3x3s2Row(&want[y*ow], &rows[0][0], &rows[1][0], &rows[2][0], &wt[0], W, ow, &bias, relu)
+					dwRowGeneric(contract[y*ow:(y+1)*ow], rows, wt, W, 2, bias, relu == 1)
+				}
+				got, check := withGuard(r, oh*ow)
+				dwConv3x3s2PlaneZ(&got[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0], 3)
+				check(t, "depthwise stride-2 plane")
+				if e, at := maxRelErr(got, contract); e > 1e-5 {
+					t.Fatalf("H %d W %d relu %d: rel err %g at %d against the Go contract", H, W, relu, e, at)
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("H %d W %d relu %d: output %d is %v, the AVX2 row kernel gives %v", H, W, relu, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -122,6 +122,28 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		}
 		return
 	}
+	if s == 2 && useAVX512 && H*W > 1 {
+		// Whole planes, 16 outputs at a time, with the sums of the AVX2
+		// path for each width: the row kernel (W ≥ 18) makes the first
+		// output and, for odd W, the last one a single chain; the
+		// stride-1 plane kernel (narrow planes) none; the zero-padded
+		// row kernel (W < 9) the first.
+		borders := 3
+		switch {
+		case W < dwPlaneMinW:
+			borders = 1
+		case W < minW:
+			borders = 0
+		}
+		for c := c0; c < c1; c++ {
+			bp := &zeroBias[0]
+			if bias != nil {
+				bp = &bias[c]
+			}
+			dwConv3x3s2PlaneZ(&out[c*oh*ow : (c+1)*oh*ow][0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0], borders)
+		}
+		return
+	}
 	if s == 2 && W < minW && W >= dwPlaneMinW {
 		// Narrow stride-2 planes (14→7): the stride-1 plane kernel, then
 		// every other row and column (the same taps, so the same sums).

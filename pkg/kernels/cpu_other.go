@@ -117,6 +117,23 @@ func addVec(out, a, b *float32, n int) {
 	}
 }
 
+// dwConv3x3s2PlaneZ is the Go contract only (the border chains, which
+// change the last bit, are the assembly's business).
+func dwConv3x3s2PlaneZ(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32, borders int) {
+	oh, ow := (H-1)/2+1, (W-1)/2+1
+	o, x, z := unsafe.Slice(out, oh*ow), unsafe.Slice(in, H*W), unsafe.Slice(zero, W)
+	for y := 0; y < oh; y++ {
+		r0, r2 := z, z
+		if y > 0 {
+			r0 = x[(2*y-1)*W : 2*y*W]
+		}
+		if 2*y+1 < H {
+			r2 = x[(2*y+1)*W : (2*y+2)*W]
+		}
+		dwRowGeneric(o[y*ow:(y+1)*ow], [3][]float32{r0, x[2*y*W : (2*y+1)*W], r2}, unsafe.Slice(w, 9), W, 2, *bias, relu != 0)
+	}
+}
+
 func dwConv3x3s1PlaneZ(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32) {
 	dwConv3x3s1Plane(out, in, w, H, W, bias, relu, zero)
 }

@@ -934,6 +934,259 @@ dwConv3x3s1PlaneZ_next:
 	VZEROUPPER
 	RET
 
+// func dwConv3x3s2PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32, borders int)
+// Requires: AVX, AVX512F, BMI2, CMOV, FMA3
+TEXT ·dwConv3x3s2PlaneZ(SB), NOSPLIT, $0-72
+	MOVQ         w+16(FP), AX
+	VBROADCASTSS (AX), Z0
+	VBROADCASTSS 4(AX), Z1
+	VBROADCASTSS 8(AX), Z2
+	VBROADCASTSS 12(AX), Z3
+	VBROADCASTSS 16(AX), Z4
+	VBROADCASTSS 20(AX), Z5
+	VBROADCASTSS 24(AX), Z6
+	VBROADCASTSS 28(AX), Z7
+	VBROADCASTSS 32(AX), Z8
+	MOVQ         bias+40(FP), AX
+	VBROADCASTSS (AX), Z9
+	VPXORD       Z10, Z10, Z10
+	VMOVUPS      dwEvenLanes<>+0(SB), Z11
+	VMOVUPS      dwOddLanes<>+0(SB), Z12
+	XORL         CX, CX
+	MOVQ         relu+48(FP), BX
+	MOVL         $0x0000ffff, DX
+	TESTQ        BX, BX
+	CMOVLNE      DX, CX
+	KMOVW        CX, K1
+	MOVQ         W+32(FP), BX
+	LEAQ         1(BX), SI
+	SHRQ         $0x01, SI
+	LEAQ         -1(SI), DI
+	ANDQ         $-16, DI
+	MOVL         $0x0000ffff, DX
+	MOVQ         SI, R8
+	SUBQ         DI, R8
+	BZHIL        R8, DX, CX
+	KMOVW        CX, K2
+	MOVQ         BX, R8
+	SUBQ         DI, R8
+	SUBQ         DI, R8
+	MOVQ         R8, CX
+	XORL         DX, DX
+	CMPQ         CX, $0x00
+	CMOVQLT      DX, CX
+	MOVL         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	MOVL         $0x0000ffff, DX
+	BZHIL        CX, DX, CX
+	KMOVW        CX, K3
+	SUBQ         $0x10, R8
+	MOVQ         R8, CX
+	XORL         DX, DX
+	CMPQ         CX, $0x00
+	CMOVQLT      DX, CX
+	MOVL         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	MOVL         $0x0000ffff, DX
+	BZHIL        CX, DX, CX
+	KMOVW        CX, K4
+	SUBQ         $0x10, R8
+	MOVQ         out+0(FP), DX
+	MOVQ         in+8(FP), R8
+	MOVQ         BX, R9
+	SHLQ         $0x02, R9
+	XORQ         R10, R10
+
+dwConv3x3s2PlaneZ_row:
+	MOVQ    zero+56(FP), R14
+	MOVQ    R8, R12
+	MOVQ    R12, R11
+	SUBQ    R9, R11
+	TESTQ   R10, R10
+	CMOVQEQ R14, R11
+	LEAQ    (R12)(R9*1), R13
+	LEAQ    1(R10), CX
+	CMPQ    CX, H+24(FP)
+	CMOVQGE R14, R13
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	VPXORD  Z20, Z20, Z20
+	XORQ    R14, R14
+
+dwConv3x3s2PlaneZ_vec:
+	CMPQ        R14, DI
+	JGE         dwConv3x3s2PlaneZ_last
+	VMOVAPS     Z9, Z13
+	VPXORD      Z14, Z14, Z14
+	VMOVUPS     (R11)(R14*8), Z15
+	VMOVUPS     64(R11)(R14*8), Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z18, Z15, Z16
+	VMOVAPS     Z15, Z18
+	VFMADD231PS Z16, Z0, Z13
+	VFMADD231PS Z17, Z1, Z14
+	VFMADD231PS Z15, Z2, Z13
+	VMOVUPS     (R12)(R14*8), Z15
+	VMOVUPS     64(R12)(R14*8), Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z19, Z15, Z16
+	VMOVAPS     Z15, Z19
+	VFMADD231PS Z16, Z3, Z13
+	VFMADD231PS Z17, Z4, Z14
+	VFMADD231PS Z15, Z5, Z13
+	VMOVUPS     (R13)(R14*8), Z15
+	VMOVUPS     64(R13)(R14*8), Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z20, Z15, Z16
+	VMOVAPS     Z15, Z20
+	VFMADD231PS Z16, Z6, Z13
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z15, Z8, Z13
+	VADDPS      Z14, Z13, Z13
+	VMAXPS      Z13, Z10, K1, Z13
+	VMOVUPS     Z13, (DX)(R14*4)
+	ADDQ        $0x10, R14
+	JMP         dwConv3x3s2PlaneZ_vec
+
+dwConv3x3s2PlaneZ_last:
+	VMOVAPS     Z9, Z13
+	VPXORD      Z14, Z14, Z14
+	VMOVUPS.Z   (R11)(R14*8), K3, Z15
+	VMOVUPS.Z   64(R11)(R14*8), K4, Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z18, Z15, Z16
+	VMOVAPS     Z15, Z18
+	VFMADD231PS Z16, Z0, Z13
+	VFMADD231PS Z17, Z1, Z14
+	VFMADD231PS Z15, Z2, Z13
+	VMOVUPS.Z   (R12)(R14*8), K3, Z15
+	VMOVUPS.Z   64(R12)(R14*8), K4, Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z19, Z15, Z16
+	VMOVAPS     Z15, Z19
+	VFMADD231PS Z16, Z3, Z13
+	VFMADD231PS Z17, Z4, Z14
+	VFMADD231PS Z15, Z5, Z13
+	VMOVUPS.Z   (R13)(R14*8), K3, Z15
+	VMOVUPS.Z   64(R13)(R14*8), K4, Z16
+	VMOVAPS     Z15, Z17
+	VPERMT2PS   Z16, Z11, Z17
+	VMOVAPS     Z15, Z15
+	VPERMT2PS   Z16, Z12, Z15
+	VALIGND     $0x0f, Z20, Z15, Z16
+	VMOVAPS     Z15, Z20
+	VFMADD231PS Z16, Z6, Z13
+	VFMADD231PS Z17, Z7, Z14
+	VFMADD231PS Z15, Z8, Z13
+	VADDPS      Z14, Z13, Z13
+	VMAXPS      Z13, Z10, K1, Z13
+	VMOVUPS     Z13, K2, (DX)(R14*4)
+	MOVQ        borders+64(FP), CX
+	TESTQ       $0x00000001, CX
+	JZ          dwConv3x3s2PlaneZ_right
+	XORQ        R14, R14
+	VMOVSS      (AX), X13
+	VFMADD231SS (R11)(R14*1), X1, X13
+	VFMADD231SS 4(R11)(R14*1), X2, X13
+	VFMADD231SS (R12)(R14*1), X4, X13
+	VFMADD231SS 4(R12)(R14*1), X5, X13
+	VFMADD231SS (R13)(R14*1), X7, X13
+	VFMADD231SS 4(R13)(R14*1), X8, X13
+	KORTESTW    K1, K1
+	JZ          dwConv3x3s2PlaneZ_b0
+	VXORPS      X15, X15, X15
+	VMAXSS      X13, X15, X13
+
+dwConv3x3s2PlaneZ_b0:
+	VMOVSS X13, (DX)(R14*1)
+
+dwConv3x3s2PlaneZ_right:
+	TESTQ       $0x00000002, CX
+	JZ          dwConv3x3s2PlaneZ_next
+	TESTQ       $0x00000001, BX
+	JZ          dwConv3x3s2PlaneZ_next
+	LEAQ        -2(BX), R14
+	SHLQ        $0x02, R14
+	MOVQ        R14, CX
+	SHRQ        $0x01, CX
+	ADDQ        $0x02, CX
+	VMOVSS      (AX), X13
+	VFMADD231SS (R11)(R14*1), X0, X13
+	VFMADD231SS 4(R11)(R14*1), X1, X13
+	VFMADD231SS (R12)(R14*1), X3, X13
+	VFMADD231SS 4(R12)(R14*1), X4, X13
+	VFMADD231SS (R13)(R14*1), X6, X13
+	VFMADD231SS 4(R13)(R14*1), X7, X13
+	KORTESTW    K1, K1
+	JZ          dwConv3x3s2PlaneZ_b1
+	VXORPS      X15, X15, X15
+	VMAXSS      X13, X15, X13
+
+dwConv3x3s2PlaneZ_b1:
+	VMOVSS X13, (DX)(CX*1)
+
+dwConv3x3s2PlaneZ_next:
+	LEAQ (DX)(SI*4), DX
+	LEAQ (R8)(R9*2), R8
+	ADDQ $0x02, R10
+	CMPQ R10, H+24(FP)
+	JL   dwConv3x3s2PlaneZ_row
+	VZEROUPPER
+	RET
+
+DATA dwEvenLanes<>+0(SB)/4, $0x00000000
+DATA dwEvenLanes<>+4(SB)/4, $0x00000002
+DATA dwEvenLanes<>+8(SB)/4, $0x00000004
+DATA dwEvenLanes<>+12(SB)/4, $0x00000006
+DATA dwEvenLanes<>+16(SB)/4, $0x00000008
+DATA dwEvenLanes<>+20(SB)/4, $0x0000000a
+DATA dwEvenLanes<>+24(SB)/4, $0x0000000c
+DATA dwEvenLanes<>+28(SB)/4, $0x0000000e
+DATA dwEvenLanes<>+32(SB)/4, $0x00000010
+DATA dwEvenLanes<>+36(SB)/4, $0x00000012
+DATA dwEvenLanes<>+40(SB)/4, $0x00000014
+DATA dwEvenLanes<>+44(SB)/4, $0x00000016
+DATA dwEvenLanes<>+48(SB)/4, $0x00000018
+DATA dwEvenLanes<>+52(SB)/4, $0x0000001a
+DATA dwEvenLanes<>+56(SB)/4, $0x0000001c
+DATA dwEvenLanes<>+60(SB)/4, $0x0000001e
+GLOBL dwEvenLanes<>(SB), RODATA|NOPTR, $64
+
+DATA dwOddLanes<>+0(SB)/4, $0x00000001
+DATA dwOddLanes<>+4(SB)/4, $0x00000003
+DATA dwOddLanes<>+8(SB)/4, $0x00000005
+DATA dwOddLanes<>+12(SB)/4, $0x00000007
+DATA dwOddLanes<>+16(SB)/4, $0x00000009
+DATA dwOddLanes<>+20(SB)/4, $0x0000000b
+DATA dwOddLanes<>+24(SB)/4, $0x0000000d
+DATA dwOddLanes<>+28(SB)/4, $0x0000000f
+DATA dwOddLanes<>+32(SB)/4, $0x00000011
+DATA dwOddLanes<>+36(SB)/4, $0x00000013
+DATA dwOddLanes<>+40(SB)/4, $0x00000015
+DATA dwOddLanes<>+44(SB)/4, $0x00000017
+DATA dwOddLanes<>+48(SB)/4, $0x00000019
+DATA dwOddLanes<>+52(SB)/4, $0x0000001b
+DATA dwOddLanes<>+56(SB)/4, $0x0000001d
+DATA dwOddLanes<>+60(SB)/4, $0x0000001f
+GLOBL dwOddLanes<>(SB), RODATA|NOPTR, $64
+
 // func reluVec(out *float32, x *float32, n int)
 // Requires: AVX
 TEXT ·reluVec(SB), NOSPLIT, $0-24

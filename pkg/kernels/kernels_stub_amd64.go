@@ -92,6 +92,19 @@ func dwConv3x3s1Plane(out *float32, in *float32, w *float32, H int, W int, bias 
 //go:noescape
 func dwConv3x3s1PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32)
 
+// dwConv3x3s2PlaneZ computes the ((H−1)/2+1)×((W−1)/2+1) output plane of a 3×3
+// depthwise convolution with stride 2 and padding 1 from the H×W input
+// plane in (W ≥ 2, H ≥ 1); zero points to at least W zeros, read in
+// place of rows outside the plane. Every output is (bias + taps kx = 0
+// and 2, row by row) + (taps kx = 1), except: with borders&1 the first
+// of a row, and with borders&2 and W odd (W ≥ 3) the last, are one chain
+// from the bias over the taps inside the row. With borders = 3 and
+// W ≥ 18 each output row is what dwConv3x3s2Row gives for its three
+// input rows. It needs AVX-512F and BMI2.
+//
+//go:noescape
+func dwConv3x3s2PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32, borders int)
+
 // reluVec writes max(0, x[i]) for i < n (n a positive multiple of 8), keeping NaN and −0.
 //
 //go:noescape

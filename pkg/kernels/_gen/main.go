@@ -26,6 +26,7 @@ func main() {
 	genDepthwiseS2()
 	genDepthwiseS1Plane()
 	genDepthwiseS1PlaneZ()
+	genDepthwiseS2PlaneZ()
 	genElementwise()
 	genBatchNorm()
 	genDepthwiseS1WeightGrad()
@@ -1447,6 +1448,211 @@ func genDepthwiseS1PlaneZ() {
 	ADDQ(rowBytes, r1)
 	DECQ(y)
 	JNZ(LabelRef(name + "_row"))
+	VZEROUPPER()
+	RET()
+}
+
+// genDepthwiseS2PlaneZ emits the AVX-512 whole-plane stride-2 kernel (pad
+// 1, W ≥ 18): 16 outputs at a time from two zero-masked 16-float loads per
+// input row, split into even lanes (tap kx = 1) and odd lanes (kx = 2) with
+// VPERMT2PS; tap kx = 0 is the odd lanes shifted by one (VALIGND with the
+// previous vector's odd lanes, zero before the row). The sums are those of
+// dwConv3x3s2Row bit for bit: interior outputs (bias + taps kx = 0 and 2,
+// row by row) + (taps kx = 1), and the first output and, for odd W, the
+// last one as a single chain from the bias over the taps inside the row,
+// recomputed as dwConv3x3s2Row's border code does.
+func genDepthwiseS2PlaneZ() {
+	name := "dwConv3x3s2PlaneZ"
+	TEXT(name, NOSPLIT, "func(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32, borders int)")
+	Pragma("noescape")
+	Doc(
+		name+" computes the ((H−1)/2+1)×((W−1)/2+1) output plane of a 3×3",
+		"depthwise convolution with stride 2 and padding 1 from the H×W input",
+		"plane in (W ≥ 2, H ≥ 1); zero points to at least W zeros, read in",
+		"place of rows outside the plane. Every output is (bias + taps kx = 0",
+		"and 2, row by row) + (taps kx = 1), except: with borders&1 the first",
+		"of a row, and with borders&2 and W odd (W ≥ 3) the last, are one chain",
+		"from the bias over the taps inside the row. With borders = 3 and",
+		"W ≥ 18 each output row is what dwConv3x3s2Row gives for its three",
+		"input rows. It needs AVX-512F and BMI2.",
+	)
+	perm := func(name string, first int) Mem {
+		g := GLOBL(name, RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(uint32(first+2*i)))
+		}
+		return g
+	}
+	evenIdx, oddIdx := perm("dwEvenLanes", 0), perm("dwOddLanes", 1)
+	wp := Load(Param("w"), GP64())
+	w := make([]reg.VecVirtual, 9)
+	for i := range w {
+		w[i] = ZMM()
+		VBROADCASTSS(Mem{Base: wp, Disp: 4 * i}, w[i])
+	}
+	bp := Load(Param("bias"), GP64())
+	vb := ZMM()
+	VBROADCASTSS(Mem{Base: bp}, vb)
+	z := ZMM()
+	VPXORD(z, z, z)
+	ei, oi := ZMM(), ZMM()
+	VMOVUPS(evenIdx, ei)
+	VMOVUPS(oddIdx, oi)
+	t, m := GP64(), GP64()
+	krelu := K()
+	{
+		XORL(t.As32(), t.As32())
+		rl := Load(Param("relu"), GP64())
+		MOVL(U32(0xffff), m.As32())
+		TESTQ(rl, rl)
+		CMOVLNE(m.As32(), t.As32())
+		KMOVW(t.As32(), krelu)
+	}
+	W := Load(Param("W"), GP64())
+	ow := GP64() // (W−1)/2 + 1
+	LEAQ(Mem{Base: W, Disp: 1}, ow)
+	SHRQ(U8(1), ow)
+	// The last vector starts at xl = 16·⌊(ow−1)/16⌋: kout its outputs,
+	// ka and kb the input lanes that exist of its two loads.
+	xl := GP64()
+	LEAQ(Mem{Base: ow, Disp: -1}, xl)
+	ANDQ(I32(-16), xl)
+	kout, ka, kb := K(), K(), K()
+	MOVL(U32(0xffff), m.As32())
+	n := GP64()
+	MOVQ(ow, n)
+	SUBQ(xl, n)
+	BZHIL(n.As32(), m.As32(), t.As32())
+	KMOVW(t.As32(), kout)
+	MOVQ(W, n)
+	SUBQ(xl, n)
+	SUBQ(xl, n) // W − 2·xl ≥ 1 input lanes from 2·xl
+	for _, k := range []reg.Register{ka, kb} {
+		// clamp n to [0, 16] for this load, then move on by 16
+		MOVQ(n, t)
+		XORL(m.As32(), m.As32())
+		CMPQ(t, U8(0))
+		CMOVQLT(m, t)
+		MOVL(U32(16), m.As32())
+		CMPQ(t, m)
+		CMOVQGT(m, t)
+		MOVL(U32(0xffff), m.As32())
+		BZHIL(t.As32(), m.As32(), t.As32())
+		KMOVW(t.As32(), k)
+		SUBQ(U8(16), n)
+	}
+	out := Load(Param("out"), GP64())
+	in := Load(Param("in"), GP64())
+	rowBytes := GP64()
+	MOVQ(W, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	y := GP64() // input row of the output row's centre tap
+	XORQ(y, y)
+	r0, r1, r2, x := GP64(), GP64(), GP64(), GP64()
+	rows := []reg.Register{r0, r1, r2}
+	acc0, acc1, a, b, ev, od, k0 := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	prev := []reg.VecVirtual{ZMM(), ZMM(), ZMM()}
+	// block computes the 16 outputs at x; full: no masks.
+	block := func(full bool) {
+		VMOVAPS(vb, acc0)
+		VPXORD(acc1, acc1, acc1)
+		for ky := 0; ky < 3; ky++ {
+			r := rows[ky]
+			lo := Mem{Base: r, Index: x, Scale: 8}
+			hi := lo
+			hi.Disp = 64
+			if full {
+				VMOVUPS(lo, a)
+				VMOVUPS(hi, b)
+			} else {
+				VMOVUPS_Z(lo, ka, a)
+				VMOVUPS_Z(hi, kb, b)
+			}
+			VMOVAPS(a, ev)
+			VPERMT2PS(b, ei, ev)
+			VMOVAPS(a, od)
+			VPERMT2PS(b, oi, od)
+			VALIGND(U8(15), prev[ky], od, k0)
+			VMOVAPS(od, prev[ky])
+			VFMADD231PS(k0, w[ky*3], acc0)
+			VFMADD231PS(ev, w[ky*3+1], acc1)
+			VFMADD231PS(od, w[ky*3+2], acc0)
+		}
+		VADDPS(acc1, acc0, acc0)
+		VMAXPS(acc0, z, krelu, acc0)
+		if full {
+			VMOVUPS(acc0, Mem{Base: out, Index: x, Scale: 4})
+		} else {
+			VMOVUPS(acc0, kout, Mem{Base: out, Index: x, Scale: 4})
+		}
+	}
+	// border writes the single-chain sum over taps kxs of the inputs at
+	// column idx (bytes) onwards to out at byte offset ob.
+	border := func(idx reg.Register, kxs []int, ob reg.Register, label string) {
+		s, u := XMM(), XMM()
+		VMOVSS(Mem{Base: bp}, s)
+		for ky := 0; ky < 3; ky++ {
+			for i, kx := range kxs {
+				VFMADD231SS(Mem{Base: rows[ky], Index: idx, Scale: 1, Disp: 4 * i}, w[ky*3+kx].AsX(), s)
+			}
+		}
+		KORTESTW(krelu, krelu)
+		JZ(LabelRef(label))
+		VXORPS(u, u, u)
+		VMAXSS(s, u, s)
+		Label(label)
+		VMOVSS(s, Mem{Base: out, Index: ob, Scale: 1})
+	}
+
+	Label(name + "_row")
+	// r0 = y > 0 ? in + (y−1)·W : zero; r1 = in + y·W; r2 = y+1 < H ? in + (y+1)·W : zero
+	zp := Load(Param("zero"), GP64())
+	MOVQ(in, r1)
+	MOVQ(r1, r0)
+	SUBQ(rowBytes, r0)
+	TESTQ(y, y)
+	CMOVQEQ(zp, r0)
+	LEAQ(Mem{Base: r1, Index: rowBytes, Scale: 1}, r2)
+	LEAQ(Mem{Base: y, Disp: 1}, t)
+	CMPQ(t, NewParamAddr("H", 24))
+	CMOVQGE(zp, r2)
+	for _, p := range prev {
+		VPXORD(p, p, p)
+	}
+	XORQ(x, x)
+	Label(name + "_vec")
+	CMPQ(x, xl)
+	JGE(LabelRef(name + "_last"))
+	block(true)
+	ADDQ(U8(16), x)
+	JMP(LabelRef(name + "_vec"))
+	Label(name + "_last")
+	block(false)
+
+	// the first output, and the last one when W is odd
+	bo := Load(Param("borders"), GP64())
+	TESTQ(U32(1), bo)
+	JZ(LabelRef(name + "_right"))
+	XORQ(x, x)
+	border(x, []int{1, 2}, x, name+"_b0")
+	Label(name + "_right")
+	TESTQ(U32(2), bo)
+	JZ(LabelRef(name + "_next"))
+	TESTQ(U32(1), W)
+	JZ(LabelRef(name + "_next"))
+	LEAQ(Mem{Base: W, Disp: -2}, x)
+	SHLQ(U8(2), x) // byte offset of column W−2
+	MOVQ(x, t)
+	SHRQ(U8(1), t)
+	ADDQ(U8(2), t) // byte offset of output ow−1 = (W−1)/2: 2·(W−1)
+	border(x, []int{0, 1}, t, name+"_b1")
+
+	Label(name + "_next")
+	LEAQ(Mem{Base: out, Index: ow, Scale: 4}, out)
+	LEAQ(Mem{Base: in, Index: rowBytes, Scale: 2}, in)
+	ADDQ(U8(2), y)
+	CMPQ(y, NewParamAddr("H", 24))
+	JL(LabelRef(name + "_row"))
 	VZEROUPPER()
 	RET()
 }
