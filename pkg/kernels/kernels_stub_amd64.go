@@ -85,9 +85,8 @@ func dwConv3x3s2Row(out *float32, r0 *float32, r1 *float32, r2 *float32, w *floa
 func dwConv3x3s1Plane(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32)
 
 // dwConv3x3s1PlaneZ computes one H×W output plane of a 3×3 depthwise convolution
-// with stride 1 and padding 1 from the H×W input plane in (W ≥ 1, H ≥ 1);
-// zero points to at least W zeros, read in place of the rows above and
-// below. The contract is dwConv3x3s1Plane's; it needs AVX-512F and BMI2.
+// with stride 1 and padding 1 from the H×W input plane in (W ≥ 1, H ≥ 1).
+// The contract is dwConv3x3s1Plane's (zero is not read); it needs AVX-512F and BMI2.
 //
 //go:noescape
 func dwConv3x3s1PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32)

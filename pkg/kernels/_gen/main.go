@@ -1318,22 +1318,23 @@ func genGatherEven() {
 }
 
 // genDepthwiseS1PlaneZ emits the AVX-512 whole-plane stride-1 kernel (pad
-// 1, any W ≥ 1): 16 outputs at a time; the first and last vector of a row
-// load their neighbours at x−1 and x+1 with zero-masking (masks computed
-// once per plane), so the borders and rows of any width need no special
-// code, and only the W outputs of a row are stored. The operations per
-// output are those of dwConv3x3s1Plane (and dwConv3x3s1Row): (bias + taps
-// of kernel columns 0 and 2, row by row) + (taps of column 1), so the two
-// kernels give the same bits.
+// 1, any W ≥ 1). It walks the plane in strips of 16 columns, top to
+// bottom, keeping the three input rows an output row needs in registers
+// (each as its centre and its neighbours at x−1 and x+1, loaded with
+// zero-masking, so the borders and rows of any width need no special
+// code): one new input row is loaded per output row, and the rows of a
+// strip are independent, so their FMA chains overlap. Only the W outputs
+// of a row are stored. The operations per output are those of
+// dwConv3x3s1Plane (and dwConv3x3s1Row): (bias + taps of kernel columns 0
+// and 2, row by row) + (taps of column 1), so the two give the same bits.
 func genDepthwiseS1PlaneZ() {
 	name := "dwConv3x3s1PlaneZ"
 	TEXT(name, NOSPLIT, "func(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32)")
 	Pragma("noescape")
 	Doc(
 		name+" computes one H×W output plane of a 3×3 depthwise convolution",
-		"with stride 1 and padding 1 from the H×W input plane in (W ≥ 1, H ≥ 1);",
-		"zero points to at least W zeros, read in place of the rows above and",
-		"below. The contract is dwConv3x3s1Plane's; it needs AVX-512F and BMI2.",
+		"with stride 1 and padding 1 from the H×W input plane in (W ≥ 1, H ≥ 1).",
+		"The contract is dwConv3x3s1Plane's (zero is not read); it needs AVX-512F and BMI2.",
 	)
 	wp := Load(Param("w"), GP64())
 	w := make([]reg.VecVirtual, 9)
@@ -1357,97 +1358,95 @@ func genDepthwiseS1PlaneZ() {
 		KMOVW(t.As32(), krelu)
 	}
 	W := Load(Param("W"), GP64())
-	// The last vector of a row starts at xl = 16·⌊(W−1)/16⌋; kc: its
-	// lanes x+i < W, kr: x+i+1 < W, kc1: kc without lane 0 (a row of
-	// one vector); kfe: all lanes but 0 (the first of several).
-	xl := GP64()
-	LEAQ(Mem{Base: W, Disp: -1}, xl)
-	ANDQ(I32(-16), xl)
-	kc, kc1, kr, kfe := K(), K(), K(), K()
-	MOVL(U32(0xffff), m.As32())
-	n := GP64()
-	MOVQ(W, n)
-	SUBQ(xl, n) // 1..16
-	BZHIL(n.As32(), m.As32(), t.As32())
-	KMOVW(t.As32(), kc)
-	DECQ(n)
-	BZHIL(n.As32(), m.As32(), t.As32())
-	KMOVW(t.As32(), kr)
-	MOVL(U32(0xfffe), t.As32())
-	KMOVW(t.As32(), kfe)
-	KANDW(kc, kfe, kc1)
-
-	out := Load(Param("out"), GP64())
-	r1 := Load(Param("in"), GP64())
 	rowBytes := GP64()
 	MOVQ(W, rowBytes)
 	SHLQ(U8(2), rowBytes)
-	y := Load(Param("H"), GP64()) // rows left, counting down
-	first := GP64()               // 1 on the first row
-	MOVQ(U64(1), first)
-	r0, r2, x := GP64(), GP64(), GP64()
-	acc0, acc1, v := ZMM(), ZMM(), ZMM()
-	rows := []reg.Register{r0, r1, r2}
-	// block computes the vector at x; a nil mask is all lanes.
-	block := func(c, l, r reg.Register) {
+	x := GP64() // first column of the strip
+	XORQ(x, x)
+	kc, kl, kr := K(), K(), K()
+	// rows[0..2]: the input rows y−1, y, y+1 as {left, centre, right}
+	var rows [3][3]reg.VecVirtual
+	for i := range rows {
+		for j := range rows[i] {
+			rows[i][j] = ZMM()
+		}
+	}
+	acc0, acc1 := ZMM(), ZMM()
+	r, o, y, n := GP64(), GP64(), GP64(), GP64()
+	load := func(dst [3]reg.VecVirtual, base reg.Register) {
+		VMOVUPS_Z(Mem{Base: base, Index: x, Scale: 4, Disp: -4}, kl, dst[0])
+		VMOVUPS_Z(Mem{Base: base, Index: x, Scale: 4}, kc, dst[1])
+		VMOVUPS_Z(Mem{Base: base, Index: x, Scale: 4, Disp: 4}, kr, dst[2])
+	}
+	zeroRow := func(dst [3]reg.VecVirtual) {
+		for _, v := range dst {
+			VPXORD(v, v, v)
+		}
+	}
+	compute := func() {
 		VMOVAPS(vb, acc0)
 		VPXORD(acc1, acc1, acc1)
-		load := func(mem Mem, k reg.Register, wt, acc reg.VecVirtual) {
-			if k == nil {
-				VFMADD231PS(mem, wt, acc)
-				return
-			}
-			VMOVUPS_Z(mem, k, v)
-			VFMADD231PS(v, wt, acc)
-		}
 		for ky := 0; ky < 3; ky++ {
-			rr := rows[ky]
-			load(Mem{Base: rr, Index: x, Scale: 4}, c, w[ky*3+1], acc1)
-			load(Mem{Base: rr, Index: x, Scale: 4, Disp: -4}, l, w[ky*3], acc0)
-			load(Mem{Base: rr, Index: x, Scale: 4, Disp: 4}, r, w[ky*3+2], acc0)
+			VFMADD231PS(rows[ky][1], w[ky*3+1], acc1)
+			VFMADD231PS(rows[ky][0], w[ky*3], acc0)
+			VFMADD231PS(rows[ky][2], w[ky*3+2], acc0)
 		}
 		VADDPS(acc1, acc0, acc0)
 		VMAXPS(acc0, z, krelu, acc0)
-		if c == nil {
-			VMOVUPS(acc0, Mem{Base: out, Index: x, Scale: 4})
-		} else {
-			VMOVUPS(acc0, c, Mem{Base: out, Index: x, Scale: 4})
+		VMOVUPS(acc0, kc, Mem{Base: o, Index: x, Scale: 4})
+	}
+	shift := func() {
+		for j := 0; j < 3; j++ {
+			VMOVAPS(rows[1][j], rows[0][j])
+			VMOVAPS(rows[2][j], rows[1][j])
 		}
 	}
 
+	Label(name + "_strip")
+	// masks of the strip at x: kc lanes x+i < W, kr x+i+1 < W, kl = kc
+	// without lane 0 on the first strip
+	MOVL(U32(0xffff), m.As32())
+	for i, k := range []reg.Register{kr, kc} {
+		MOVQ(W, n)
+		SUBQ(x, n)
+		if i == 0 {
+			DECQ(n)
+		}
+		MOVQ(U64(16), t)
+		CMPQ(n, t)
+		CMOVQGT(t, n)
+		BZHIL(n.As32(), m.As32(), t.As32())
+		KMOVW(t.As32(), k)
+	}
+	MOVL(U32(0xfffe), t.As32())
+	MOVL(U32(0xffff), n.As32())
+	TESTQ(x, x)
+	CMOVLNE(n.As32(), t.As32())
+	KMOVW(t.As32(), kl)
+	KANDW(kc, kl, kl)
+
+	Load(Param("in"), r)
+	Load(Param("out"), o)
+	zeroRow(rows[0])
+	load(rows[1], r)
+	Load(Param("H"), y)
+	DECQ(y)
+	JZ(LabelRef(name + "_lastrow"))
 	Label(name + "_row")
-	// r0 = first row ? zero : r1 − W; r2 = last row ? zero : r1 + W
-	MOVQ(r1, r0)
-	SUBQ(rowBytes, r0)
-	zp := Load(Param("zero"), GP64())
-	TESTQ(first, first)
-	CMOVQNE(zp, r0)
-	LEAQ(Mem{Base: r1, Index: rowBytes, Scale: 1}, r2)
-	CMPQ(y, U8(1))
-	CMOVQEQ(zp, r2)
-	XORQ(first, first)
-	XORQ(x, x)
-	TESTQ(xl, xl)
-	JNZ(LabelRef(name + "_wide"))
-	block(kc, kc1, kr) // a row of one vector
-	JMP(LabelRef(name + "_next"))
-
-	Label(name + "_wide")
-	block(nil, kfe, nil)
-	Label(name + "_mid")
-	ADDQ(U8(16), x)
-	CMPQ(x, xl)
-	JGE(LabelRef(name + "_last"))
-	block(nil, nil, nil)
-	JMP(LabelRef(name + "_mid"))
-	Label(name + "_last")
-	block(kc, kc, kr)
-
-	Label(name + "_next")
-	ADDQ(rowBytes, out)
-	ADDQ(rowBytes, r1)
+	ADDQ(rowBytes, r)
+	load(rows[2], r)
+	compute()
+	shift()
+	ADDQ(rowBytes, o)
 	DECQ(y)
 	JNZ(LabelRef(name + "_row"))
+	Label(name + "_lastrow")
+	zeroRow(rows[2])
+	compute()
+
+	ADDQ(U8(16), x)
+	CMPQ(x, W)
+	JL(LabelRef(name + "_strip"))
 	VZEROUPPER()
 	RET()
 }
