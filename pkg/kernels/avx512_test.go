@@ -361,3 +361,32 @@ func TestDepthwiseS2PlaneZ(t *testing.T) {
 		}
 	}
 }
+
+// TestIm2colS2K3Z: the AVX-512 stride-2 im2col rows are the plain copies
+// (zeros for the padding) for every input width and output count, and
+// nothing past them is written.
+func TestIm2colS2K3Z(t *testing.T) {
+	if !useAVX512 {
+		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
+	}
+	r := rand.New(rand.NewSource(37))
+	for W := 1; W <= 80; W++ {
+		for _, ow := range []int{(W-1)/2 + 1, W/2 + 1, 1} {
+			src := randSlice(r, W)
+			got, check := withGuard(r, 3*ow)
+			im2colS2K3Z(&got[0], &got[ow], &got[2*ow], &src[0], W, ow)
+			check(t, "im2col rows")
+			for kx := 0; kx < 3; kx++ {
+				for x := 0; x < ow; x++ {
+					var want float32
+					if i := 2*x + kx - 1; i >= 0 && i < W {
+						want = src[i]
+					}
+					if g := got[kx*ow+x]; g != want {
+						t.Fatalf("W %d ow %d: d%d[%d] = %v, want %v", W, ow, kx, x, g, want)
+					}
+				}
+			}
+		}
+	}
+}

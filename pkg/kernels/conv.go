@@ -214,6 +214,10 @@ func im2colRows(col, in []float32, channels int, p ConvParams, y0, y1 int) {
 	ow := p.OutW()
 	n := (y1 - y0) * ow
 	sw := p.StrideW
+	if useAVX512 && p.KW == 3 && sw == 2 && p.PadW == 1 {
+		im2colRowsS2K3(col, in, channels, p, y0, y1)
+		return
+	}
 	for c := 0; c < channels; c++ {
 		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
 		for ky := 0; ky < p.KH; ky++ {
@@ -250,6 +254,32 @@ func im2colRows(col, in []float32, channels int, p ConvParams, y0, y1 int) {
 						d[i] = s[i*sw]
 					}
 				}
+			}
+		}
+	}
+}
+
+// im2colRowsS2K3 is im2colRows for 3-wide kernels with stride 2 and padding
+// 1 (the stem) on AVX-512: the three rows of one input row at once.
+func im2colRowsS2K3(col, in []float32, channels int, p ConvParams, y0, y1 int) {
+	ow := p.OutW()
+	n := (y1 - y0) * ow
+	for c := 0; c < channels; c++ {
+		plane := in[c*p.InH*p.InW : (c+1)*p.InH*p.InW]
+		for ky := 0; ky < p.KH; ky++ {
+			base := (c*p.KH + ky) * 3 * n
+			for y := y0; y < y1; y++ {
+				o := base + (y-y0)*ow
+				d0, d1, d2 := col[o:o+ow], col[o+n:o+n+ow], col[o+2*n:o+2*n+ow]
+				iy := y*p.StrideH - p.PadH + ky
+				if iy < 0 || iy >= p.InH {
+					clear(d0)
+					clear(d1)
+					clear(d2)
+					continue
+				}
+				src := plane[iy*p.InW : (iy+1)*p.InW]
+				im2colS2K3Z(&d0[0], &d1[0], &d2[0], &src[0], p.InW, ow)
 			}
 		}
 	}

@@ -119,6 +119,19 @@ func addVec(out, a, b *float32, n int) {
 
 // dwConv3x3s2PlaneZ is the Go contract only (the border chains, which
 // change the last bit, are the assembly's business).
+func im2colS2K3Z(d0, d1, d2, src *float32, W, ow int) {
+	d := [3][]float32{unsafe.Slice(d0, ow), unsafe.Slice(d1, ow), unsafe.Slice(d2, ow)}
+	s := unsafe.Slice(src, W)
+	for kx := range d {
+		for x := range d[kx] {
+			d[kx][x] = 0
+			if i := 2*x + kx - 1; i >= 0 && i < W {
+				d[kx][x] = s[i]
+			}
+		}
+	}
+}
+
 func dwConv3x3s2PlaneZ(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32, borders int) {
 	oh, ow := (H-1)/2+1, (W-1)/2+1
 	o, x, z := unsafe.Slice(out, oh*ow), unsafe.Slice(in, H*W), unsafe.Slice(zero, W)

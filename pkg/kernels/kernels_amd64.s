@@ -1150,6 +1150,74 @@ DATA dwOddLanes<>+56(SB)/4, $0x0000001d
 DATA dwOddLanes<>+60(SB)/4, $0x0000001f
 GLOBL dwOddLanes<>(SB), RODATA|NOPTR, $64
 
+// func im2colS2K3Z(d0 *float32, d1 *float32, d2 *float32, src *float32, W int, ow int)
+// Requires: AVX, AVX512F, BMI2, CMOV
+TEXT ·im2colS2K3Z(SB), NOSPLIT, $0-48
+	VMOVUPS dwEvenLanes<>+0(SB), Z0
+	VMOVUPS dwOddLanes<>+0(SB), Z1
+	MOVQ    d0+0(FP), AX
+	MOVQ    d1+8(FP), CX
+	MOVQ    d2+16(FP), DX
+	MOVQ    src+24(FP), BX
+	MOVQ    W+32(FP), SI
+	MOVQ    ow+40(FP), DI
+	XORQ    R8, R8
+	VPXORD  Z2, Z2, Z2
+
+im2colS2K3Z_loop:
+	MOVQ      DI, R9
+	SUBQ      R8, R9
+	MOVQ      R9, R10
+	XORL      R11, R11
+	CMPQ      R10, $0x00
+	CMOVQLT   R11, R10
+	MOVL      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQGT   R11, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     R10, R11, R10
+	KMOVW     R10, K3
+	MOVQ      SI, R9
+	SUBQ      R8, R9
+	SUBQ      R8, R9
+	MOVQ      R9, R10
+	XORL      R11, R11
+	CMPQ      R10, $0x00
+	CMOVQLT   R11, R10
+	MOVL      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQGT   R11, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     R10, R11, R10
+	KMOVW     R10, K1
+	SUBQ      $0x10, R9
+	MOVQ      R9, R10
+	XORL      R11, R11
+	CMPQ      R10, $0x00
+	CMOVQLT   R11, R10
+	MOVL      $0x00000010, R11
+	CMPQ      R10, R11
+	CMOVQGT   R11, R10
+	MOVL      $0x0000ffff, R11
+	BZHIL     R10, R11, R10
+	KMOVW     R10, K2
+	VMOVUPS.Z (BX)(R8*8), K1, Z3
+	VMOVUPS.Z 64(BX)(R8*8), K2, Z4
+	VMOVAPS   Z3, Z5
+	VPERMT2PS Z4, Z0, Z5
+	VMOVAPS   Z3, Z3
+	VPERMT2PS Z4, Z1, Z3
+	VALIGND   $0x0f, Z2, Z3, Z4
+	VMOVAPS   Z3, Z2
+	VMOVUPS   Z4, K3, (AX)(R8*4)
+	VMOVUPS   Z5, K3, (CX)(R8*4)
+	VMOVUPS   Z3, K3, (DX)(R8*4)
+	ADDQ      $0x10, R8
+	CMPQ      R8, DI
+	JL        im2colS2K3Z_loop
+	VZEROUPPER
+	RET
+
 // func reluVec(out *float32, x *float32, n int)
 // Requires: AVX
 TEXT ·reluVec(SB), NOSPLIT, $0-24

@@ -104,6 +104,12 @@ func dwConv3x3s1PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias
 //go:noescape
 func dwConv3x3s2PlaneZ(out *float32, in *float32, w *float32, H int, W int, bias *float32, relu int, zero *float32, borders int)
 
+// im2colS2K3Z writes d_kx[x] = src[2x+kx−1] (0 when 2x+kx−1 < 0 or ≥ W) for
+// kx < 3 and x < ow (W ≥ 1, ow ≥ 1); it needs AVX-512F and BMI2.
+//
+//go:noescape
+func im2colS2K3Z(d0 *float32, d1 *float32, d2 *float32, src *float32, W int, ow int)
+
 // reluVec writes max(0, x[i]) for i < n (n a positive multiple of 8), keeping NaN and −0.
 //
 //go:noescape

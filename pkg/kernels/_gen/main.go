@@ -27,6 +27,7 @@ func main() {
 	genDepthwiseS1Plane()
 	genDepthwiseS1PlaneZ()
 	genDepthwiseS2PlaneZ()
+	genIm2colS2Z()
 	genElementwise()
 	genBatchNorm()
 	genDepthwiseS1WeightGrad()
@@ -1652,6 +1653,75 @@ func genDepthwiseS2PlaneZ() {
 	ADDQ(U8(2), y)
 	CMPQ(y, NewParamAddr("H", 24))
 	JL(LabelRef(name + "_row"))
+	VZEROUPPER()
+	RET()
+}
+
+// genIm2colS2Z emits im2colS2K3Z, the im2col rows of a 3-wide kernel with
+// stride 2 and padding 1 (the stem) on AVX-512: from one input row src of
+// W floats it writes the three rows d0, d1, d2 (taps kx = 0, 1, 2) of ow
+// outputs each, d_kx[x] = src[2x+kx−1] or 0 outside the row. Per 16
+// outputs: two zero-masked loads, the even lanes (kx = 1) and odd lanes
+// (kx = 2) with VPERMT2PS, the odd lanes shifted by one with the previous
+// vector's (kx = 0) by VALIGND, and three masked stores.
+func genIm2colS2Z() {
+	name := "im2colS2K3Z"
+	TEXT(name, NOSPLIT, "func(d0, d1, d2, src *float32, W, ow int)")
+	Pragma("noescape")
+	Doc(
+		name+" writes d_kx[x] = src[2x+kx−1] (0 when 2x+kx−1 < 0 or ≥ W) for",
+		"kx < 3 and x < ow (W ≥ 1, ow ≥ 1); it needs AVX-512F and BMI2.",
+	)
+	ei, oi := ZMM(), ZMM()
+	VMOVUPS(NewDataAddr(Symbol{Name: "dwEvenLanes", Static: true}, 0), ei)
+	VMOVUPS(NewDataAddr(Symbol{Name: "dwOddLanes", Static: true}, 0), oi)
+	d := []reg.Register{Load(Param("d0"), GP64()), Load(Param("d1"), GP64()), Load(Param("d2"), GP64())}
+	src := Load(Param("src"), GP64())
+	W := Load(Param("W"), GP64())
+	ow := Load(Param("ow"), GP64())
+	x := GP64()
+	XORQ(x, x)
+	prev, a, b, ev, od, k0 := ZMM(), ZMM(), ZMM(), ZMM(), ZMM(), ZMM()
+	VPXORD(prev, prev, prev)
+	n, t, m := GP64(), GP64(), GP64()
+	ka, kb, ko := K(), K(), K()
+	// clampMask sets k to the low min(max(n, 0), 16) lanes.
+	clampMask := func(k reg.Register) {
+		MOVQ(n, t)
+		XORL(m.As32(), m.As32())
+		CMPQ(t, U8(0))
+		CMOVQLT(m, t)
+		MOVL(U32(16), m.As32())
+		CMPQ(t, m)
+		CMOVQGT(m, t)
+		MOVL(U32(0xffff), m.As32())
+		BZHIL(t.As32(), m.As32(), t.As32())
+		KMOVW(t.As32(), k)
+	}
+	Label(name + "_loop")
+	MOVQ(ow, n)
+	SUBQ(x, n)
+	clampMask(ko)
+	MOVQ(W, n)
+	SUBQ(x, n)
+	SUBQ(x, n) // W − 2x input lanes from 2x
+	clampMask(ka)
+	SUBQ(U8(16), n)
+	clampMask(kb)
+	VMOVUPS_Z(Mem{Base: src, Index: x, Scale: 8}, ka, a)
+	VMOVUPS_Z(Mem{Base: src, Index: x, Scale: 8, Disp: 64}, kb, b)
+	VMOVAPS(a, ev)
+	VPERMT2PS(b, ei, ev)
+	VMOVAPS(a, od)
+	VPERMT2PS(b, oi, od)
+	VALIGND(U8(15), prev, od, k0)
+	VMOVAPS(od, prev)
+	VMOVUPS(k0, ko, Mem{Base: d[0], Index: x, Scale: 4})
+	VMOVUPS(ev, ko, Mem{Base: d[1], Index: x, Scale: 4})
+	VMOVUPS(od, ko, Mem{Base: d[2], Index: x, Scale: 4})
+	ADDQ(U8(16), x)
+	CMPQ(x, ow)
+	JL(LabelRef(name + "_loop"))
 	VZEROUPPER()
 	RET()
 }
