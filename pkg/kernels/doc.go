@@ -13,13 +13,17 @@
 // errors and panic with a constant "kernels: ..." message.
 //
 // On amd64 the kernels are AVX2+FMA assembly (generated with avo, see
-// gen.go); where the CPU has AVX-512F and VL the GEMM runs its 16-column tiles,
-// ragged ones through row and column masks, with AVX-512 kernels of up to
-// 18 rows instead (chosen once from CPUID; FastPath names the path;
-// GODEBUG=cpu.avx512f=off forces the AVX2 kernels). Every path sums each output as one FMA
-// chain in k order, so results are the same bit for bit on AVX-512 and
-// AVX2, and do not depend on the tile, edge or column kernel that computed
-// an entry, nor on the batch size or thread count.
+// gen.go); where the CPU has AVX-512F and VL (chosen once from CPUID;
+// FastPath names the path; GODEBUG=cpu.avx512f=off forces the AVX2 kernels)
+// the GEMM runs AVX-512 tiles (12×32 on full column pairs of B read in
+// place, up to 18×16 otherwise, ragged ones through row and column masks),
+// the 3×3 depthwise convs whole-plane kernels (stride 1: 16-column strips
+// with the input rows kept in registers; stride 2: even/odd lane splits),
+// and the stem's im2col a stride-2 row kernel. Every path sums each output
+// in the same order (a GEMM entry as one FMA chain in k order, a depthwise
+// output as the AVX2 row kernels do), so results are the same bit for bit
+// on AVX-512 and AVX2, and do not depend on the tile, edge or column kernel
+// that computed an entry, nor on the batch size or thread count.
 //
 // Work is split over a few long-lived worker goroutines (parallel.go) that
 // poll for a millisecond before they park; SetThreads sets how many parts a
