@@ -232,52 +232,6 @@ func TestZColKernelsMatchTileKernel(t *testing.T) {
 	}
 }
 
-// TestDepthwisePlaneZ: the AVX-512 stride-1 plane kernel gives, bit for
-// bit, what the AVX2 plane kernel gives (W ≥ 9, where that one runs), and
-// the Go contract within rounding for every width from 1, writing nothing
-// outside the plane.
-func TestDepthwisePlaneZ(t *testing.T) {
-	if !useAVX512 {
-		t.Skipf("no AVX-512 kernels in this build or on this CPU (%s)", FastPath())
-	}
-	r := rand.New(rand.NewSource(34))
-	for W := 1; W <= 60; W++ {
-		for _, H := range []int{1, 2, 3, 7} {
-			in, wt := randSlice(r, H*W), randSlice(r, 9)
-			for _, relu := range []int{0, 1} {
-				bias := float32(r.NormFloat64())
-				want := make([]float32, H*W)
-				for y := 0; y < H; y++ {
-					rows := [3][]float32{dwZeros[:W], in[y*W : (y+1)*W], dwZeros[:W]}
-					if y > 0 {
-						rows[0] = in[(y-1)*W : y*W]
-					}
-					if y+1 < H {
-						rows[2] = in[(y+1)*W : (y+2)*W]
-					}
-					dwRowGeneric(want[y*W:(y+1)*W], rows, wt, W, 1, bias, relu == 1)
-				}
-				got, check := withGuard(r, H*W)
-				dwConv3x3s1PlaneZ(&got[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
-				check(t, "depthwise plane")
-				if e, at := maxRelErr(got, want); e > 1e-6 {
-					t.Fatalf("H %d W %d relu %d: rel err %g at %d", H, W, relu, e, at)
-				}
-				if W < dwPlaneMinW {
-					continue
-				}
-				avx2 := make([]float32, H*W)
-				dwConv3x3s1Plane(&avx2[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(avx2[i]) {
-						t.Fatalf("H %d W %d relu %d: output %d is %v, the AVX2 kernel gives %v", H, W, relu, i, got[i], avx2[i])
-					}
-				}
-			}
-		}
-	}
-}
-
 // TestDepthwiseAVX512MatchesAVX2: 3×3 depthwise convolutions (stride 1 and
 // 2, planes from 1×1 to 112 wide, odd and even, bias and ReLU, one and two
 // threads) give the same bits on the AVX-512 and AVX2 paths.
@@ -336,13 +290,7 @@ func TestDepthwiseS2PlaneZ(t *testing.T) {
 				want := make([]float32, oh*ow)
 				contract := make([]float32, oh*ow)
 				for y := 0; y < oh; y++ {
-					rows := [3][]float32{dwZeros[:W], in[2*y*W : (2*y+1)*W], dwZeros[:W]}
-					if y > 0 {
-						rows[0] = in[(2*y-1)*W : 2*y*W]
-					}
-					if 2*y+1 < H {
-						rows[2] = in[(2*y+1)*W : (2*y+2)*W]
-					}
+					rows := dwPlaneRows(in, H, W, y, 2)
 					dwConv3x3s2Row(&want[y*ow], &rows[0][0], &rows[1][0], &rows[2][0], &wt[0], W, ow, &bias, relu)
 					dwRowGeneric(contract[y*ow:(y+1)*ow], rows, wt, W, 2, bias, relu == 1)
 				}

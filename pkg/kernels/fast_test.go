@@ -471,32 +471,68 @@ func TestConvBackwardFast(t *testing.T) {
 	})
 }
 
+// dwPlaneRows returns the three input rows under output row y of a 3×3
+// depthwise convolution with padding 1 and the given stride on an H×W
+// plane, with zeros for rows outside it.
+func dwPlaneRows(in []float32, H, W, y, stride int) [3][]float32 {
+	var rows [3][]float32
+	for ky := range rows {
+		rows[ky] = dwZeros[:W]
+		if iy := y*stride + ky - 1; iy >= 0 && iy < H {
+			rows[ky] = in[iy*W : (iy+1)*W]
+		}
+	}
+	return rows
+}
+
+// TestDepthwisePlaneKernel: the stride-1 plane kernels (AVX2 from W = 9,
+// AVX-512 from W = 1) match the Go contract within rounding and write
+// nothing outside the plane; the AVX-512 one gives, bit for bit, what the
+// AVX2 one gives where both run.
 func TestDepthwisePlaneKernel(t *testing.T) {
+	kernels := []struct {
+		name string
+		ok   bool
+		minW int
+		f    func(out, in, w *float32, H, W int, bias *float32, relu int, zero *float32)
+	}{
+		{"avx2", useAVX2, dwPlaneMinW, dwConv3x3s1Plane},
+		{"avx512", useAVX512, 1, dwConv3x3s1PlaneZ},
+	}
 	if !useAVX2 {
 		t.Skipf("no assembly kernels in this build or on this CPU (%s)", FastPath())
 	}
-	r := rand.New(rand.NewSource(18))
-	for W := dwPlaneMinW; W < dwPlaneMinW+42; W++ {
-		for _, H := range []int{1, 2, 3, 5} {
-			in, wt := randSlice(r, H*W), randSlice(r, 9)
-			for _, relu := range []int{0, 1} {
-				bias := float32(r.NormFloat64())
-				want := make([]float32, H*W)
-				for y := 0; y < H; y++ {
-					rows := [3][]float32{dwZeros[:W], in[y*W : (y+1)*W], dwZeros[:W]}
-					if y > 0 {
-						rows[0] = in[(y-1)*W : y*W]
+	for _, k := range kernels {
+		if !k.ok {
+			t.Logf("%s: not on this CPU or build (%s)", k.name, FastPath())
+			continue
+		}
+		r := rand.New(rand.NewSource(18))
+		for W := k.minW; W < dwPlaneMinW+52; W++ {
+			for _, H := range []int{1, 2, 3, 5, 7} {
+				in, wt := randSlice(r, H*W), randSlice(r, 9)
+				for _, relu := range []int{0, 1} {
+					bias := float32(r.NormFloat64())
+					want := make([]float32, H*W)
+					for y := 0; y < H; y++ {
+						dwRowGeneric(want[y*W:(y+1)*W], dwPlaneRows(in, H, W, y, 1), wt, W, 1, bias, relu == 1)
 					}
-					if y+1 < H {
-						rows[2] = in[(y+1)*W : (y+2)*W]
+					got, check := withGuard(r, H*W)
+					k.f(&got[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
+					check(t, k.name+" depthwise plane")
+					if e, at := maxRelErr(got, want); e > 1e-6 {
+						t.Fatalf("%s H %d W %d relu %d: rel err %g at %d", k.name, H, W, relu, e, at)
 					}
-					dwRowGeneric(want[y*W:(y+1)*W], rows, wt, W, 1, bias, relu == 1)
-				}
-				got, check := withGuard(r, H*W)
-				dwConv3x3s1Plane(&got[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
-				check(t, "depthwise plane")
-				if e, at := maxRelErr(got, want); e > 1e-6 {
-					t.Fatalf("H %d W %d relu %d: rel err %g at %d", H, W, relu, e, at)
+					if k.name == "avx2" || W < dwPlaneMinW {
+						continue
+					}
+					avx2 := make([]float32, H*W)
+					dwConv3x3s1Plane(&avx2[0], &in[0], &wt[0], H, W, &bias, relu, &dwZeros[0])
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(avx2[i]) {
+							t.Fatalf("H %d W %d relu %d: output %d is %v, the AVX2 kernel gives %v", H, W, relu, i, got[i], avx2[i])
+						}
+					}
 				}
 			}
 		}

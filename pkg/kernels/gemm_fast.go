@@ -354,7 +354,7 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 							prefetchRows(&j.b[off+2*gemmNR], j.ldb, kc)
 							prefetchRows(&j.b[off+3*gemmNR], j.ldb, kc)
 						}
-						j.tilesZWide(ap, &j.b[off], j.ldb, kc, ic, mc, jc+jr, useBias, flags)
+						j.tilesZ(ap, &j.b[off], j.ldb, kc, ic, 0, mc, jc+jr, 2*gemmNR, useBias, flags)
 						jr += gemmNR
 						continue
 					}
@@ -420,14 +420,19 @@ func (j *gemmJob) run(ws *gemmWS, i0, i1, j0, j1 int) {
 	}
 }
 
-// tilesZ computes rows [ic+ir0, ic+mc) of an nr-column block (nr ≤ 16)
-// with the AVX-512 kernels, three 6-row panels at a time; the kernels write
-// only the rows and columns that exist (a ragged B panel is packed with
-// zeros past nr), so no tile goes through edgeTile. Each entry is the sum the 6×16 AVX2 kernel gives, bit for bit.
+// tilesZ computes rows [ic+ir0, ic+mc) of an nr-column block (nr ≤ 16,
+// or 32 for a full column pair of B read in place) with the AVX-512
+// kernels: three 6-row panels at a time on 16 columns, two on 32. The
+// kernels write only the rows and columns that exist (a ragged B panel is
+// packed with zeros past nr), so no tile goes through edgeTile. Each entry
+// is the sum the 6×16 AVX2 kernel gives, bit for bit.
 func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col, nr int, useBias bool, flags int) {
-	cols := uint16(1<<nr - 1)
+	cols, maxNP := uint16(1<<nr-1), 3
+	if nr == 2*gemmNR {
+		cols, maxNP = 0xffff, 2
+	}
 	for ir := ir0; ir < mc; {
-		np := min(3, (mc-ir+gemmMR-1)/gemmMR)
+		np := min(maxNP, (mc-ir+gemmMR-1)/gemmMR)
 		m := min(np*gemmMR, mc-ir)
 		row := ic + ir
 		bias := &zeroBias[0]
@@ -438,38 +443,18 @@ func (j *gemmJob) tilesZ(ap []float32, bptr *float32, ldb, kc, ic, ir0, mc, col,
 		_ = j.c[coff+(m-1)*j.ldc+nr-1]
 		_ = ap[(ir+np*gemmMR)*kc-1]
 		aptr := &ap[ir*kc]
-		switch np {
-		case 3:
-			sgemmKernelZ18x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
-		case 2:
-			sgemmKernelZ12x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
-		default:
-			sgemmKernelZ6x16(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
+		kernel := sgemmKernelZ6x16
+		switch {
+		case nr == 2*gemmNR && np == 2:
+			kernel = sgemmKernelZ12x32
+		case nr == 2*gemmNR:
+			kernel = sgemmKernelZ6x32
+		case np == 3:
+			kernel = sgemmKernelZ18x16
+		case np == 2:
+			kernel = sgemmKernelZ12x16
 		}
-		ir += np * gemmMR
-	}
-}
-
-// tilesZWide computes rows [ic, ic+mc) of a full 32-column block with the
-// 12×32 and 6×32 kernels (each entry the same FMA chain as in tilesZ).
-func (j *gemmJob) tilesZWide(ap []float32, bptr *float32, ldb, kc, ic, mc, col int, useBias bool, flags int) {
-	for ir := 0; ir < mc; {
-		np := min(2, (mc-ir+gemmMR-1)/gemmMR)
-		m := min(np*gemmMR, mc-ir)
-		row := ic + ir
-		bias := &zeroBias[0]
-		if useBias {
-			bias = &j.bias[row : row+m][0]
-		}
-		coff := row*j.ldc + col
-		_ = j.c[coff+(m-1)*j.ldc+2*gemmNR-1]
-		_ = ap[(ir+np*gemmMR)*kc-1]
-		aptr := &ap[ir*kc]
-		if np == 2 {
-			sgemmKernelZ12x32(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, 0xffff)
-		} else {
-			sgemmKernelZ6x32(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, 0xffff)
-		}
+		kernel(kc, aptr, gemmMR*kc, bptr, ldb, &j.c[coff], j.ldc, bias, flags, m, cols)
 		ir += np * gemmMR
 	}
 }

@@ -913,14 +913,14 @@ TEXT ·dwConv3x3s2PlaneZ(SB), NOSPLIT, $0-72
 	MOVQ         bias+40(FP), AX
 	VBROADCASTSS (AX), Z9
 	VPXORD       Z10, Z10, Z10
-	VMOVUPS      dwEvenLanes<>+0(SB), Z11
-	VMOVUPS      dwOddLanes<>+0(SB), Z12
 	XORL         CX, CX
 	MOVQ         relu+48(FP), BX
 	MOVL         $0x0000ffff, DX
 	TESTQ        BX, BX
 	CMOVLNE      DX, CX
 	KMOVW        CX, K1
+	VMOVUPS      dwEvenLanes<>+0(SB), Z11
+	VMOVUPS      dwOddLanes<>+0(SB), Z12
 	MOVQ         W+32(FP), BX
 	LEAQ         1(BX), SI
 	SHRQ         $0x01, SI
@@ -955,7 +955,6 @@ TEXT ·dwConv3x3s2PlaneZ(SB), NOSPLIT, $0-72
 	MOVL         $0x0000ffff, DX
 	BZHIL        CX, DX, CX
 	KMOVW        CX, K4
-	SUBQ         $0x10, R8
 	MOVQ         out+0(FP), DX
 	MOVQ         in+8(FP), R8
 	MOVQ         BX, R9

@@ -1318,6 +1318,48 @@ func genGatherEven() {
 	RET()
 }
 
+// dwZPrologue starts an AVX-512 depthwise kernel: the nine weights and the
+// bias broadcast (params w, bias), a zero vector, and krelu, all lanes when
+// the param relu ≠ 0 and none otherwise (for a masked VMAXPS). bp keeps
+// the bias address.
+func dwZPrologue() (w []reg.VecVirtual, vb, z reg.VecVirtual, krelu, bp reg.Register) {
+	wp := Load(Param("w"), GP64())
+	w = make([]reg.VecVirtual, 9)
+	for i := range w {
+		w[i] = ZMM()
+		VBROADCASTSS(Mem{Base: wp, Disp: 4 * i}, w[i])
+	}
+	bp = Load(Param("bias"), GP64())
+	vb = ZMM()
+	VBROADCASTSS(Mem{Base: bp}, vb)
+	z = ZMM()
+	VPXORD(z, z, z)
+	krelu = K()
+	t, m := GP32(), GP32()
+	XORL(t, t)
+	rl := Load(Param("relu"), GP64())
+	MOVL(U32(0xffff), m)
+	TESTQ(rl, rl)
+	CMOVLNE(m, t)
+	KMOVW(t, krelu)
+	return w, vb, z, krelu, bp
+}
+
+// lanesMask sets the mask register k to the low min(max(n, 0), 16) lanes
+// (n is kept; t and m are scratch).
+func lanesMask(k reg.Register, n, t, m reg.GPVirtual) {
+	MOVQ(n, t)
+	XORL(m.As32(), m.As32())
+	CMPQ(t, U8(0))
+	CMOVQLT(m, t)
+	MOVL(U32(16), m.As32())
+	CMPQ(t, m)
+	CMOVQGT(m, t)
+	MOVL(U32(0xffff), m.As32())
+	BZHIL(t.As32(), m.As32(), t.As32())
+	KMOVW(t.As32(), k)
+}
+
 // genDepthwiseS1PlaneZ emits the AVX-512 whole-plane stride-1 kernel (pad
 // 1, any W ≥ 1). It walks the plane in strips of 16 columns, top to
 // bottom, keeping the three input rows an output row needs in registers
@@ -1337,27 +1379,8 @@ func genDepthwiseS1PlaneZ() {
 		"with stride 1 and padding 1 from the H×W input plane in (W ≥ 1, H ≥ 1).",
 		"The contract is dwConv3x3s1Plane's (zero is not read); it needs AVX-512F and BMI2.",
 	)
-	wp := Load(Param("w"), GP64())
-	w := make([]reg.VecVirtual, 9)
-	for i := range w {
-		w[i] = ZMM()
-		VBROADCASTSS(Mem{Base: wp, Disp: 4 * i}, w[i])
-	}
-	vb := ZMM()
-	VBROADCASTSS(Mem{Base: Load(Param("bias"), GP64())}, vb)
-	z := ZMM()
-	VPXORD(z, z, z)
+	w, vb, z, krelu, _ := dwZPrologue()
 	t, m := GP64(), GP64()
-	// krelu: all lanes when relu ≠ 0, none otherwise (a masked VMAXPS)
-	krelu := K()
-	{
-		XORL(t.As32(), t.As32())
-		rl := Load(Param("relu"), GP64())
-		MOVL(U32(0xffff), m.As32())
-		TESTQ(rl, rl)
-		CMOVLNE(m.As32(), t.As32())
-		KMOVW(t.As32(), krelu)
-	}
 	W := Load(Param("W"), GP64())
 	rowBytes := GP64()
 	MOVQ(W, rowBytes)
@@ -1484,30 +1507,11 @@ func genDepthwiseS2PlaneZ() {
 		return g
 	}
 	evenIdx, oddIdx := perm("dwEvenLanes", 0), perm("dwOddLanes", 1)
-	wp := Load(Param("w"), GP64())
-	w := make([]reg.VecVirtual, 9)
-	for i := range w {
-		w[i] = ZMM()
-		VBROADCASTSS(Mem{Base: wp, Disp: 4 * i}, w[i])
-	}
-	bp := Load(Param("bias"), GP64())
-	vb := ZMM()
-	VBROADCASTSS(Mem{Base: bp}, vb)
-	z := ZMM()
-	VPXORD(z, z, z)
+	w, vb, z, krelu, bp := dwZPrologue()
 	ei, oi := ZMM(), ZMM()
 	VMOVUPS(evenIdx, ei)
 	VMOVUPS(oddIdx, oi)
 	t, m := GP64(), GP64()
-	krelu := K()
-	{
-		XORL(t.As32(), t.As32())
-		rl := Load(Param("relu"), GP64())
-		MOVL(U32(0xffff), m.As32())
-		TESTQ(rl, rl)
-		CMOVLNE(m.As32(), t.As32())
-		KMOVW(t.As32(), krelu)
-	}
 	W := Load(Param("W"), GP64())
 	ow := GP64() // (W−1)/2 + 1
 	LEAQ(Mem{Base: W, Disp: 1}, ow)
@@ -1527,20 +1531,9 @@ func genDepthwiseS2PlaneZ() {
 	MOVQ(W, n)
 	SUBQ(xl, n)
 	SUBQ(xl, n) // W − 2·xl ≥ 1 input lanes from 2·xl
-	for _, k := range []reg.Register{ka, kb} {
-		// clamp n to [0, 16] for this load, then move on by 16
-		MOVQ(n, t)
-		XORL(m.As32(), m.As32())
-		CMPQ(t, U8(0))
-		CMOVQLT(m, t)
-		MOVL(U32(16), m.As32())
-		CMPQ(t, m)
-		CMOVQGT(m, t)
-		MOVL(U32(0xffff), m.As32())
-		BZHIL(t.As32(), m.As32(), t.As32())
-		KMOVW(t.As32(), k)
-		SUBQ(U8(16), n)
-	}
+	lanesMask(ka, n, t, m)
+	SUBQ(U8(16), n)
+	lanesMask(kb, n, t, m)
 	out := Load(Param("out"), GP64())
 	in := Load(Param("in"), GP64())
 	rowBytes := GP64()
@@ -1685,19 +1678,7 @@ func genIm2colS2Z() {
 	VPXORD(prev, prev, prev)
 	n, t, m := GP64(), GP64(), GP64()
 	ka, kb, ko := K(), K(), K()
-	// clampMask sets k to the low min(max(n, 0), 16) lanes.
-	clampMask := func(k reg.Register) {
-		MOVQ(n, t)
-		XORL(m.As32(), m.As32())
-		CMPQ(t, U8(0))
-		CMOVQLT(m, t)
-		MOVL(U32(16), m.As32())
-		CMPQ(t, m)
-		CMOVQGT(m, t)
-		MOVL(U32(0xffff), m.As32())
-		BZHIL(t.As32(), m.As32(), t.As32())
-		KMOVW(t.As32(), k)
-	}
+	clampMask := func(k reg.Register) { lanesMask(k, n, t, m) }
 	Label(name + "_loop")
 	MOVQ(ow, n)
 	SUBQ(x, n)
