@@ -3689,7 +3689,7 @@ sgemmKernelZ6x32_done:
 	RET
 
 // func sgemmKernelZCol1(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·sgemmKernelZCol1(SB), NOSPLIT, $0-48
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -3718,6 +3718,14 @@ TEXT ·sgemmKernelZCol1(SB), NOSPLIT, $0-48
 	XORQ   R13, R13
 
 sgemmKernelZCol1_loop:
+	PREFETCHT0   768(CX)(R13*1)
+	PREFETCHT0   768(BX)(R13*1)
+	PREFETCHT0   768(SI)(R13*1)
+	PREFETCHT0   768(DI)(R13*1)
+	PREFETCHT0   768(R8)(R13*1)
+	PREFETCHT0   768(R9)(R13*1)
+	PREFETCHT0   768(R10)(R13*1)
+	PREFETCHT0   768(DX)(R13*1)
 	VBROADCASTSS (R11), Y8
 	VFMADD231PS  (CX)(R13*1), Y8, K1, Y0
 	VFMADD231PS  (BX)(R13*1), Y8, K1, Y1
@@ -3744,7 +3752,7 @@ sgemmKernelZCol1_loop:
 	RET
 
 // func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *float32)
-// Requires: AVX, AVX512F, AVX512VL
+// Requires: AVX, AVX512F, AVX512VL, MMX+
 TEXT ·sgemmKernelZCol2(SB), NOSPLIT, $0-48
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
@@ -3781,6 +3789,14 @@ TEXT ·sgemmKernelZCol2(SB), NOSPLIT, $0-48
 	XORQ   R13, R13
 
 sgemmKernelZCol2_loop:
+	PREFETCHT0   768(CX)(R13*1)
+	PREFETCHT0   768(BX)(R13*1)
+	PREFETCHT0   768(SI)(R13*1)
+	PREFETCHT0   768(DI)(R13*1)
+	PREFETCHT0   768(R8)(R13*1)
+	PREFETCHT0   768(R9)(R13*1)
+	PREFETCHT0   768(R10)(R13*1)
+	PREFETCHT0   768(DX)(R13*1)
 	VBROADCASTSS (R11), Y16
 	VBROADCASTSS 4(R11), Y17
 	VFMADD231PS  (CX)(R13*1), Y16, K1, Y0

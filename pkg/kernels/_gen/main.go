@@ -1265,6 +1265,9 @@ func genSgemmZCol(np, nc int) {
 	off := GP64()
 	XORQ(off, off)
 	Label(name + "_loop")
+	for p := 0; p < np; p++ {
+		PREFETCHT0(Mem{Base: pa[p], Index: off, Scale: 1, Disp: 768})
+	}
 	for x := 0; x < nc; x++ {
 		VBROADCASTSS(Mem{Base: b, Disp: 4 * x}, bv[x])
 	}
