@@ -6,9 +6,11 @@ package proctest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/dist"
 )
 
 // childVar is set in the environment of the processes Launch starts.
@@ -105,6 +108,27 @@ var BadEnvs = []BadEnv{
 	{"pytorch", []string{"RANK=2", "LOCAL_RANK=0", "WORLD_SIZE=2"}, "RANK"},
 	{"slurm", []string{"SLURM_NTASKS=2", "SLURM_NODELIST=localhost"}, "SLURM_PROCID"},
 	{"slurm", []string{"SLURM_PROCID=3", "SLURM_NTASKS=2", "SLURM_NODELIST=localhost"}, "SLURM_PROCID"},
+}
+
+// CheckRefused runs run (a command with --launcher c.Launcher --work-dir
+// work, in c's environment) and reports what is wrong: the error must be a
+// dist.EnvError naming c.Var, the exit code cmdutil.ExitError, and the work
+// dir must not have been made (the refusal comes before any rank work).
+func (c BadEnv) CheckRefused(t *testing.T, run func(work string) error) {
+	t.Helper()
+	Setenv(t, c.Env)
+	work := filepath.Join(t.TempDir(), "work")
+	err := run(work)
+	var ee *dist.EnvError
+	if !errors.As(err, &ee) || ee.Var != c.Var || !strings.Contains(err.Error(), c.Var) {
+		t.Errorf("--launcher %s %v: err = %v, want an error naming %s", c.Launcher, c.Env, err, c.Var)
+	}
+	if cmdutil.ExitCode(err) != cmdutil.ExitError {
+		t.Errorf("--launcher %s %v: exit code %d, want %d", c.Launcher, c.Env, cmdutil.ExitCode(err), cmdutil.ExitError)
+	}
+	if _, err := os.Stat(work); !os.IsNotExist(err) {
+		t.Errorf("--launcher %s %v: the work dir was made (%v)", c.Launcher, c.Env, err)
+	}
 }
 
 // launcherVars are every variable dist.FromEnv reads.
