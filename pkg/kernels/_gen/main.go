@@ -1478,6 +1478,20 @@ func genDepthwiseS1PlaneZ() {
 	RET()
 }
 
+// splitTaps splits the 32 inputs a:b of a stride-2, 3-tap row (from
+// column 2x on) into the taps of 16 outputs: ev the even lanes (tap 1), od
+// the odd ones (tap 2), k0 the odd lanes shifted by one lane with prev's
+// last (tap 0); prev then holds od for the next 16 outputs. ei and oi hold
+// the even- and odd-lane indices.
+func splitTaps(a, b, ei, oi, prev, k0, ev, od reg.VecVirtual) {
+	VMOVAPS(a, ev)
+	VPERMT2PS(b, ei, ev)
+	VMOVAPS(a, od)
+	VPERMT2PS(b, oi, od)
+	VALIGND(U8(15), prev, od, k0)
+	VMOVAPS(od, prev)
+}
+
 // genDepthwiseS2PlaneZ emits the AVX-512 whole-plane stride-2 kernel (pad
 // 1, W ≥ 18): 16 outputs at a time from two zero-masked 16-float loads per
 // input row, split into even lanes (tap kx = 1) and odd lanes (kx = 2) with
@@ -1564,12 +1578,7 @@ func genDepthwiseS2PlaneZ() {
 				VMOVUPS_Z(lo, ka, a)
 				VMOVUPS_Z(hi, kb, b)
 			}
-			VMOVAPS(a, ev)
-			VPERMT2PS(b, ei, ev)
-			VMOVAPS(a, od)
-			VPERMT2PS(b, oi, od)
-			VALIGND(U8(15), prev[ky], od, k0)
-			VMOVAPS(od, prev[ky])
+			splitTaps(a, b, ei, oi, prev[ky], k0, ev, od)
 			VFMADD231PS(k0, w[ky*3], acc0)
 			VFMADD231PS(ev, w[ky*3+1], acc1)
 			VFMADD231PS(od, w[ky*3+2], acc0)
@@ -1694,12 +1703,7 @@ func genIm2colS2Z() {
 	clampMask(kb)
 	VMOVUPS_Z(Mem{Base: src, Index: x, Scale: 8}, ka, a)
 	VMOVUPS_Z(Mem{Base: src, Index: x, Scale: 8, Disp: 64}, kb, b)
-	VMOVAPS(a, ev)
-	VPERMT2PS(b, ei, ev)
-	VMOVAPS(a, od)
-	VPERMT2PS(b, oi, od)
-	VALIGND(U8(15), prev, od, k0)
-	VMOVAPS(od, prev)
+	splitTaps(a, b, ei, oi, prev, k0, ev, od)
 	VMOVUPS(k0, ko, Mem{Base: d[0], Index: x, Scale: 4})
 	VMOVUPS(ev, ko, Mem{Base: d[1], Index: x, Scale: 4})
 	VMOVUPS(od, ko, Mem{Base: d[2], Index: x, Scale: 4})
