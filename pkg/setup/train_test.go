@@ -152,6 +152,20 @@ func TestTrainSpecErrors(t *testing.T) {
 	}
 }
 
+// An explicit loss_weight reaches the loss, 0 included (it was once read
+// as unset, that is 1).
+func TestTrainSpecLossWeight(t *testing.T) {
+	for _, v := range []float64{0, 2.5} {
+		s, err := TrainSpec(stepConfig(t, fmt.Sprintf("model.head.loss.loss_weight=%g", v)), TrainOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, ok := s.Loss.(train.LabelSmoothLoss); !ok || l.LossWeight == nil || *l.LossWeight != v {
+			t.Errorf("loss_weight=%g: loss %#v", v, s.Loss)
+		}
+	}
+}
+
 // The spec of tiny_step.py: the objects its config names.
 func TestTrainSpecObjects(t *testing.T) {
 	cfg := stepConfig(t, "param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0, end=2, convert_to_iter_based=True), "+
@@ -164,7 +178,7 @@ func TestTrainSpecObjects(t *testing.T) {
 	if s.Train.BatchSize != 8 || s.Train.Shuffle || s.Val != nil || len(s.Train.Dataset.Samples) != 8 || s.LoadFrom != "testdata/checkpoint/tiny_train.pth" {
 		t.Errorf("data/load_from: %+v", s)
 	}
-	if l, ok := s.Loss.(train.LabelSmoothLoss); !ok || l.LabelSmoothVal != 0.1 || l.Mode != "original" || l.LossWeight != 1 {
+	if l, ok := s.Loss.(train.LabelSmoothLoss); !ok || l.LabelSmoothVal != 0.1 || l.Mode != "original" || l.LossWeight != nil {
 		t.Errorf("loss %#v", s.Loss)
 	}
 	if o := s.Optimizer; o.LR != 0.1 || o.Momentum != 0.9 || o.WeightDecay != 1e-4 || o.NormDecayMult == nil || *o.NormDecayMult != 0 {

@@ -83,10 +83,7 @@ func (b *specBuilder) loss(path string) (train.Loss, error) {
 	if err := b.cfg.Decode(path, &lc); err != nil {
 		return nil, err
 	}
-	w := 1.0
-	if lc.LossWeight != nil {
-		w = *lc.LossWeight
-	}
+	w := lc.LossWeight // nil: upstream's default 1
 	if lc.Reduction != nil && *lc.Reduction != "mean" {
 		return nil, b.unsupported(path+".reduction", "%q (mean)", *lc.Reduction)
 	}

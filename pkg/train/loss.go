@@ -23,15 +23,23 @@ type Loss interface {
 //
 // ('multi_label' is not supported: it needs sigmoid outputs).
 type LabelSmoothLoss struct {
-	LabelSmoothVal float64 // ε
-	Mode           string  // "original" (default) or "classy_vision"
-	LossWeight     float64 // default 1
+	LabelSmoothVal float64  // ε
+	Mode           string   // "original" (default) or "classy_vision"
+	LossWeight     *float64 // nil: 1 (an explicit 0 zeroes the loss, as upstream)
 }
 
 // CrossEntropyLoss is mmpretrain's CrossEntropyLoss (softmax, mean over
 // the batch, optional loss weight).
 type CrossEntropyLoss struct {
-	LossWeight float64 // default 1
+	LossWeight *float64 // nil: 1 (an explicit 0 zeroes the loss, as upstream)
+}
+
+// lossWeight is w, or 1 when it is not set.
+func lossWeight(w *float64) float64 {
+	if w == nil {
+		return 1
+	}
+	return *w
 }
 
 // LabelError reports a label outside [0, K).
@@ -89,18 +97,10 @@ func (l LabelSmoothLoss) Forward(logits *model.Tensor, labels []int) (float64, *
 	default:
 		return 0, nil, configErrorf("model.head.loss.mode", "%q is not supported (original, classy_vision)", l.Mode)
 	}
-	w := l.LossWeight
-	if w == 0 {
-		w = 1
-	}
-	return softTargetCE(logits, labels, eps, w)
+	return softTargetCE(logits, labels, eps, lossWeight(l.LossWeight))
 }
 
 // Forward implements Loss.
 func (l CrossEntropyLoss) Forward(logits *model.Tensor, labels []int) (float64, *model.Tensor, error) {
-	w := l.LossWeight
-	if w == 0 {
-		w = 1
-	}
-	return softTargetCE(logits, labels, 0, w)
+	return softTargetCE(logits, labels, 0, lossWeight(l.LossWeight))
 }

@@ -53,7 +53,7 @@ func run(arch string, batch, size, threads, warmup, iters int, budget float64) e
 	if err != nil {
 		return err
 	}
-	loss := train.CrossEntropyLoss{LossWeight: 1}
+	loss := train.CrossEntropyLoss{} // loss_weight 1
 	x := model.NewTensor(batch, 3, size, size)
 	for i := range x.Data {
 		x.Data[i] = float32(r.NormFloat64())
