@@ -181,11 +181,18 @@ func TestPredictorEqualsForward(t *testing.T) {
 // bit for bit the logits it gives the image alone, on one and two threads
 // (mobileone test's scores must not depend on --batch-size or the loader's
 // chunking). s0's deploy graph at 112×112 has planes whose GEMMs end in 1-
-// and 4-column tails (7×7, 14×14) and runs the batched 1×1 convs and the
-// head on the whole batch, so every kernel path that could reorder a sum
-// is on the way.
+// and 4-column tails (7×7, 14×14) and runs the head on the whole batch
+// while the images go through the backbone on their own goroutines, so
+// every kernel path that could reorder a sum is on the way; s4 adds SE
+// blocks, whose kernels split over threads from each image's goroutine.
 func TestPredictorBatchIsExact(t *testing.T) {
-	m := randomModel(t, Config{Arch: ArchZoo["s0"], Deploy: true, NumClasses: 1000}, 13)
+	for _, arch := range []string{"s0", "s4"} {
+		t.Run(arch, func(t *testing.T) { testPredictorBatchIsExact(t, arch) })
+	}
+}
+
+func testPredictorBatchIsExact(t *testing.T, arch string) {
+	m := randomModel(t, Config{Arch: ArchZoo[arch], Deploy: true, NumClasses: 1000}, 13)
 	p := m.NewPredictor()
 	const n, h, w = 3, 112, 112
 	x := randomInput(n, h, w, 14)
