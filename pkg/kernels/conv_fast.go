@@ -34,6 +34,14 @@ func dwRowGeneric(out []float32, rows [3][]float32, w []float32, inW, stride int
 	}
 }
 
+// biasAt points at bias[c], or at a zero when there is no bias.
+func biasAt(bias []float32, c int) *float32 {
+	if bias == nil {
+		return &zeroBias[0]
+	}
+	return &bias[c]
+}
+
 // dw1x1 reports whether p is a 1×1 depthwise conv without padding (the
 // scale branch of MobileOne's depthwise blocks): a per-channel scale,
 // subsampled for stride > 1.
@@ -103,20 +111,17 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 	if s == 2 {
 		minW = dwMinW2
 	}
-	plane := dwConv3x3s1Plane
-	if useAVX512 {
-		// the same sums, 16 at a time with masked borders; narrower
-		// planes keep the row kernels' path, whose border sums differ
-		// in the last bit
-		plane = dwConv3x3s1PlaneZ
-	}
 	if s == 1 && W >= dwPlaneMinW {
 		// whole planes, borders vectorised
+		plane := dwConv3x3s1Plane
+		if useAVX512 {
+			// the same sums, 16 at a time with masked borders; narrower
+			// planes keep the row kernels' path, whose border sums
+			// differ in the last bit
+			plane = dwConv3x3s1PlaneZ
+		}
 		for c := c0; c < c1; c++ {
-			bp := &zeroBias[0]
-			if bias != nil {
-				bp = &bias[c]
-			}
+			bp := biasAt(bias, c)
 			dst := out[c*H*W : (c+1)*H*W]
 			plane(&dst[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
 		}
@@ -136,10 +141,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 			borders = 0
 		}
 		for c := c0; c < c1; c++ {
-			bp := &zeroBias[0]
-			if bias != nil {
-				bp = &bias[c]
-			}
+			bp := biasAt(bias, c)
 			dwConv3x3s2PlaneZ(&out[c*oh*ow : (c+1)*oh*ow][0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0], borders)
 		}
 		return
@@ -150,11 +152,8 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		buf := getBuf(H * W)
 		full := *buf
 		for c := c0; c < c1; c++ {
-			bp := &zeroBias[0]
-			if bias != nil {
-				bp = &bias[c]
-			}
-			plane(&full[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
+			bp := biasAt(bias, c)
+			dwConv3x3s1Plane(&full[0], &in[c*H*W : (c+1)*H*W][0], &w[c*9 : c*9+9][0], H, W, bp, relu, &dwZeros[0])
 			dst := out[c*oh*ow : (c+1)*oh*ow]
 			for y := 0; y < oh; y++ {
 				src := full[2*y*W : 2*y*W+W]
@@ -174,10 +173,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		for c := c0; c < c1; c++ {
 			plane := in[c*H*W : (c+1)*H*W]
 			wp := &w[c*9 : c*9+9][0]
-			bp := &zeroBias[0]
-			if bias != nil {
-				bp = &bias[c]
-			}
+			bp := biasAt(bias, c)
 			dst := out[c*oh*ow : (c+1)*oh*ow]
 			for y := 0; y < oh; y++ {
 				iy := y * s
@@ -230,10 +226,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 			}
 		}
 		wp := &w[c*9 : c*9+9][0]
-		bp := &zeroBias[0]
-		if bias != nil {
-			bp = &bias[c]
-		}
+		bp := biasAt(bias, c)
 		dst := out[c*oh*ow : (c+1)*oh*ow]
 		for y := 0; y < oh; y++ {
 			r := y * s * minW
@@ -457,10 +450,7 @@ func (c *PackedConv) WithBatch(n int) *PackedConv {
 // Forward computes out = act(conv(in, w) + bias) for the batch of
 // c.Params(), like Conv2D.
 func (c *PackedConv) Forward(out, in []float32, act Activation) {
-	p := c.p
-	if len(in) < p.InSize() || len(out) < p.OutSize() {
-		panic("kernels: conv input or output too short")
-	}
+	p := c.checkSizes(out, in)
 	if convFastOK(p) {
 		conv2DFast(out, in, c.w, c.bias, c.pa, p, act)
 		return
@@ -468,14 +458,20 @@ func (c *PackedConv) Forward(out, in []float32, act Activation) {
 	Conv2D(out, in, c.w, c.bias, p, act)
 }
 
+// checkSizes panics when out or in is too short for c and returns c's
+// parameters.
+func (c *PackedConv) checkSizes(out, in []float32) ConvParams {
+	if len(in) < c.p.InSize() || len(out) < c.p.OutSize() {
+		panic("kernels: conv input or output too short")
+	}
+	return c.p
+}
+
 // ForwardSerial is Forward on the calling goroutine only (no split over
 // Threads()), with the same result bit for bit: for callers that run
 // several images side by side on their own goroutines.
 func (c *PackedConv) ForwardSerial(out, in []float32, act Activation) {
-	p := c.p
-	if len(in) < p.InSize() || len(out) < p.OutSize() {
-		panic("kernels: conv input or output too short")
-	}
+	p := c.checkSizes(out, in)
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
 	fast := convFastOK(p)
 	for n := 0; n < p.N; n++ {

@@ -50,16 +50,22 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 	if err := p.m.CheckMemory(x.Shape[0], x.Shape[2], x.Shape[3]); err != nil {
 		return nil, err
 	}
-	fl, _ := p.buffers.Get().(*freeList)
-	if fl == nil {
-		fl = &freeList{}
-	}
+	fl := p.freeList()
 	defer p.buffers.Put(fl)
 	if x.Shape[0] > 1 {
 		return p.forwardImages(x, fl), nil
 	}
 	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
+}
+
+// freeList takes a buffer free list from the pool (give it back with
+// p.buffers.Put).
+func (p *Predictor) freeList() *freeList {
+	if fl, ok := p.buffers.Get().(*freeList); ok {
+		return fl
+	}
+	return &freeList{}
 }
 
 // forwardImages runs a batch image by image: Threads() goroutines each take
@@ -96,10 +102,7 @@ func (p *Predictor) forwardImages(x *Tensor, fl *freeList) *Tensor {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wfl, _ := p.buffers.Get().(*freeList)
-			if wfl == nil {
-				wfl = &freeList{}
-			}
+			wfl := p.freeList()
 			work(wfl)
 			p.buffers.Put(wfl)
 		}()
