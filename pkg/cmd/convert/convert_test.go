@@ -90,14 +90,7 @@ func TestConvertedLogits(t *testing.T) {
 func TestConvertErrors(t *testing.T) {
 	dir := t.TempDir()
 	dst := filepath.Join(dir, "out.pth")
-	good, err := os.ReadFile(fixtures.Testdata(t, "convert/timm_fused.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	truncated := filepath.Join(dir, "truncated.pth")
-	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	truncated := fixtures.TruncatedCopy(t, "convert/timm_fused.pth", dir)
 	notPth := fixtures.Testdata(t, "onnx/timm_tiny_fused.onnx")
 	for _, c := range []struct {
 		args []string

@@ -42,14 +42,7 @@ func TestUsageErrors(t *testing.T) {
 // is an error naming it, and no ONNX file (nor its directory) is written.
 func TestBadCheckpoints(t *testing.T) {
 	dir := t.TempDir()
-	good, err := os.ReadFile(fixtures.Testdata(t, "checkpoint/tiny_train.pth"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	truncated := filepath.Join(dir, "truncated.pth")
-	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	truncated := fixtures.TruncatedCopy(t, "checkpoint/tiny_train.pth", dir)
 	notPth := fixtures.Testdata(t, "onnx/mmpretrain_tiny_deploy.onnx")
 	for _, ckpt := range []string{truncated, notPth, filepath.Join(dir, "none.pth")} {
 		out := filepath.Join(dir, "out", "m.onnx")

@@ -92,14 +92,7 @@ func TestValidateErrors(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("\x08\x07\x12\x03abc"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	good, err := os.ReadFile(fixtures.Testdata(t, "onnx/mmpretrain_tiny_deploy.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	truncated := filepath.Join(dir, "truncated.onnx")
-	if err := os.WriteFile(truncated, good[:len(good)/2], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	truncated := fixtures.TruncatedCopy(t, "onnx/mmpretrain_tiny_deploy.onnx", dir)
 	pth := fixtures.Testdata(t, "checkpoint/tiny_train.pth")
 	for _, c := range []struct {
 		args []string
