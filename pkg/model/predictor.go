@@ -47,7 +47,7 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 	if err := checkInput(x); err != nil {
 		return nil, err
 	}
-	if err := p.m.CheckMemory(x.Shape[0], x.Shape[2], x.Shape[3]); err != nil {
+	if err := p.CheckMemory(x.Shape[0], x.Shape[2], x.Shape[3]); err != nil {
 		return nil, err
 	}
 	fl := p.freeList()

@@ -272,3 +272,50 @@ func TestPredictorRecyclesBuffersSafely(t *testing.T) {
 		}
 	}
 }
+
+// The memory estimate of Predictor.Forward follows the path it takes: one
+// image is the whole-pass estimate; a batch is its input plus one image's
+// activations per goroutine, far below the whole batch's layer by layer,
+// and it grows with the goroutines.
+func TestPredictBytes(t *testing.T) {
+	m, err := New(Config{Arch: ArchZoo["s0"], Deploy: true, NumClasses: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const h, w = 224, 224
+	in1 := int64(4 * 3 * h * w)
+	one := m.ActivationBytes(1, h, w)
+	if got := m.predictBytes(1, h, w, 2); got != one {
+		t.Errorf("1 image: %d, want ActivationBytes %d", got, one)
+	}
+	for _, th := range []int{1, 2} {
+		want := 32*in1 + int64(th)*(one-in1)
+		if got := m.predictBytes(32, h, w, th); got != want || got >= m.ActivationBytes(32, h, w) {
+			t.Errorf("32 images, %d threads: %d, want %d (below the layer-by-layer %d)", th, got, want, m.ActivationBytes(32, h, w))
+		}
+	}
+	if got := m.predictBytes(1<<40, 1<<20, 1<<20, 2); got != 1<<62 {
+		t.Errorf("overflow: %d, want saturation", got)
+	}
+}
+
+// ActivationBytes saturates instead of wrapping round for inputs no
+// machine holds (--shape 2147483647 once passed the memory check and
+// panicked allocating the input).
+func TestActivationBytesSaturates(t *testing.T) {
+	m, err := New(Config{Arch: ArchZoo["s0"], Deploy: true, NumClasses: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][3]int{{1, 1<<31 - 1, 1<<31 - 1}, {1 << 20, 1 << 20, 1 << 20}} {
+		if got := m.ActivationBytes(c[0], c[1], c[2]); got != 1<<62 {
+			t.Errorf("%v: %d, want 2^62", c, got)
+		}
+		if got := m.predictBytes(c[0], c[1], c[2], 2); got != 1<<62 {
+			t.Errorf("predict %v: %d, want 2^62", c, got)
+		}
+	}
+	if got := m.ActivationBytes(1, 224, 224); got <= 0 || got > 1<<30 {
+		t.Errorf("224x224: %d", got)
+	}
+}

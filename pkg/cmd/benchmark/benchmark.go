@@ -125,13 +125,13 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		m.InitWeights(rand.New(rand.NewSource(0)))
 	}
-	// Refuse before the input and the activations are allocated.
-	if err := m.CheckMemory(opts.BatchSize, opts.H, opts.W); err != nil {
-		return err
-	}
 	pred := m.NewPredictor()
 	if opts.Threads > 0 {
 		defer kernels.SetThreads(kernels.SetThreads(opts.Threads))
+	}
+	// Refuse before the input and the activations are allocated.
+	if err := pred.CheckMemory(opts.BatchSize, opts.H, opts.W); err != nil {
+		return err
 	}
 	r := rand.New(rand.NewSource(1))
 	x := model.NewTensor(opts.BatchSize, 3, opts.H, opts.W)
