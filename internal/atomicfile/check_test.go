@@ -75,14 +75,21 @@ func TestCheckFile(t *testing.T) {
 	}
 }
 
-func TestSweepRemovesOnlyStaleTempsOfOurs(t *testing.T) {
-	dir := t.TempDir()
-	// A pid that is certainly dead: a child that has exited and been reaped.
-	cmd := exec.Command("true")
+// deadPID returns a pid that is certainly dead: that of a child (this test
+// binary, running no test) that has exited and been reaped. It needs no
+// other program on the machine.
+func deadPID(t *testing.T) int {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	dead := cmd.ProcessState.Pid()
+	return cmd.ProcessState.Pid()
+}
+
+func TestSweepRemovesOnlyStaleTempsOfOurs(t *testing.T) {
+	dir := t.TempDir()
+	dead := deadPID(t)
 	old := time.Now().Add(-2 * StaleAge)
 	files := map[string]bool{ // name -> removed by Sweep
 		".epoch_3.pth.tmp-" + hostTag + "-" + strconv.Itoa(dead) + "-123":          true,  // writer gone
@@ -132,9 +139,7 @@ func TestSweepRemovesOnlyStaleTempsOfOurs(t *testing.T) {
 
 func TestWriteSweepsTheTargetFolder(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command("true")
-	cmd.Run()
-	stale := filepath.Join(dir, ".epoch_1.pth.tmp-"+hostTag+"-"+strconv.Itoa(cmd.ProcessState.Pid())+"-42")
+	stale := filepath.Join(dir, ".epoch_1.pth.tmp-"+hostTag+"-"+strconv.Itoa(deadPID(t))+"-42")
 	os.WriteFile(stale, make([]byte, 1<<20), 0o644)
 	if err := WriteFile(filepath.Join(dir, "epoch_2.pth"), []byte("x")); err != nil {
 		t.Fatal(err)
