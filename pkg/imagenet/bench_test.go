@@ -29,10 +29,27 @@ func imagenetFiles(b testing.TB) [][]byte {
 }
 
 // BenchmarkPreprocess measures the test pipeline per image on the 30
-// shared ImageNet JPEGs: decode (pkg/imagenet/jpeg), decode+resize+crop,
-// and the full path including normalization. Reported as images/s.
+// shared ImageNet JPEGs and on the serve benchmark's photos: decode
+// (pkg/imagenet/jpeg), decode+resize+crop (with a full decode, and with
+// the pipeline's partial one) and the full path including normalization.
+// Reported as images/s.
 func BenchmarkPreprocess(b *testing.B) {
-	files := imagenetFiles(b)
+	b.Run("imagenet", func(b *testing.B) { benchPreprocess(b, imagenetFiles(b)) })
+	b.Run("photos", func(b *testing.B) { benchPreprocess(b, servePhotos(b)) })
+}
+
+// servePhotos returns the JPEGs make bench-serve sends: two 640x427 4:4:4
+// photos and a 280x360 one, twice.
+func servePhotos(b testing.TB) [][]byte {
+	dir := filepath.Dir(fixtures.Shared(b, "inputs/images/sklearn_china.jpg"))
+	var files [][]byte
+	for _, name := range []string{"skimage_rocket.jpg", "sklearn_china.jpg", "gomod_go-turns-two-280x360.jpeg", "gomod_go-turns-two-280x360.jpeg"} {
+		files = append(files, readFile(b, filepath.Join(dir, name)))
+	}
+	return files
+}
+
+func benchPreprocess(b *testing.B, files [][]byte) {
 	p := mustPipeline(b, testPipelineSteps)
 	norm := ImageNetNormalizer()
 	x := make([]float32, 3*224*224)
@@ -53,6 +70,17 @@ func BenchmarkPreprocess(b *testing.B) {
 	b.Run("decode+resize+crop", func(b *testing.B) {
 		run(b, func(data []byte) {
 			m, err := Decode(data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := p.Apply(m, nil); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("pipeline-decode+resize+crop", func(b *testing.B) {
+		run(b, func(data []byte) {
+			m, err := p.Decode(data)
 			if err != nil {
 				b.Fatal(err)
 			}

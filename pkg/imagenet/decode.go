@@ -28,8 +28,16 @@ const MaxPixels = 1 << 28
 // this variable (tests replace it). It is pkg/imagenet/jpeg: libjpeg-turbo's
 // decoding as OpenCV 4.6 runs it (ISLOW IDCT, fancy upsampling, libjpeg's
 // YCbCr tables, EXIF orientation applied), byte for byte.
-var decodeJPEG = func(data []byte) (*Image, error) {
-	m, err := jpeg.Decode(data)
+// A non-empty region r asks only for the pixels inside it
+// (jpeg.DecodeRegion); the others may then be zero.
+var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
+	var m *jpeg.Image
+	var err error
+	if r.Empty() {
+		m, err = jpeg.Decode(data)
+	} else {
+		m, err = jpeg.DecodeRegion(data, r)
+	}
 	if err != nil {
 		var fe jpeg.FormatError
 		var ue jpeg.UnsupportedError
@@ -41,7 +49,11 @@ var decodeJPEG = func(data []byte) (*Image, error) {
 		}
 		return nil, FormatError("jpeg: " + err.Error())
 	}
-	return &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings}, nil
+	img := &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings}
+	if !r.Empty() && !image.Rect(0, 0, m.Width, m.Height).In(r) {
+		img.region = r
+	}
+	return img, nil
 }
 
 // MaxFileBytes bounds the size of an image file ReadFile reads (1 GiB: an
@@ -51,11 +63,15 @@ const MaxFileBytes = 1 << 30
 // DecodeFile reads (ReadFile) and decodes an image file. Errors name the
 // file.
 func DecodeFile(path string) (*Image, error) {
+	return decodeFile(path, Decode)
+}
+
+func decodeFile(path string, decode func([]byte) (*Image, error)) (*Image, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	m, err := Decode(data)
+	m, err := decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -129,7 +145,14 @@ func Format(data []byte) string {
 // PNM (P1–P6). Grayscale is replicated to 3 channels, alpha is dropped
 // without compositing, 16-bit samples become value>>8 and palettes are
 // expanded.
-func Decode(data []byte) (m *Image, err error) {
+func Decode(data []byte) (*Image, error) {
+	return decodeRegion(data, image.Rectangle{})
+}
+
+// decodeRegion is Decode, or with a non-empty r (the pixels a pipeline
+// reads, Pipeline.Decode) a decoding in which a JPEG's pixels outside r
+// may be left zero.
+func decodeRegion(data []byte, r image.Rectangle) (m *Image, err error) {
 	format := Format(data)
 	if format == "" {
 		if len(data) == 0 {
@@ -153,7 +176,7 @@ func Decode(data []byte) (m *Image, err error) {
 	}
 	switch format {
 	case "jpeg":
-		return decodeJPEG(data)
+		return decodeJPEG(data, r)
 	case "pnm":
 		return decodePNM(data)
 	}

@@ -125,7 +125,7 @@ func TestDecodeFormats(t *testing.T) {
 	saved := decodeJPEG
 	defer func() { decodeJPEG = saved }()
 	called := false
-	decodeJPEG = func(data []byte) (*Image, error) { called = true; return NewImage(1, 1), nil }
+	decodeJPEG = func(data []byte, _ image.Rectangle) (*Image, error) { called = true; return NewImage(1, 1), nil }
 	if m := mustDecode(t, jb.Bytes()); !called || m.Width != 1 {
 		t.Error("Decode did not use decodeJPEG")
 	}

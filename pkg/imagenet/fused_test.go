@@ -3,6 +3,7 @@ package imagenet
 import (
 	"bytes"
 	"fmt"
+	"image"
 	"math/rand/v2"
 	"testing"
 )
@@ -20,6 +21,7 @@ func TestFusedResizeEdgeCrop(t *testing.T) {
 		n = 100
 	}
 	var buf *Image
+	partial := 0
 	for i := 0; i < n; i++ {
 		w, h := 1+rng.IntN(160), 1+rng.IntN(160)
 		scale := 1 + rng.IntN(140)
@@ -59,6 +61,27 @@ func TestFusedResizeEdgeCrop(t *testing.T) {
 		}
 		if wantErr == nil {
 			want = m
+			// The fused step reads only sourceRect: other pixels scrambled
+			// give the same bytes.
+			if r, ok := p.sourceRect(w, h); ok {
+				if r != src.Bounds() {
+					partial++
+				}
+				scr := src.Clone()
+				for y := 0; y < h; y++ {
+					for x := 0; x < w; x++ {
+						if !image.Pt(x, y).In(r) {
+							i := 3 * (y*w + x)
+							scr.Pix[i], scr.Pix[i+1], scr.Pix[i+2] = byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))
+						}
+					}
+				}
+				got, err := p.Apply(scr, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				diffPixels(t, fmt.Sprintf("%s, pixels outside %v scrambled", name, r), got, want)
+			}
 		}
 
 		got, err := p.Apply(src.Clone(), nil)
@@ -90,5 +113,8 @@ func TestFusedResizeEdgeCrop(t *testing.T) {
 		if t.Failed() {
 			return
 		}
+	}
+	if partial < n/4 {
+		t.Fatalf("sourceRect was smaller than the image in only %d of %d cases", partial, n)
 	}
 }

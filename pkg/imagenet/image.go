@@ -15,6 +15,9 @@ type Image struct {
 	// decoded (libjpeg's texts, e.g. "Premature end of JPEG file"), as
 	// OpenCV prints them.
 	Warnings []string
+	// region, when not empty, is the part of the image that was decoded
+	// (Pipeline.Decode): the pixels outside it are not the file's.
+	region image.Rectangle
 }
 
 // NewImage returns a zeroed w×h image.
@@ -59,7 +62,7 @@ func (m *Image) check(what string) {
 
 // Clone returns a deep copy.
 func (m *Image) Clone() *Image {
-	c := &Image{Width: m.Width, Height: m.Height, Pix: make([]byte, 3*m.Width*m.Height)}
+	c := &Image{Width: m.Width, Height: m.Height, Pix: make([]byte, 3*m.Width*m.Height), region: m.region}
 	copy(c.Pix, m.Pix)
 	return c
 }

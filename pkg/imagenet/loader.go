@@ -26,7 +26,8 @@ type LoaderOptions struct {
 	// SkipInvalid skips samples that fail to load or preprocess instead of
 	// failing; they are listed in Batch.Skipped and Loader.Skipped.
 	SkipInvalid bool
-	// Decode reads one file; default DecodeFile.
+	// Decode reads one file; default the pipeline's DecodeFile (which
+	// skips the parts of a JPEG its test pipeline does not read).
 	Decode func(path string) (*Image, error)
 }
 
@@ -128,7 +129,7 @@ func NewLoader(ds *Dataset, indices []int, pipe *Pipeline, norm Normalizer, batc
 		opts.InFlight = 2
 	}
 	if opts.Decode == nil {
-		opts.Decode = DecodeFile
+		opts.Decode = pipe.DecodeFile
 	}
 	workers = max(workers, 1)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -2,6 +2,7 @@ package imagenet
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -103,6 +104,57 @@ func (p *Pipeline) Apply(img *Image, rng *rand.Rand) (*Image, error) {
 	return p.apply(img, rng, nil, nil)
 }
 
+// Decode decodes an image file's bytes as Decode does, for this pipeline
+// only: when its first transform (after markers such as
+// LoadImageFromFile) is the fused ResizeEdge+CenterCrop step, a JPEG is
+// decoded only where that step reads (jpeg.DecodeRegion: the inverse DCT
+// and colour conversion of the rest are skipped; a 640x427 photo resized
+// to 256 and cropped to 224 reads about half its pixels). Apply on the
+// result gives the bytes Apply gives on Decode(data); the image is for
+// Apply alone (Apply refuses it in a pipeline that would read more).
+func (p *Pipeline) Decode(data []byte) (*Image, error) {
+	if format, w, h, err := DecodeConfig(data); err == nil && format == "jpeg" && checkSize(w, h) == nil {
+		if r, ok := p.sourceRect(w, h); ok {
+			return decodeRegion(data, r)
+		}
+	}
+	return Decode(data)
+}
+
+// DecodeFile reads (ReadFile) and decodes an image file for this pipeline
+// (Pipeline.Decode). Errors name the file.
+func (p *Pipeline) DecodeFile(path string) (*Image, error) {
+	return decodeFile(path, p.Decode)
+}
+
+// sourceRect reports the pixels of a w×h image the pipeline reads when
+// that is known to be fewer than all: a pipeline that starts (after
+// identity steps) with ResizeEdge directly followed by CenterCrop reads
+// only the source window of the crop (Resizer.SourceRect).
+func (p *Pipeline) sourceRect(w, h int) (image.Rectangle, bool) {
+	i := 0
+	for i < len(p.Steps) && p.Steps[i] == identity {
+		i++
+	}
+	if i+1 >= len(p.Steps) {
+		return image.Rectangle{}, false
+	}
+	re, ok := p.Steps[i].(*ResizeEdge)
+	cc, ok2 := p.Steps[i+1].(*CenterCrop)
+	if !ok || !ok2 {
+		return image.Rectangle{}, false
+	}
+	rw, rh := ResizeEdgeSize(w, h, re.Scale, re.Edge)
+	if rw <= 0 || rh <= 0 {
+		return image.Rectangle{}, false // Apply reports the error
+	}
+	crop := CenterCropRect(rw, rh, cc.W, cc.H)
+	if rw == w && rh == h {
+		return crop, true
+	}
+	return cachedResizer(re.Filter, rw, rh, w, h, crop).SourceRect(), true
+}
+
 // Meta is the metainfo mmcv's transforms record beside the pixels and
 // PackInputs keeps in the DataSample: the decoded and the final (h, w), and
 // the (w, h) scale factors of the last resize (ResizeEdge, Resize), as
@@ -126,6 +178,11 @@ func (m *Meta) scaled(from *Image, w, h int) {
 // When meta is not nil it receives the sample's metainfo.
 func (p *Pipeline) apply(img *Image, rng *rand.Rand, buf *Image, meta *Meta) (*Image, error) {
 	var err error
+	if !img.region.Empty() {
+		if r, ok := p.sourceRect(img.Width, img.Height); !ok || !r.In(img.region) {
+			return nil, fmt.Errorf("imagenet: an image decoded for the pixels %v only (Pipeline.Decode) given to a pipeline that reads more", img.region)
+		}
+	}
 	if meta != nil {
 		*meta = Meta{OriShape: [2]int{img.Height, img.Width}}
 	}

@@ -275,6 +275,24 @@ func (f *Filter) NewCropResizer(dstW, dstH, srcW, srcH int, crop image.Rectangle
 	return r
 }
 
+// SourceRect returns the source pixels Resize reads: the columns of the
+// horizontal taps of the window's outputs and the rows of its vertical
+// taps (the window itself along an axis that is not resized).
+func (r *Resizer) SourceRect() image.Rectangle {
+	s := r.win
+	if r.needH {
+		s.Min.X, s.Max.X = r.sw, 0
+		for _, off := range r.h.off {
+			s.Min.X = min(s.Min.X, off/3)
+			s.Max.X = max(s.Max.X, off/3+r.h.taps)
+		}
+	}
+	if r.needV {
+		s.Min.Y, s.Max.Y = r.yFirst, r.yLast
+	}
+	return s
+}
+
 // OutputSize returns the size of the images Resize writes: the crop's
 // size for a NewCropResizer, else the destination size.
 func (r *Resizer) OutputSize() (w, h int) { return r.win.Dx(), r.win.Dy() }

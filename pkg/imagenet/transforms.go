@@ -108,7 +108,13 @@ func newLoadImageFromFile(p Params) (Transform, error) {
 	return identity, nil
 }
 
-var identity = TransformFunc(func(img *Image, _ *rand.Rand) (*Image, error) { return img, nil })
+// identity is the transform of the steps that leave the pixels alone
+// (LoadImageFromFile, PackInputs); Pipeline.sourceRect looks past them.
+var identity Transform = identityStep{}
+
+type identityStep struct{}
+
+func (identityStep) Apply(img *Image, _ *rand.Rand) (*Image, error) { return img, nil }
 
 // PackInputs only changes layout (HWC → CHW), which the Normalizer does.
 func newPackInputs(p Params) (Transform, error) {

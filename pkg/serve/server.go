@@ -236,7 +236,7 @@ func (s *Server) prepare(ctx context.Context, name string, data []byte) (predict
 		return predict.Input{}, s.contextError(context.Cause(ctx))
 	}
 	defer func() { <-s.decoding }()
-	img, err := imagenet.Decode(data)
+	img, err := s.pipe.Decode(data)
 	if err != nil {
 		return predict.Input{}, imageError(err)
 	}

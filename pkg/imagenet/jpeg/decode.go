@@ -169,6 +169,7 @@ func (d *decoder) decode() (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.setupRegion()
 	if !d.arith {
 		for i := 0; i < 2; i++ {
 			if d.dcTables[i] == nil {
@@ -229,6 +230,9 @@ func (d *decoder) decode() (*Image, error) {
 			stride := c.pbw * 8
 			for by := 0; by < c.pbh; by++ {
 				for bx := 0; bx < c.pbw; bx++ {
+					if !d.needBlock(c, bx, by) {
+						continue
+					}
 					blk := (*[64]int16)(c.coefs[(by*c.pbw+bx)*64:])
 					idct(blk, &c.qt, c.plane, by*8*stride+bx*8, stride)
 				}
@@ -506,7 +510,9 @@ func (d *decoder) decodeScan() (int, error) {
 				if nblocks == 1 {
 					c := st.comps[0]
 					stride := c.pbw * 8
-					idctBlock(blocks[0], st.acNZ[0], &c.qt, c.plane, my*8*stride+mx*8, stride)
+					if d.needBlock(c, mx, my) {
+						idctBlock(blocks[0], st.acNZ[0], &c.qt, c.plane, my*8*stride+mx*8, stride)
+					}
 				} else {
 					b := 0
 					for _, c := range st.comps {
@@ -514,7 +520,9 @@ func (d *decoder) decodeScan() (int, error) {
 						for y := 0; y < c.v; y++ {
 							for x := 0; x < c.h; x++ {
 								bx, by := mx*c.h+x, my*c.v+y
-								idctBlock(blocks[b], st.acNZ[b], &c.qt, c.plane, by*8*stride+bx*8, stride)
+								if d.needBlock(c, bx, by) {
+									idctBlock(blocks[b], st.acNZ[b], &c.qt, c.plane, by*8*stride+bx*8, stride)
+								}
 								b++
 							}
 						}

@@ -1,5 +1,7 @@
 package jpeg
 
+import "image"
+
 // Marker codes (T.81 Table B.1).
 const (
 	mSOF0  = 0xC0
@@ -69,7 +71,8 @@ type component struct {
 	coefs  []int16 // multi-scan mode: pbw*pbh*64 coefficients
 	dcTbl  int
 	acTbl  int
-	coefBt [64]int // progressive: coef_bits (-1 = never coded)
+	coefBt [64]int   // progressive: coef_bits (-1 = never coded)
+	span   blockSpan // DecodeRegion: the blocks the region depends on
 }
 
 type scanInfo struct {
@@ -114,6 +117,11 @@ type decoder struct {
 	insufficient bool
 	warnings     []string
 	ar           arithState
+
+	// DecodeRegion: the pixels wanted, and whether they limit the work
+	// (see setupRegion).
+	region                image.Rectangle
+	useRegion, regionUsed bool
 
 	multiScan  bool
 	scanNumber int

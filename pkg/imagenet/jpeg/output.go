@@ -230,11 +230,12 @@ func (d *decoder) render(img *Image, cs colorSpace, plans []upPlan, rows int) {
 	for i := range d.comps {
 		bufs[i] = make([]byte, max(w, 2*d.comps[i].dw, d.comps[i].pbw*8*d.maxH)+16)
 	}
-	for y := 0; y < rows; y++ {
+	x0, x1, y0, y1 := d.renderSpan()
+	for y := y0; y < min(rows, y1); y++ {
 		for i := range d.comps {
-			srcs[i] = upsampleRow(&d.comps[i], plans[i], y, w, bufs[i])
+			srcs[i] = upsampleRow(&d.comps[i], plans[i], y, w, bufs[i])[x0:x1]
 		}
-		convertRow(cs, srcs, img.Pix[y*w*3:(y+1)*w*3], w)
+		convertRow(cs, srcs, img.Pix[(y*w+x0)*3:(y*w+x1)*3], x1-x0)
 	}
 	if rows > 0 {
 		last := img.Pix[(rows-1)*w*3 : rows*w*3]
