@@ -61,6 +61,24 @@ func BenchmarkDecodeImageNet(b *testing.B) {
 	})
 }
 
+// servePhotos are the JPEGs among the serve benchmark's inputs (shared
+// fixtures inputs/images: baseline 4:4:4 photos, 280x360 to 640x427).
+var servePhotos = []string{"skimage_rocket.jpg", "sklearn_china.jpg", "gomod_go-turns-two-280x360.jpeg"}
+
+// BenchmarkDecodeServePhotos decodes each of servePhotos (skipped without
+// the shared fixtures).
+func BenchmarkDecodeServePhotos(b *testing.B) {
+	for _, name := range servePhotos {
+		data, err := os.ReadFile(fixtures.Shared(b, "inputs/images/"+name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			runDecodeBench(b, [][]byte{data}, func(f []byte) error { _, err := Decode(f); return err })
+		})
+	}
+}
+
 // BenchmarkDecodeLarge uses the committed 1000x667 quality-90 fixture.
 func BenchmarkDecodeLarge(b *testing.B) {
 	data, err := os.ReadFile(fixtures.Testdata(b, "jpeg/images/large_1000x667_420_q90.jpg"))

@@ -48,10 +48,53 @@ func init() {
 	}
 }
 
+// idctBound is the bound on the dequantized coefficients within which
+// idctAVX2's 32-bit lanes give exactly the bytes of the int64 Go code.
+// Each pass computes, per output, a linear form of its eight inputs
+// (wrapping adds, subtracts and multiplies by constants: exact modulo 2^32
+// whatever the intermediates do) plus a rounding constant, and shifts it.
+//
+//   - Pass 2 keeps bits 18..27 of that sum (the >>18 and the 0x3FF mask),
+//     which only depend on it modulo 2^32: 32-bit lanes are always exact.
+//   - Pass 1 keeps bits 11..42 (>>11, then the truncation to int32), which
+//     32-bit lanes get right only when the sum fits in int32:
+//     |form| + 2^10 <= 2^31-1. The largest sum of the absolute
+//     coefficients of a form over the eight outputs is idctFormL1 = 61214
+//     (output 2, whose coefficients for x0..x7 are 8192, 6437, -4433,
+//     -11362, -8192, 2261, 10704, 9633), so it is enough that every
+//     dequantized coefficient has |blk[i]*q[i]| <= (2^31-1-2^10)/61214 =
+//     35081.
+//
+// Real photos stay far inside (8-bit samples give dequantized values up to
+// about 2^11); idctAVX2 checks the bound and declines other blocks, which
+// then take the Go path. TestIDCTBound re-derives the numbers from the Go
+// pass 1.
+const (
+	idctFormL1 = 61214
+	idctBound  = (1<<31 - 1 - 1<<10) / idctFormL1
+)
+
 // idct transforms the natural-order coefficients blk, dequantized by q,
 // into an 8x8 block of samples at out[off:], rows stride bytes apart.
 func idct(blk *[64]int16, q *[64]int32, out []byte, off, stride int) {
+	if useAVX2 {
+		_ = out[off+7*stride+7]
+		if idctAVX2(blk, q, &out[off], stride) {
+			return
+		}
+	}
+	idctGo(blk, q, out, off, stride)
+}
+
+func idctGo(blk *[64]int16, q *[64]int32, out []byte, off, stride int) {
 	var ws [64]int32
+	idctPass1(blk, q, &ws)
+	idctPass2(&ws, out, off, stride)
+}
+
+// idctPass1 is the column pass: dequantized columns of blk to the
+// workspace, with PASS1_BITS extra bits.
+func idctPass1(blk *[64]int16, q *[64]int32, ws *[64]int32) {
 	for c := 0; c < 8; c++ {
 		if blk[8+c] == 0 && blk[16+c] == 0 && blk[24+c] == 0 && blk[32+c] == 0 &&
 			blk[40+c] == 0 && blk[48+c] == 0 && blk[56+c] == 0 {
@@ -109,6 +152,10 @@ func idct(blk *[64]int16, q *[64]int32, out []byte, off, stride int) {
 		ws[24+c] = int32((tmp13 + t0 + rnd) >> sh)
 		ws[32+c] = int32((tmp13 - t0 + rnd) >> sh)
 	}
+}
+
+// idctPass2 is the row pass: workspace rows to samples at out[off:].
+func idctPass2(ws *[64]int32, out []byte, off, stride int) {
 	for r := 0; r < 8; r++ {
 		w := ws[r*8 : r*8+8 : r*8+8]
 		o := (*[8]byte)(out[off+r*stride:])

@@ -138,14 +138,26 @@ func h2v1Fancy(in, out []byte) {
 	v := int(in[0])
 	out[0] = in[0]
 	out[1] = byte((3*v + int(in[1]) + 2) >> 2)
-	for i := 1; i < n-1; i++ {
-		v := 3 * int(in[i])
-		out[2*i] = byte((v + int(in[i-1]) + 1) >> 2)
-		out[2*i+1] = byte((v + int(in[i+1]) + 2) >> 2)
+	i := 1
+	if m := (n - 2) &^ 15; useAVX2 && m > 0 {
+		h2v1FancyMid(&in[0], &out[2], m)
+		i += m
 	}
+	h2v1FancyMidGo(in[i-1:], out[2*i:2*n-2])
 	v = int(in[n-1])
 	out[2*n-2] = byte((3*v + int(in[n-2]) + 1) >> 2)
 	out[2*n-1] = in[n-1]
+}
+
+// h2v1FancyMidGo is the interior of h2v1Fancy, the loop h2v1FancyMid
+// (AVX2) runs: the output pairs of in[1:len(out)/2+1].
+func h2v1FancyMidGo(in, out []byte) {
+	in = in[:len(out)/2+2]
+	for j := 0; j < len(out)/2; j++ {
+		v := 3 * int(in[j+1])
+		out[2*j] = byte((v + int(in[j]) + 1) >> 2)
+		out[2*j+1] = byte((v + int(in[j+2]) + 2) >> 2)
+	}
 }
 
 // h2v2Fancy produces one output row of the 2x2 triangle filter from the
@@ -158,16 +170,31 @@ func h2v2Fancy(in0, in1, out []byte) {
 	next := 3*int(in0[1]) + int(in1[1])
 	out[0] = byte((this*4 + 8) >> 4)
 	out[1] = byte((this*3 + next + 7) >> 4)
-	last := this
-	this = next
-	for i := 1; i < n-1; i++ {
-		next = 3*int(in0[i+1]) + int(in1[i+1])
-		out[2*i] = byte((this*3 + last + 8) >> 4)
-		out[2*i+1] = byte((this*3 + next + 7) >> 4)
-		last, this = this, next
+	i := 1
+	if m := (n - 2) &^ 15; useAVX2 && m > 0 {
+		h2v2FancyMid(&in0[0], &in1[0], &out[2], m)
+		i += m
 	}
+	h2v2FancyMidGo(in0[i-1:], in1[i-1:], out[2*i:2*n-2])
+	this = 3*int(in0[n-1]) + int(in1[n-1])
+	last := 3*int(in0[n-2]) + int(in1[n-2])
 	out[2*n-2] = byte((this*3 + last + 8) >> 4)
 	out[2*n-1] = byte((this*4 + 7) >> 4)
+}
+
+// h2v2FancyMidGo is the interior of h2v2Fancy, the loop h2v2FancyMid
+// (AVX2) runs: the output pairs of columns 1..len(out)/2 of in0, in1.
+func h2v2FancyMidGo(in0, in1, out []byte) {
+	k := len(out) / 2
+	in0, in1 = in0[:k+2], in1[:k+2]
+	last := 3*int(in0[0]) + int(in1[0])
+	this := 3*int(in0[1]) + int(in1[1])
+	for j := 0; j < k; j++ {
+		next := 3*int(in0[j+2]) + int(in1[j+2])
+		out[2*j] = byte((this*3 + last + 8) >> 4)
+		out[2*j+1] = byte((this*3 + next + 7) >> 4)
+		last, this = this, next
+	}
 }
 
 // YCbCr->RGB tables of libjpeg's jdcolor.c (SCALEBITS 16, ONE_HALF rounding).
@@ -195,8 +222,22 @@ func init() {
 }
 
 // yccRow converts one row of full-resolution Y, Cb, Cr to BGR with
-// libjpeg's tables.
+// libjpeg's tables (yccRowAVX2 computes their formulas; its 16-byte
+// stores run 4 bytes past its last pixel, so it stops 2 pixels short).
 func yccRow(yy, cb, cr, out []byte) {
+	n := len(yy)
+	cb = cb[:n]
+	cr = cr[:n]
+	out = out[:3*n]
+	x := 0
+	if m := (n - 2) &^ 7; useAVX2 && m > 0 {
+		yccRowAVX2(&yy[0], &cb[0], &cr[0], &out[0], m)
+		x = m
+	}
+	yccRowGo(yy[x:], cb[x:], cr[x:], out[3*x:])
+}
+
+func yccRowGo(yy, cb, cr, out []byte) {
 	cb = cb[:len(yy)]
 	cr = cr[:len(yy)]
 	out = out[:3*len(yy)]
