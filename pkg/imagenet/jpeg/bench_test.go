@@ -100,44 +100,71 @@ func BenchmarkDecodeLarge(b *testing.B) {
 // by other processes. It reports images/s and MB/s (compressed bytes) of
 // each decoder over the whole set, and their ratio.
 func BenchmarkDecodeImageNetPaired(b *testing.B) {
-	files := benchFiles(b)
+	runPairedBench(b, benchFiles(b), "this", "stdlib", func(f []byte) error { _, err := Decode(f); return err },
+		func(f []byte) error { _, err := stdjpeg.Decode(bytes.NewReader(f)); return err })
+}
+
+// BenchmarkDecodeAVX2Paired is BenchmarkDecodeImageNetPaired for this
+// decoder with its AVX2 kernels ("avx2") and without ("go"), on the serve
+// photos and the ImageNet files.
+func BenchmarkDecodeAVX2Paired(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2 kernels here (purego build, non-amd64, or a CPU without AVX2)")
+	}
+	serve := make([][]byte, len(servePhotos))
+	for i, name := range servePhotos {
+		var err error
+		if serve[i], err = os.ReadFile(fixtures.Shared(b, "inputs/images/"+name)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	decode := func(f []byte) error { _, err := Decode(f); return err }
+	decodeGo := func(f []byte) error { defer disableAVX2()(); return decode(f) }
+	b.Run("serve", func(b *testing.B) { runPairedBench(b, serve, "avx2", "go", decode, decodeGo) })
+	b.Run("imagenet", func(b *testing.B) { runPairedBench(b, benchFiles(b), "avx2", "go", decode, decodeGo) })
+}
+
+// runPairedBench decodes each file alternately with decA and decB, keeps
+// per file and decoder the fastest of the b.N runs, and reports both
+// decoders' images/s and MB/s over the set and the speedup of A over B.
+func runPairedBench(b *testing.B, files [][]byte, nameA, nameB string, decA, decB func([]byte) error) {
 	total := 0
 	for _, f := range files {
 		total += len(f)
 	}
-	minThis := make([]float64, len(files))
-	minStd := make([]float64, len(files))
+	minA := make([]float64, len(files))
+	minB := make([]float64, len(files))
 	for i := range files {
-		minThis[i], minStd[i] = 1e9, 1e9
+		minA[i], minB[i] = 1e9, 1e9
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for j, f := range files {
 			t0 := nowSeconds()
-			if _, err := Decode(f); err != nil {
+			if err := decA(f); err != nil {
 				b.Fatal(err)
 			}
 			t1 := nowSeconds()
-			if _, err := stdjpeg.Decode(bytes.NewReader(f)); err != nil {
+			if err := decB(f); err != nil {
 				b.Fatal(err)
 			}
 			t2 := nowSeconds()
-			minThis[j] = min(minThis[j], t1-t0)
-			minStd[j] = min(minStd[j], t2-t1)
+			minA[j] = min(minA[j], t1-t0)
+			minB[j] = min(minB[j], t2-t1)
 		}
 	}
-	var tThis, tStd float64
+	var tA, tB float64
 	for j := range files {
-		tThis += minThis[j]
-		tStd += minStd[j]
+		tA += minA[j]
+		tB += minB[j]
 	}
 	n := float64(len(files))
 	mb := float64(total) / 1e6
-	b.ReportMetric(n/tThis, "this-images/s")
-	b.ReportMetric(n/tStd, "stdlib-images/s")
-	b.ReportMetric(mb/tThis, "this-MB/s")
-	b.ReportMetric(mb/tStd, "stdlib-MB/s")
-	b.ReportMetric(tStd/tThis, "speedup")
+	b.ReportMetric(n/tA, nameA+"-images/s")
+	b.ReportMetric(n/tB, nameB+"-images/s")
+	b.ReportMetric(mb/tA, nameA+"-MB/s")
+	b.ReportMetric(mb/tB, nameB+"-MB/s")
+	b.ReportMetric(tB/tA, "speedup")
 }
 
 var benchStart = time.Now()
