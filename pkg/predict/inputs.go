@@ -125,17 +125,23 @@ func urlBase(u string) string {
 
 // Reader returns the function the imagenet.Loader decodes samples with:
 // files through imagenet.DecodeFile, URLs fetched with client (bounded by
-// imagenet.MaxFileBytes, stopped by ctx).
-func Reader(ctx context.Context, client *http.Client) func(string) (*imagenet.Image, error) {
+// imagenet.MaxFileBytes, stopped by ctx). With a pipeline, images are
+// decoded for it alone (Pipeline.Decode: a JPEG only where the pipeline
+// reads it); with nil, in full.
+func Reader(ctx context.Context, client *http.Client, pipe *imagenet.Pipeline) func(string) (*imagenet.Image, error) {
+	decodeFile, decode := imagenet.DecodeFile, imagenet.Decode
+	if pipe != nil {
+		decodeFile, decode = pipe.DecodeFile, pipe.Decode
+	}
 	return func(path string) (*imagenet.Image, error) {
 		if !IsURL(path) {
-			return imagenet.DecodeFile(path)
+			return decodeFile(path)
 		}
 		data, err := fetch(ctx, client, path)
 		if err != nil {
 			return nil, err
 		}
-		m, err := imagenet.Decode(data)
+		m, err := decode(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -59,7 +59,7 @@ func TestReaderFetchesURLs(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	read := Reader(context.Background(), srv.Client())
+	read := Reader(context.Background(), srv.Client(), nil)
 	if m, err := read(srv.URL + "/cat.png"); err != nil || m.Width != 451 || m.Height != 300 {
 		t.Errorf("cat.png: %v", err)
 	}
@@ -71,7 +71,7 @@ func TestReaderFetchesURLs(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Reader(ctx, srv.Client())(srv.URL + "/cat.png"); err == nil {
+	if _, err := Reader(ctx, srv.Client(), nil)(srv.URL + "/cat.png"); err == nil {
 		t.Error("a cancelled fetch succeeded")
 	}
 }

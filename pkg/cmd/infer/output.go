@@ -129,9 +129,10 @@ type job struct {
 	opts    *Options
 	sources []predict.Source
 	run     func(ctx context.Context, o predict.StreamOptions) (int, error)
-	decode  func(string) (*imagenet.Image, error)
-	stdout  *jsonArray // --json
-	failed  []error
+	// decode reads an image for the pipeline, decodeFull for --show-dir.
+	decode, decodeFull func(string) (*imagenet.Image, error)
+	stdout             *jsonArray // --json
+	failed             []error
 	// with --launcher: collect takes the results instead of printing
 	// them; failedSrc are the images of failed
 	collect   func(src predict.Source, r Result) error
@@ -162,7 +163,8 @@ func newJob(ctx context.Context, opts *Options, sources []predict.Source) (*job,
 		return nil, err
 	}
 	pred := loaded.Model.NewPredictor()
-	j := &job{opts: opts, sources: sources, decode: predict.Reader(ctx, opts.HTTPClient())}
+	j := &job{opts: opts, sources: sources,
+		decode: predict.Reader(ctx, opts.HTTPClient(), pipe), decodeFull: predict.Reader(ctx, opts.HTTPClient(), nil)}
 	j.run = func(ctx context.Context, o predict.StreamOptions) (int, error) {
 		return predict.Stream(ctx, pred, pipe, norm, loaded.Classes, sources, o)
 	}
@@ -249,7 +251,7 @@ func (j *job) result(src predict.Source, r Result, out *sink) error {
 // (mmpretrain names it after the input's stem; inputs found in a folder
 // keep their sub-folders, so that equal names do not collide).
 func (j *job) show(src predict.Source, r Result) error {
-	img, err := j.decode(src.Path)
+	img, err := j.decodeFull(src.Path)
 	if err != nil {
 		return err
 	}
