@@ -1,5 +1,7 @@
 package jpeg
 
+import "encoding/binary"
+
 // The accurate integer inverse DCT of libjpeg (jidctint.c, JDCT_ISLOW):
 // the Loeffler-Ligtenberg-Moschytz 1-D algorithm with 13-bit constants,
 // applied to columns (keeping PASS1_BITS extra bits of precision in an int
@@ -221,8 +223,8 @@ func idctBlock(blk *[64]int16, acNZ bool, q *[64]int32, out []byte, off, stride 
 	}
 	dc := int32(int64(int32(blk[0])*q[0]) << pass1Bits)
 	v := rangeLimit[((int64(dc)+(1<<(pass1Bits+2)))>>(pass1Bits+3))&0x3FF]
+	fill := uint64(v) * 0x0101010101010101 // one 8-byte store a row
 	for r := 0; r < 8; r++ {
-		o := (*[8]byte)(out[off+r*stride:])
-		*o = [8]byte{v, v, v, v, v, v, v, v}
+		binary.LittleEndian.PutUint64(out[off+r*stride:], fill)
 	}
 }

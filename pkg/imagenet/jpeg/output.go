@@ -138,19 +138,21 @@ func h2v1Fancy(in, out []byte) {
 	v := int(in[0])
 	out[0] = in[0]
 	out[1] = byte((3*v + int(in[1]) + 2) >> 2)
-	i := 1
-	if m := (n - 2) &^ 15; useAVX2 && m > 0 {
-		h2v1FancyMid(&in[0], &out[2], m)
-		i += m
+	if m := n - 2; useAVX2 && m >= 16 {
+		// Whole vectors, the last one overlapping the one before.
+		h2v1FancyMid(&in[0], &out[2], m&^15)
+		h2v1FancyMid(&in[m-16], &out[2*(m-16)+2], 16)
+	} else {
+		h2v1FancyMidGo(in, out[2:2*n-2])
 	}
-	h2v1FancyMidGo(in[i-1:], out[2*i:2*n-2])
 	v = int(in[n-1])
 	out[2*n-2] = byte((3*v + int(in[n-2]) + 1) >> 2)
 	out[2*n-1] = in[n-1]
 }
 
 // h2v1FancyMidGo is the interior of h2v1Fancy, the loop h2v1FancyMid
-// (AVX2) runs: the output pairs of in[1:len(out)/2+1].
+// (AVX2) runs: the output pairs of in[1:len(out)/2+1] (out starts at the
+// pair of in[1]).
 func h2v1FancyMidGo(in, out []byte) {
 	in = in[:len(out)/2+2]
 	for j := 0; j < len(out)/2; j++ {
@@ -170,12 +172,13 @@ func h2v2Fancy(in0, in1, out []byte) {
 	next := 3*int(in0[1]) + int(in1[1])
 	out[0] = byte((this*4 + 8) >> 4)
 	out[1] = byte((this*3 + next + 7) >> 4)
-	i := 1
-	if m := (n - 2) &^ 15; useAVX2 && m > 0 {
-		h2v2FancyMid(&in0[0], &in1[0], &out[2], m)
-		i += m
+	if m := n - 2; useAVX2 && m >= 16 {
+		// Whole vectors, the last one overlapping the one before.
+		h2v2FancyMid(&in0[0], &in1[0], &out[2], m&^15)
+		h2v2FancyMid(&in0[m-16], &in1[m-16], &out[2*(m-16)+2], 16)
+	} else {
+		h2v2FancyMidGo(in0, in1, out[2:2*n-2])
 	}
-	h2v2FancyMidGo(in0[i-1:], in1[i-1:], out[2*i:2*n-2])
 	this = 3*int(in0[n-1]) + int(in1[n-1])
 	last := 3*int(in0[n-2]) + int(in1[n-2])
 	out[2*n-2] = byte((this*3 + last + 8) >> 4)
@@ -230,8 +233,10 @@ func yccRow(yy, cb, cr, out []byte) {
 	cr = cr[:n]
 	out = out[:3*n]
 	x := 0
-	if m := (n - 2) &^ 7; useAVX2 && m > 0 {
-		yccRowAVX2(&yy[0], &cb[0], &cr[0], &out[0], m)
+	if m := n - 2; useAVX2 && m >= 8 {
+		// Groups of 8, the last one overlapping the one before.
+		yccRowAVX2(&yy[0], &cb[0], &cr[0], &out[0], m&^7)
+		yccRowAVX2(&yy[m-8], &cb[m-8], &cr[m-8], &out[3*(m-8)], 8)
 		x = m
 	}
 	yccRowGo(yy[x:], cb[x:], cr[x:], out[3*x:])
