@@ -2,6 +2,7 @@ package jpeg
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -326,4 +327,52 @@ func TestDecodeAVX2MatchesGo(t *testing.T) {
 			decodeBoth(name, c)
 		}
 	}
+}
+
+// FuzzIDCTAVX2 checks idctAVX2 against the Go idct on arbitrary
+// coefficients and quantization tables (the first 256 bytes give 64
+// int16 coefficients and 64 int16 multipliers, as marker.go latches them;
+// a 257th byte shifts both right by its low 4 bits, so that the fuzzer
+// reaches photo-sized values as easily as hostile ones).
+func FuzzIDCTAVX2(f *testing.F) {
+	if !useAVX2 {
+		f.Skip("no AVX2 kernels here (purego build, non-amd64, or a CPU without AVX2)")
+	}
+	r := rand.New(rand.NewPCG(17, 19))
+	for _, tc := range idctCases() {
+		var blk [64]int16
+		var q [64]int32
+		tc.fill(r, &blk, &q)
+		seed := make([]byte, 256)
+		for i := range blk {
+			binary.LittleEndian.PutUint16(seed[2*i:], uint16(blk[i]))
+			binary.LittleEndian.PutUint16(seed[128+2*i:], uint16(q[i]))
+		}
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 256 {
+			return
+		}
+		var blk [64]int16
+		var q [64]int32
+		shift := 0
+		if len(data) > 256 {
+			shift = int(data[256] & 15)
+		}
+		inside := true
+		for i := range blk {
+			blk[i] = int16(binary.LittleEndian.Uint16(data[2*i:])) >> shift
+			q[i] = int32(int16(binary.LittleEndian.Uint16(data[128+2*i:])) >> shift)
+			d := int64(blk[i]) * int64(q[i])
+			inside = inside && max(d, -d) <= idctBound
+		}
+		want := make([]byte, 64)
+		idctGo(&blk, &q, want, 0, 8)
+		got := make([]byte, 64)
+		ok := idctAVX2(&blk, &q, &got[0], 8)
+		if ok != inside || ok && !bytes.Equal(got, want) {
+			t.Fatalf("block %v q %v: ok %v (bound says %v)\n got %v\nwant %v", blk, q, ok, inside, got, want)
+		}
+	})
 }
