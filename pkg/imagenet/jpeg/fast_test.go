@@ -1,0 +1,280 @@
+package jpeg
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+// refFastMCU is libjpeg-turbo's decode_mcu_fast written out plainly (its
+// FILL_BIT_BUFFER_FAST before every code and every code's magnitude bits,
+// HUFF_DECODE_FAST one bit at a time past the 8-bit lookahead), for the
+// relation test: decodeMCUSeqFast must leave exactly its reader state.
+func refFastMCU(d *decoder, st *scanState, blocks []*[64]int16) bool {
+	data, pos, buf, nbits := d.data, d.pos, d.bbuf, d.nbits
+	fill := func() bool {
+		if nbits > 16 {
+			return true
+		}
+		if pos+13 > len(data) {
+			return false
+		}
+		for i := 0; i < 6; i++ {
+			c := data[pos]
+			pos++
+			buf = buf<<8 | uint64(c)
+			nbits += 8
+			if c == 0xFF {
+				if data[pos] != 0 {
+					return false
+				}
+				pos++
+			}
+		}
+		return true
+	}
+	get := func(n int) int32 {
+		nbits -= n
+		return int32(buf>>uint(nbits)) & (1<<uint(n) - 1)
+	}
+	huff := func(t *huffTable) (int, bool) {
+		if !fill() {
+			return 0, false
+		}
+		if e := t.lookup[(buf>>uint(nbits-8))&0xFF]; e>>8 <= 8 {
+			nbits -= int(e >> 8)
+			return int(e & 0xFF), true
+		}
+		l := 9
+		code := get(l)
+		for code > t.maxcode[l] {
+			code = code<<1 | get(1)
+			l++
+		}
+		if l > 16 {
+			return 0, true
+		}
+		return int(t.vals[(code+t.valoffset[l])&0xFF]), true
+	}
+	lastDC := st.lastDC
+	for b, blk := range blocks {
+		ci := st.membership[b]
+		s, ok := huff(st.dc[ci])
+		if !ok {
+			return false
+		}
+		if s != 0 {
+			if !fill() {
+				return false
+			}
+			lastDC[ci] += extend(get(s), s)
+		}
+		blk[0] = int16(lastDC[ci])
+		nz := false
+		for k := 1; k < 64; k++ {
+			rs, ok := huff(st.ac[ci])
+			if !ok {
+				return false
+			}
+			r, s := rs>>4, rs&15
+			if s != 0 {
+				k += r
+				if !fill() {
+					return false
+				}
+				blk[zigzag[k]] = int16(extend(get(s), s))
+				nz = true
+			} else if r != 15 {
+				break
+			} else {
+				k += 15
+			}
+		}
+		st.acNZ[b] = nz
+	}
+	d.pos, d.bbuf, d.nbits = pos, buf, nbits
+	st.lastDC = lastDC
+	return true
+}
+
+// seqScan sets up the decoding of a file's first scan as decodeScan does,
+// or returns nil unless it is a single-scan sequential Huffman file without
+// restart intervals (where the fast path is used).
+func seqScan(data []byte) (d *decoder, st *scanState, mcus, nblocks int) {
+	d = &decoder{data: data}
+	if d.readHeader() != nil || d.progressive || d.arith || d.multiScan || d.restartInterval != 0 {
+		return nil, nil, 0, 0
+	}
+	for i, std := range []*huffSpec{stdDCLuma, stdDCChroma} {
+		if d.dcTables[i] == nil {
+			d.dcTables[i] = std
+		}
+	}
+	for i, std := range []*huffSpec{stdACLuma, stdACChroma} {
+		if d.acTables[i] == nil {
+			d.acTables[i] = std
+		}
+	}
+	st = &scanState{comps: d.scan.comps}
+	for i, c := range st.comps {
+		if c.dcTbl >= numHuffTables || c.acTbl >= numHuffTables || d.dcTables[c.dcTbl] == nil || d.acTables[c.acTbl] == nil {
+			return nil, nil, 0, 0
+		}
+		var err1, err2 error
+		st.dc[i], err1 = d.dcTables[c.dcTbl].build(true)
+		st.ac[i], err2 = d.acTables[c.acTbl].build(false)
+		if err1 != nil || err2 != nil {
+			return nil, nil, 0, 0
+		}
+		n := 1
+		if len(st.comps) > 1 {
+			n = c.h * c.v
+		}
+		if nblocks+n > maxBlocksInMCU {
+			return nil, nil, 0, 0
+		}
+		for j := 0; j < n; j++ {
+			st.membership[nblocks+j] = i
+		}
+		nblocks += n
+	}
+	mcus = d.mcusX * d.mcusY
+	if len(st.comps) == 1 {
+		mcus = st.comps[0].bw * st.comps[0].bh
+	}
+	return d, st, mcus, nblocks
+}
+
+// bitsTaken is the number of entropy-coded bits the reader has used: the
+// unstuffed bytes read from start up to pos, less the buffered bits.
+func bitsTaken(data []byte, start, pos, nbits int) int {
+	n := 0
+	for i := start; i < pos; i++ {
+		if i > start && data[i] == 0 && data[i-1] == 0xFF {
+			continue
+		}
+		n++
+	}
+	return 8*n - nbits
+}
+
+type mcuOut struct {
+	blocks [maxBlocksInMCU][64]int16
+	nz     [maxBlocksInMCU]bool
+	lastDC [maxCompsInScan]int32
+}
+
+// checkFastPath decodes the first scan of data MCU by MCU as decodeScan
+// does. Wherever the fast path is tried it also runs refFastMCU and the
+// slow path decodeMCUSeq from the same state: the fast path must succeed
+// exactly when the reference does, leave the same reader state and
+// coefficients, and agree with the slow path on the coefficients and on
+// the number of bits used. It returns how many MCUs the fast path decoded.
+func checkFastPath(t *testing.T, name string, data []byte) int {
+	t.Helper()
+	d, st, mcus, nb := seqScan(data)
+	if d == nil {
+		return 0
+	}
+	start := d.pos
+	run := func(dec func(*decoder, *scanState, []*[64]int16) bool, d0 decoder, st0 scanState) (bool, decoder, scanState, mcuOut) {
+		var o mcuOut
+		blocks := make([]*[64]int16, nb)
+		for b := range blocks {
+			blocks[b] = &o.blocks[b]
+		}
+		ok := dec(&d0, &st0, blocks)
+		o.nz, o.lastDC = st0.acNZ, st0.lastDC
+		return ok, d0, st0, o
+	}
+	fastMCUs := 0
+	for m := 0; m < mcus; m++ {
+		if d.unread == 0 && len(d.data)-d.pos >= 512*nb {
+			okF, dF, stF, oF := run((*decoder).decodeMCUSeqFast, *d, *st)
+			okR, dR, _, oR := run(refFastMCU, *d, *st)
+			where := fmt.Sprintf("%s: MCU %d at byte %d", name, m, d.pos)
+			if okF != okR {
+				t.Fatalf("%s: fast path ok=%v, libjpeg-turbo's ok=%v", where, okF, okR)
+			}
+			if okF {
+				mask := uint64(1)<<uint(dF.nbits) - 1
+				if dF.pos != dR.pos || dF.nbits != dR.nbits || dF.bbuf&mask != dR.bbuf&mask {
+					t.Fatalf("%s: reader at byte %d with %d bits, libjpeg-turbo's at byte %d with %d bits", where, dF.pos, dF.nbits, dR.pos, dR.nbits)
+				}
+				if oF != oR {
+					t.Fatalf("%s: coefficients differ from libjpeg-turbo's fast path", where)
+				}
+				okS, dS, _, oS := run((*decoder).decodeMCUSeq, *d, *st)
+				if !okS || oS.blocks != oF.blocks || oS.lastDC != oF.lastDC {
+					t.Fatalf("%s: coefficients differ from the slow path's (slow ok=%v)", where, okS)
+				}
+				if dS.unread == 0 && bitsTaken(data, start, dS.pos, dS.nbits) != bitsTaken(data, start, dF.pos, dF.nbits) {
+					t.Fatalf("%s: fast path used %d bits, slow path %d", where, bitsTaken(data, start, dF.pos, dF.nbits), bitsTaken(data, start, dS.pos, dS.nbits))
+				}
+				*d, *st = dF, stF
+				fastMCUs++
+				continue
+			}
+		}
+		if d.insufficient {
+			continue
+		}
+		ok, dS, stS, _ := run((*decoder).decodeMCUSeq, *d, *st)
+		if !ok {
+			break
+		}
+		*d, *st = dS, stS
+	}
+	return fastMCUs
+}
+
+// TestFastPathMatchesReference runs checkFastPath on the committed
+// sequential files, on copies cut short at many offsets and on copies with
+// corrupt entropy-coded bytes (random values, 0xFF, markers), which reach
+// invalid codes, runs past the last coefficient and long codes.
+func TestFastPathMatchesReference(t *testing.T) {
+	names := []string{"sub_444_q85.jpg", "sub_420_q85.jpg", "sub_422_q85.jpg", "sub_411_q85.jpg", "sub_440_q85.jpg",
+		"q100_444.jpg", "q100_420.jpg", "q50_420.jpg", "q95_420.jpg", "optimize_420_q85.jpg", "gray_q85.jpg",
+		"cmyk_pillow.jpg", "rgb_colorspace_q90.jpg", "odd_333x251_420.jpg", "gomod_go-turns-two-280x360.jpeg",
+		"skimage_rocket.jpg", "truncated_baseline.jpg", "trailing_garbage.jpg"}
+	rng := rand.New(rand.NewSource(1))
+	total := 0
+	for _, name := range names {
+		data := readTestdata(t, name)
+		n := checkFastPath(t, name, data)
+		if n == 0 {
+			t.Fatalf("%s: the fast path decoded no MCU", name)
+		}
+		total += n
+		sos := bytes.Index(data, []byte{0xFF, mSOS})
+		if len(data) > 40000 {
+			continue
+		}
+		for cut := sos + 20; cut < len(data); cut += 1 + rng.Intn(len(data)/40) {
+			checkFastPath(t, fmt.Sprintf("%s cut at %d", name, cut), data[:cut])
+		}
+		for i := 0; i < 40; i++ {
+			c := append([]byte(nil), data...)
+			desc := name
+			for j := 0; j < 1+rng.Intn(4); j++ {
+				at := sos + 20 + rng.Intn(len(data)-sos-22)
+				switch rng.Intn(4) {
+				case 0:
+					c[at] = byte(rng.Intn(256))
+				case 1:
+					c[at] = 0xFF
+				case 2:
+					c[at], c[at+1] = 0xFF, byte(mRST0+rng.Intn(8))
+				default:
+					for k := at; k < min(at+64, len(c)-2); k++ {
+						c[k] = byte(rng.Intn(256))
+					}
+				}
+				desc += fmt.Sprintf(" @%d", at)
+			}
+			checkFastPath(t, desc, c)
+		}
+	}
+	t.Logf("%d MCUs checked on the fast path", total)
+}
