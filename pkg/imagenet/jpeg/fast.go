@@ -2,111 +2,91 @@ package jpeg
 
 // decodeMCUSeqFast is the fast path for sequential Huffman MCUs, used (as
 // libjpeg-turbo's decode_mcu_fast is) only without restart intervals and
-// when at least 512 bytes per block remain. It refills its bit buffer at
-// exactly the points libjpeg-turbo's fast path does (6 bytes whenever 16 or
-// fewer bits are left), so the reader state, and hence where a cut-short
-// file suspends, is identical. On reaching a marker it returns false with
-// the decoder state unchanged, and the MCU is decoded again by the slow,
-// marker-aware path.
+// when at least 512 bytes per block remain. On reaching a marker it returns
+// false with the decoder state unchanged, and the MCU is decoded again by
+// the slow, marker-aware path.
+//
+// The reader state after an MCU is exactly libjpeg-turbo's, so the switch
+// to the slow path, and where a cut-short file suspends, are the same:
+// libjpeg-turbo refills 6 bytes whenever 16 or fewer bits are left before
+// each Huffman code and before each code's magnitude bits. A symbol found
+// in a combined table (see buildComb) takes its code and magnitude bits at
+// once; the check before its magnitude bits is then made before the next
+// code instead, or at the end of the block. That gives the same state: the
+// refill adds a fixed 48 bits, so refilling before or after taking the s
+// magnitude bits leaves the same count, and the bits left before the next
+// code are at most 16 exactly when they were at most 16 before the
+// magnitude bits or a refill is due anyway.
 func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 	data := d.data
 	pos := d.pos
 	buf := d.bbuf
 	nbits := d.nbits
 	lastDC := st.lastDC
+	ok := true
 	for b, blk := range blocks {
-		ci := st.membership[b]
+		ci := st.membership[b] & (maxCompsInScan - 1)
 		// DC.
 		if nbits <= 16 {
-			if pos+13 > len(data) {
+			if pos, buf, nbits, ok = refill(data, pos, buf, nbits); !ok {
 				return false
-			}
-			for i := 0; i < 6; i++ {
-				c0 := data[pos]
-				pos++
-				buf = buf<<8 | uint64(c0)
-				nbits += 8
-				if c0 == 0xFF {
-					if data[pos] != 0 {
-						return false
-					}
-					pos++
-				}
 			}
 		}
 		dc := st.dc[ci]
-		s, n := dc.decodeFast(buf, nbits)
-		nbits -= n
-		if s != 0 {
-			if nbits <= 16 {
-				if pos+13 > len(data) {
-					return false
-				}
-				for i := 0; i < 6; i++ {
-					c0 := data[pos]
-					pos++
-					buf = buf<<8 | uint64(c0)
-					nbits += 8
-					if c0 == 0xFF {
-						if data[pos] != 0 {
-							return false
-						}
-						pos++
+		if e := dc.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]; e&combLen != 0 {
+			nbits -= int(e & combLen)
+			lastDC[ci] += e >> 16
+		} else {
+			s, n := dc.decodeFast(buf, nbits)
+			nbits -= n
+			if s != 0 {
+				if nbits <= 16 {
+					if pos, buf, nbits, ok = refill(data, pos, buf, nbits); !ok {
+						return false
 					}
 				}
+				nbits -= s
+				lastDC[ci] += extend(int32(buf>>uint(nbits))&(1<<uint(s)-1), s)
 			}
-			nbits -= s
-			r := int32(buf>>uint(nbits)) & (1<<uint(s) - 1)
-			lastDC[ci] += extend(r, s)
 		}
 		blk[0] = int16(lastDC[ci])
 		// AC.
 		ac := st.ac[ci]
-		nz := false
-		for k := 1; k < 64; k++ {
+		nz := int32(0)
+		pend := 0 // magnitude bits taken with the last code, not yet checked
+		k := 1
+		for ; k < 64; k++ {
 			if nbits <= 16 {
-				if pos+13 > len(data) {
+				if pos, buf, nbits, ok = refill(data, pos, buf, nbits); !ok {
 					return false
 				}
-				for i := 0; i < 6; i++ {
-					c0 := data[pos]
-					pos++
-					buf = buf<<8 | uint64(c0)
-					nbits += 8
-					if c0 == 0xFF {
-						if data[pos] != 0 {
-							return false
-						}
-						pos++
-					}
+			}
+			if e := ac.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]; e&combLen != 0 {
+				nbits -= int(e & combLen)
+				if e&combEOB != 0 {
+					break
 				}
+				k += int(e>>combRunShift) & 15
+				blk[zigzag[k&127]&63] = int16(e >> 16)
+				nz |= e >> 16
+				pend = int(e>>combMagShift) & 15
+				continue
 			}
 			rs, n := ac.decodeFast(buf, nbits)
 			nbits -= n
 			r, s := rs>>4, rs&15
+			pend = 0
 			if s != 0 {
 				k += r
 				if nbits <= 16 {
-					if pos+13 > len(data) {
+					if pos, buf, nbits, ok = refill(data, pos, buf, nbits); !ok {
 						return false
-					}
-					for i := 0; i < 6; i++ {
-						c0 := data[pos]
-						pos++
-						buf = buf<<8 | uint64(c0)
-						nbits += 8
-						if c0 == 0xFF {
-							if data[pos] != 0 {
-								return false
-							}
-							pos++
-						}
 					}
 				}
 				nbits -= s
 				v := int32(buf>>uint(nbits)) & (1<<uint(s) - 1)
-				blk[zigzag[k&127]] = int16(extend(v, s))
-				nz = true
+				blk[zigzag[k&127]&63] = int16(extend(v, s))
+				nz = 1
 			} else {
 				if r != 15 {
 					break
@@ -114,13 +94,42 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 				k += 15
 			}
 		}
-		st.acNZ[b] = nz
+		if k >= 64 && pend != 0 && nbits+pend <= 16 {
+			// The block ended with a combined symbol: make the check
+			// libjpeg-turbo makes before its magnitude bits.
+			if pos, buf, nbits, ok = refill(data, pos, buf, nbits); !ok {
+				return false
+			}
+		}
+		st.acNZ[b] = nz != 0
 	}
 	d.pos = pos
 	d.bbuf = buf
 	d.nbits = nbits
 	st.lastDC = lastDC
 	return true
+}
+
+// refill is libjpeg-turbo's FILL_BIT_BUFFER_FAST: it appends the next 6
+// bytes of entropy-coded data (after byte unstuffing) to buf. It reports
+// false at a marker, and when fewer than 13 bytes remain.
+func refill(data []byte, pos int, buf uint64, nbits int) (int, uint64, int, bool) {
+	if pos < 0 || pos+13 > len(data) {
+		return pos, buf, nbits, false
+	}
+	for i := 0; i < 6; i++ {
+		c := data[pos]
+		pos++
+		buf = buf<<8 | uint64(c)
+		nbits += 8
+		if c == 0xFF {
+			if data[pos] != 0 {
+				return pos, buf, nbits, false
+			}
+			pos++
+		}
+	}
+	return pos, buf, nbits, true
 }
 
 // decodeFast decodes one symbol from the top of buf (nbits > 16 buffered
@@ -144,4 +153,54 @@ func (t *huffTable) decodeFast(buf uint64, nbits int) (int, int) {
 		return 0, 17
 	}
 	return int(t.vals[(code+t.valoffset[l])&0xFF]), l
+}
+
+// Combined table entries (buildComb): the bits taken (code and magnitude
+// bits, 1..combBits; 0 = not in the table), an end-of-block flag, the zero
+// run, the magnitude bit count and, in the top 16 bits, the coefficient.
+const (
+	combBits     = 10
+	combLen      = 0x1F
+	combEOB      = 0x80
+	combRunShift = 8
+	combMagShift = 12
+)
+
+// buildComb fills the combined table: for every code of l bits whose
+// symbol's magnitude bits s fit with it (l+s <= combBits), the entries
+// starting with the code and each s-bit magnitude give the symbol's whole
+// effect. DC symbols give the difference; AC symbols the run and the
+// coefficient, or end of block (size 0, run other than 15), or a run of 16
+// zeros (ZRL, run 15 and coefficient 0).
+func (t *huffTable) buildComb(s *huffSpec, huffcode []int32, isDC bool) {
+	p := 0
+	for l := 1; l <= combBits; l++ {
+		for i := 0; i < s.bits[l]; i++ {
+			sym := s.vals[p]
+			code := int(huffcode[p])
+			p++
+			mag, run := int(sym), 0
+			if !isDC {
+				mag, run = int(sym&15), int(sym>>4)
+			}
+			if l+mag > combBits {
+				continue
+			}
+			for m := 0; m < 1<<uint(mag); m++ {
+				e := int32(l + mag)
+				switch {
+				case mag != 0:
+					e |= int32(run)<<combRunShift | int32(mag)<<combMagShift | extend(int32(m), mag)<<16
+				case !isDC && run != 15:
+					e |= combEOB
+				case !isDC:
+					e |= 15 << combRunShift
+				}
+				look := (code<<uint(mag) | m) << uint(combBits-l-mag)
+				for n := 0; n < 1<<uint(combBits-l-mag); n++ {
+					t.comb[look+n] = e
+				}
+			}
+		}
+	}
 }

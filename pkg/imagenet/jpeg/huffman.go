@@ -18,6 +18,8 @@ type huffTable struct {
 	lookup [256]uint16
 	// fast[b] for the next fastBits bits: see buildFast.
 	fast [1 << fastBits]uint16
+	// comb[b] for the next combBits bits: see buildComb.
+	comb [1 << combBits]int32
 }
 
 const fastBits = 10
@@ -85,6 +87,7 @@ func (s *huffSpec) build(isDC bool) (*huffTable, error) {
 		}
 	}
 	t.buildFast(s, huffcode[:])
+	t.buildComb(s, huffcode[:], isDC)
 	return t, nil
 }
 
