@@ -1,5 +1,7 @@
 package jpeg
 
+import "encoding/binary"
+
 // decodeMCUSeqFast is the fast path for sequential Huffman MCUs, used (as
 // libjpeg-turbo's decode_mcu_fast is) only without restart intervals and
 // when at least 512 bytes per block remain. On reaching a marker it returns
@@ -112,11 +114,25 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 
 // refill is libjpeg-turbo's FILL_BIT_BUFFER_FAST: it appends the next 6
 // bytes of entropy-coded data (after byte unstuffing) to buf. It reports
-// false at a marker, and when fewer than 13 bytes remain.
+// false at a marker, and when fewer than 13 bytes remain. Six bytes with
+// no 0xFF among them are appended with one load.
 func refill(data []byte, pos int, buf uint64, nbits int) (int, uint64, int, bool) {
 	if pos < 0 || pos+13 > len(data) {
 		return pos, buf, nbits, false
 	}
+	w := binary.BigEndian.Uint64(data[pos:])
+	// A byte of w is 0xFF exactly when that byte of ^w is zero; the high
+	// bit of each byte of nonzero is set when that byte of ^w is nonzero.
+	x := ^w
+	nonzero := ((x & 0x7F7F7F7F7F7F7F7F) + 0x7F7F7F7F7F7F7F7F | x) & 0x8080808080800000
+	if nonzero == 0x8080808080800000 {
+		return pos + 6, buf<<48 | w>>16, nbits + 48, true
+	}
+	return refillBytes(data, pos, buf, nbits)
+}
+
+// refillBytes is refill one byte at a time, for data with 0xFF bytes.
+func refillBytes(data []byte, pos int, buf uint64, nbits int) (int, uint64, int, bool) {
 	for i := 0; i < 6; i++ {
 		c := data[pos]
 		pos++
