@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -98,12 +99,51 @@ func refFastMCU(d *decoder, st *scanState, blocks []*[64]int16) bool {
 	return true
 }
 
+// refSlowMCU is libjpeg's decode_mcu_slow on this package's bit reader
+// (decodeHuff, getBits): one code, then its magnitude bits, at a time.
+func refSlowMCU(d *decoder, st *scanState, blocks []*[64]int16) bool {
+	for b, blk := range blocks {
+		ci := st.membership[b]
+		s, ok := d.decodeHuff(st.dc[ci])
+		if !ok {
+			return false
+		}
+		if s != 0 {
+			r, ok := d.getBits(s)
+			if !ok {
+				return false
+			}
+			st.lastDC[ci] += extend(r, s)
+		}
+		blk[0] = int16(st.lastDC[ci])
+		for k := 1; k < 64; k++ {
+			rs, ok := d.decodeHuff(st.ac[ci])
+			if !ok {
+				return false
+			}
+			r, s := rs>>4, rs&15
+			if s != 0 {
+				k += r
+				v, ok := d.getBits(s)
+				if !ok {
+					return false
+				}
+				blk[zigzag[k]] = int16(extend(v, s))
+			} else if r != 15 {
+				break
+			} else {
+				k += 15
+			}
+		}
+	}
+	return true
+}
+
 // seqScan sets up the decoding of a file's first scan as decodeScan does,
-// or returns nil unless it is a single-scan sequential Huffman file without
-// restart intervals (where the fast path is used).
+// or returns nil unless it is a single-scan sequential Huffman file.
 func seqScan(data []byte) (d *decoder, st *scanState, mcus, nblocks int) {
 	d = &decoder{data: data}
-	if d.readHeader() != nil || d.progressive || d.arith || d.multiScan || d.restartInterval != 0 {
+	if d.readHeader() != nil || d.progressive || d.arith || d.multiScan {
 		return nil, nil, 0, 0
 	}
 	for i, std := range []*huffSpec{stdDCLuma, stdDCChroma} {
@@ -116,7 +156,7 @@ func seqScan(data []byte) (d *decoder, st *scanState, mcus, nblocks int) {
 			d.acTables[i] = std
 		}
 	}
-	st = &scanState{comps: d.scan.comps}
+	st = &scanState{comps: d.scan.comps, restartsToGo: d.restartInterval}
 	for i, c := range st.comps {
 		if c.dcTbl >= numHuffTables || c.acTbl >= numHuffTables || d.dcTables[c.dcTbl] == nil || d.acTables[c.acTbl] == nil {
 			return nil, nil, 0, 0
@@ -165,13 +205,23 @@ type mcuOut struct {
 	lastDC [maxCompsInScan]int32
 }
 
-// checkFastPath decodes the first scan of data MCU by MCU as decodeScan
+// sameReader reports whether two decoders' bit readers are in the same
+// state (the bits above nbits in the buffer do not matter).
+func sameReader(a, b *decoder) bool {
+	mask := uint64(1)<<uint(a.nbits) - 1
+	return a.pos == b.pos && a.nbits == b.nbits && a.bbuf&mask == b.bbuf&mask && a.unread == b.unread &&
+		a.insufficient == b.insufficient && fmt.Sprint(a.warnings) == fmt.Sprint(b.warnings)
+}
+
+// checkSeqPaths decodes the first scan of data MCU by MCU as decodeScan
 // does. Wherever the fast path is tried it also runs refFastMCU and the
 // slow path decodeMCUSeq from the same state: the fast path must succeed
 // exactly when the reference does, leave the same reader state and
 // coefficients, and agree with the slow path on the coefficients and on
-// the number of bits used. It returns how many MCUs the fast path decoded.
-func checkFastPath(t *testing.T, name string, data []byte) int {
+// the number of bits used. Wherever the slow path runs, refSlowMCU must
+// give the same result, reader state and coefficients. It returns how many
+// MCUs the fast path decoded.
+func checkSeqPaths(t *testing.T, name string, data []byte) int {
 	t.Helper()
 	d, st, mcus, nb := seqScan(data)
 	if d == nil {
@@ -190,16 +240,24 @@ func checkFastPath(t *testing.T, name string, data []byte) int {
 	}
 	fastMCUs := 0
 	for m := 0; m < mcus; m++ {
-		if d.unread == 0 && len(d.data)-d.pos >= 512*nb {
+		where := fmt.Sprintf("%s: MCU %d at byte %d", name, m, d.pos)
+		if d.restartInterval > 0 {
+			if st.restartsToGo == 0 && !d.processRestartHuff(st) {
+				break
+			}
+			st.restartsToGo--
+		}
+		if d.insufficient {
+			continue
+		}
+		if d.restartInterval == 0 && d.unread == 0 && len(d.data)-d.pos >= 512*nb {
 			okF, dF, stF, oF := run((*decoder).decodeMCUSeqFast, *d, *st)
 			okR, dR, _, oR := run(refFastMCU, *d, *st)
-			where := fmt.Sprintf("%s: MCU %d at byte %d", name, m, d.pos)
 			if okF != okR {
 				t.Fatalf("%s: fast path ok=%v, libjpeg-turbo's ok=%v", where, okF, okR)
 			}
 			if okF {
-				mask := uint64(1)<<uint(dF.nbits) - 1
-				if dF.pos != dR.pos || dF.nbits != dR.nbits || dF.bbuf&mask != dR.bbuf&mask {
+				if !sameReader(&dF, &dR) {
 					t.Fatalf("%s: reader at byte %d with %d bits, libjpeg-turbo's at byte %d with %d bits", where, dF.pos, dF.nbits, dR.pos, dR.nbits)
 				}
 				if oF != oR {
@@ -217,10 +275,11 @@ func checkFastPath(t *testing.T, name string, data []byte) int {
 				continue
 			}
 		}
-		if d.insufficient {
-			continue
+		ok, dS, stS, oS := run((*decoder).decodeMCUSeq, *d, *st)
+		okR, dR, _, oR := run(refSlowMCU, *d, *st)
+		if ok != okR || !sameReader(&dS, &dR) || oS != oR {
+			t.Fatalf("%s: slow path (ok=%v) differs from libjpeg's decode_mcu_slow (ok=%v)", where, ok, okR)
 		}
-		ok, dS, stS, _ := run((*decoder).decodeMCUSeq, *d, *st)
 		if !ok {
 			break
 		}
@@ -229,21 +288,22 @@ func checkFastPath(t *testing.T, name string, data []byte) int {
 	return fastMCUs
 }
 
-// TestFastPathMatchesReference runs checkFastPath on the committed
-// sequential files, on copies cut short at many offsets and on copies with
+// TestSeqPathsMatchReference runs checkSeqPaths on the committed
+// sequential files (with and without restart intervals), on copies cut short at many offsets and on copies with
 // corrupt entropy-coded bytes (random values, 0xFF, markers), which reach
 // invalid codes, runs past the last coefficient and long codes.
-func TestFastPathMatchesReference(t *testing.T) {
+func TestSeqPathsMatchReference(t *testing.T) {
 	names := []string{"sub_444_q85.jpg", "sub_420_q85.jpg", "sub_422_q85.jpg", "sub_411_q85.jpg", "sub_440_q85.jpg",
 		"q100_444.jpg", "q100_420.jpg", "q50_420.jpg", "q95_420.jpg", "optimize_420_q85.jpg", "gray_q85.jpg",
 		"cmyk_pillow.jpg", "rgb_colorspace_q90.jpg", "odd_333x251_420.jpg", "gomod_go-turns-two-280x360.jpeg",
-		"skimage_rocket.jpg", "truncated_baseline.jpg", "trailing_garbage.jpg"}
+		"skimage_rocket.jpg", "truncated_baseline.jpg", "trailing_garbage.jpg", "rst_opencv_every1mcu.jpg",
+		"rst_opencv_every7mcu_odd.jpg", "rst_cjpeg_rows1_422.jpg"}
 	rng := rand.New(rand.NewSource(1))
 	total := 0
 	for _, name := range names {
 		data := readTestdata(t, name)
-		n := checkFastPath(t, name, data)
-		if n == 0 {
+		n := checkSeqPaths(t, name, data)
+		if n == 0 && !strings.HasPrefix(name, "rst_") {
 			t.Fatalf("%s: the fast path decoded no MCU", name)
 		}
 		total += n
@@ -252,7 +312,7 @@ func TestFastPathMatchesReference(t *testing.T) {
 			continue
 		}
 		for cut := sos + 20; cut < len(data); cut += 1 + rng.Intn(len(data)/40) {
-			checkFastPath(t, fmt.Sprintf("%s cut at %d", name, cut), data[:cut])
+			checkSeqPaths(t, fmt.Sprintf("%s cut at %d", name, cut), data[:cut])
 		}
 		for i := 0; i < 40; i++ {
 			c := append([]byte(nil), data...)
@@ -273,7 +333,7 @@ func TestFastPathMatchesReference(t *testing.T) {
 				}
 				desc += fmt.Sprintf(" @%d", at)
 			}
-			checkFastPath(t, desc, c)
+			checkSeqPaths(t, desc, c)
 		}
 	}
 	t.Logf("%d MCUs checked on the fast path", total)

@@ -345,24 +345,48 @@ func (d *decoder) readRestartMarker() bool {
 
 // ---- sequential Huffman MCU (libjpeg's decode_mcu_slow) ----
 
+// With at least combBits bits buffered (so at least the 8 libjpeg looks
+// ahead), a symbol found in the combined table has its code and magnitude
+// bits buffered: libjpeg reads no data for it, and it is taken at once.
 func (d *decoder) decodeMCUSeq(st *scanState, blocks []*[64]int16) bool {
 	for b, blk := range blocks {
 		ci := st.membership[b]
-		s, ok := d.decodeHuff(st.dc[ci])
-		if !ok {
-			return false
+		dc := st.dc[ci]
+		e := int32(0)
+		if d.nbits >= combBits {
+			e = dc.comb[(d.bbuf>>uint(d.nbits-combBits))&(1<<combBits-1)]
 		}
-		if s != 0 {
-			r, ok := d.getBits(s)
+		if e&combLen != 0 {
+			d.nbits -= int(e & combLen)
+			st.lastDC[ci] += e >> 16
+		} else {
+			s, ok := d.decodeHuff(dc)
 			if !ok {
 				return false
 			}
-			s32 := extend(r, s)
-			st.lastDC[ci] += s32
+			if s != 0 {
+				r, ok := d.getBits(s)
+				if !ok {
+					return false
+				}
+				st.lastDC[ci] += extend(r, s)
+			}
 		}
 		blk[0] = int16(st.lastDC[ci])
 		ac := st.ac[ci]
 		for k := 1; k < 64; k++ {
+			if d.nbits >= combBits {
+				e := ac.comb[(d.bbuf>>uint(d.nbits-combBits))&(1<<combBits-1)]
+				if e&combLen != 0 {
+					d.nbits -= int(e & combLen)
+					if e&combEOB != 0 {
+						break
+					}
+					k += int(e>>combRunShift) & 15
+					blk[zigzag[k]] = int16(e >> 16)
+					continue
+				}
+			}
 			rs, ok := d.decodeHuff(ac)
 			if !ok {
 				return false
