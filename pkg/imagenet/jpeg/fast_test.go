@@ -102,41 +102,7 @@ func refFastMCU(d *decoder, st *scanState, blocks []*[64]int16) bool {
 // refSlowMCU is libjpeg's decode_mcu_slow on this package's bit reader
 // (decodeHuff, getBits): one code, then its magnitude bits, at a time.
 func refSlowMCU(d *decoder, st *scanState, blocks []*[64]int16) bool {
-	for b, blk := range blocks {
-		ci := st.membership[b]
-		s, ok := d.decodeHuff(st.dc[ci])
-		if !ok {
-			return false
-		}
-		if s != 0 {
-			r, ok := d.getBits(s)
-			if !ok {
-				return false
-			}
-			st.lastDC[ci] += extend(r, s)
-		}
-		blk[0] = int16(st.lastDC[ci])
-		for k := 1; k < 64; k++ {
-			rs, ok := d.decodeHuff(st.ac[ci])
-			if !ok {
-				return false
-			}
-			r, s := rs>>4, rs&15
-			if s != 0 {
-				k += r
-				v, ok := d.getBits(s)
-				if !ok {
-					return false
-				}
-				blk[zigzag[k]] = int16(extend(v, s))
-			} else if r != 15 {
-				break
-			} else {
-				k += 15
-			}
-		}
-	}
-	return true
+	return d.decodeMCUSeqComb(st, blocks, 65)
 }
 
 // seqScan sets up the decoding of a file's first scan as decodeScan does,

@@ -345,15 +345,21 @@ func (d *decoder) readRestartMarker() bool {
 
 // ---- sequential Huffman MCU (libjpeg's decode_mcu_slow) ----
 
-// With at least combBits bits buffered (so at least the 8 libjpeg looks
-// ahead), a symbol found in the combined table has its code and magnitude
-// bits buffered: libjpeg reads no data for it, and it is taken at once.
 func (d *decoder) decodeMCUSeq(st *scanState, blocks []*[64]int16) bool {
+	return d.decodeMCUSeqComb(st, blocks, combBits)
+}
+
+// decodeMCUSeqComb is decodeMCUSeq taking a symbol from the combined table
+// whenever at least combMin (>= combBits) bits are buffered: its code and
+// magnitude bits are then buffered, libjpeg (which looks ahead 8 bits)
+// reads no data for it, and it is taken at once. With combMin above 64
+// it is libjpeg's decode_mcu_slow symbol by symbol.
+func (d *decoder) decodeMCUSeqComb(st *scanState, blocks []*[64]int16, combMin int) bool {
 	for b, blk := range blocks {
 		ci := st.membership[b]
 		dc := st.dc[ci]
 		e := int32(0)
-		if d.nbits >= combBits {
+		if d.nbits >= combMin {
 			e = dc.comb[(d.bbuf>>uint(d.nbits-combBits))&(1<<combBits-1)]
 		}
 		if e&combLen != 0 {
@@ -375,7 +381,7 @@ func (d *decoder) decodeMCUSeq(st *scanState, blocks []*[64]int16) bool {
 		blk[0] = int16(st.lastDC[ci])
 		ac := st.ac[ci]
 		for k := 1; k < 64; k++ {
-			if d.nbits >= combBits {
+			if d.nbits >= combMin {
 				e := ac.comb[(d.bbuf>>uint(d.nbits-combBits))&(1<<combBits-1)]
 				if e&combLen != 0 {
 					d.nbits -= int(e & combLen)
