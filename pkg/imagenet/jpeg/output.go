@@ -256,6 +256,26 @@ func yccRowGo(yy, cb, cr, out []byte) {
 	}
 }
 
+// grayRow replicates each gray sample to B, G and R.
+func grayRow(g, out []byte) {
+	n := len(g)
+	out = out[:3*n]
+	if useAVX2 && n >= 16 {
+		// Groups of 16, the last one overlapping the one before.
+		grayRowAVX2(&g[0], &out[0], n&^15)
+		grayRowAVX2(&g[n-16], &out[3*(n-16)], 16)
+		return
+	}
+	grayRowGo(g, out)
+}
+
+func grayRowGo(g, out []byte) {
+	out = out[:3*len(g)]
+	for x, v := range g {
+		out[3*x], out[3*x+1], out[3*x+2] = v, v, v
+	}
+}
+
 func clamp255(v int32) byte {
 	if uint32(v) > 255 {
 		if v < 0 {
@@ -294,10 +314,7 @@ func (d *decoder) render(img *Image, cs colorSpace, plans []upPlan, rows int) {
 func convertRow(cs colorSpace, srcs [][]byte, out []byte, w int) {
 	switch cs {
 	case csGray:
-		g := srcs[0][:w]
-		for x, v := range g {
-			out[3*x], out[3*x+1], out[3*x+2] = v, v, v
-		}
+		grayRow(srcs[0][:w], out[:3*w])
 	case csYCbCr:
 		yccRow(srcs[0][:w], srcs[1][:w], srcs[2][:w], out[:3*w])
 	case csRGB:

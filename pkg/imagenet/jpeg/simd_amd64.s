@@ -569,6 +569,82 @@ ycc_loop:
 	VZEROUPPER
 	RET
 
+DATA grayTriple0<>+0(SB)/1, $0x00
+DATA grayTriple0<>+1(SB)/1, $0x00
+DATA grayTriple0<>+2(SB)/1, $0x00
+DATA grayTriple0<>+3(SB)/1, $0x01
+DATA grayTriple0<>+4(SB)/1, $0x01
+DATA grayTriple0<>+5(SB)/1, $0x01
+DATA grayTriple0<>+6(SB)/1, $0x02
+DATA grayTriple0<>+7(SB)/1, $0x02
+DATA grayTriple0<>+8(SB)/1, $0x02
+DATA grayTriple0<>+9(SB)/1, $0x03
+DATA grayTriple0<>+10(SB)/1, $0x03
+DATA grayTriple0<>+11(SB)/1, $0x03
+DATA grayTriple0<>+12(SB)/1, $0x04
+DATA grayTriple0<>+13(SB)/1, $0x04
+DATA grayTriple0<>+14(SB)/1, $0x04
+DATA grayTriple0<>+15(SB)/1, $0x05
+GLOBL grayTriple0<>(SB), RODATA|NOPTR, $16
+
+DATA grayTriple1<>+0(SB)/1, $0x05
+DATA grayTriple1<>+1(SB)/1, $0x05
+DATA grayTriple1<>+2(SB)/1, $0x06
+DATA grayTriple1<>+3(SB)/1, $0x06
+DATA grayTriple1<>+4(SB)/1, $0x06
+DATA grayTriple1<>+5(SB)/1, $0x07
+DATA grayTriple1<>+6(SB)/1, $0x07
+DATA grayTriple1<>+7(SB)/1, $0x07
+DATA grayTriple1<>+8(SB)/1, $0x08
+DATA grayTriple1<>+9(SB)/1, $0x08
+DATA grayTriple1<>+10(SB)/1, $0x08
+DATA grayTriple1<>+11(SB)/1, $0x09
+DATA grayTriple1<>+12(SB)/1, $0x09
+DATA grayTriple1<>+13(SB)/1, $0x09
+DATA grayTriple1<>+14(SB)/1, $0x0a
+DATA grayTriple1<>+15(SB)/1, $0x0a
+GLOBL grayTriple1<>(SB), RODATA|NOPTR, $16
+
+DATA grayTriple2<>+0(SB)/1, $0x0a
+DATA grayTriple2<>+1(SB)/1, $0x0b
+DATA grayTriple2<>+2(SB)/1, $0x0b
+DATA grayTriple2<>+3(SB)/1, $0x0b
+DATA grayTriple2<>+4(SB)/1, $0x0c
+DATA grayTriple2<>+5(SB)/1, $0x0c
+DATA grayTriple2<>+6(SB)/1, $0x0c
+DATA grayTriple2<>+7(SB)/1, $0x0d
+DATA grayTriple2<>+8(SB)/1, $0x0d
+DATA grayTriple2<>+9(SB)/1, $0x0d
+DATA grayTriple2<>+10(SB)/1, $0x0e
+DATA grayTriple2<>+11(SB)/1, $0x0e
+DATA grayTriple2<>+12(SB)/1, $0x0e
+DATA grayTriple2<>+13(SB)/1, $0x0f
+DATA grayTriple2<>+14(SB)/1, $0x0f
+DATA grayTriple2<>+15(SB)/1, $0x0f
+GLOBL grayTriple2<>(SB), RODATA|NOPTR, $16
+
+// func grayRowAVX2(in *byte, out *byte, n int)
+// Requires: AVX
+TEXT ·grayRowAVX2(SB), NOSPLIT, $0-24
+	MOVQ in+0(FP), AX
+	MOVQ out+8(FP), CX
+	MOVQ n+16(FP), DX
+
+gray_loop:
+	VMOVDQU (AX), X0
+	VPSHUFB grayTriple0<>+0(SB), X0, X1
+	VMOVDQU X1, (CX)
+	VPSHUFB grayTriple1<>+0(SB), X0, X1
+	VMOVDQU X1, 16(CX)
+	VPSHUFB grayTriple2<>+0(SB), X0, X0
+	VMOVDQU X0, 32(CX)
+	ADDQ    $0x10, AX
+	ADDQ    $0x30, CX
+	SUBQ    $0x10, DX
+	JNZ     gray_loop
+	VZEROUPPER
+	RET
+
 DATA upOne<>+0(SB)/2, $0x0001
 DATA upOne<>+2(SB)/2, $0x0001
 DATA upOne<>+4(SB)/2, $0x0001

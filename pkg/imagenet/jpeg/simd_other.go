@@ -16,6 +16,10 @@ func yccRowAVX2(y, cb, cr, out *byte, n int) {
 	yccRowGo(unsafe.Slice(y, n), unsafe.Slice(cb, n), unsafe.Slice(cr, n), unsafe.Slice(out, 3*n))
 }
 
+func grayRowAVX2(in, out *byte, n int) {
+	grayRowGo(unsafe.Slice(in, n), unsafe.Slice(out, 3*n))
+}
+
 func h2v1FancyMid(in, out *byte, n int) {
 	h2v1FancyMidGo(unsafe.Slice(in, n+2), unsafe.Slice(out, 2*n))
 }

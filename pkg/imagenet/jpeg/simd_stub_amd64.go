@@ -33,6 +33,14 @@ func idctAVX2(blk *[64]int16, q *[64]int32, out *byte, stride int) bool
 //go:noescape
 func yccRowAVX2(y *byte, cb *byte, cr *byte, out *byte, n int)
 
+// grayRowAVX2 replicates each of the first n gray samples (n a positive
+// multiple of 16) to three bytes:
+//
+//	for x < n: out[3x], out[3x+1], out[3x+2] = in[x], in[x], in[x]
+//
+//go:noescape
+func grayRowAVX2(in *byte, out *byte, n int)
+
 // h2v1FancyMid computes the interior of h2v1Fancy (n a positive multiple
 // of 16; it reads in[0:n+2] and writes out[0:2n]):
 //

@@ -248,6 +248,26 @@ func TestYccRowAVX2MatchesGo(t *testing.T) {
 	}
 }
 
+// TestGrayRowAVX2MatchesGo replicates random rows of every width 1..70
+// with both paths, checking the bytes after the row.
+func TestGrayRowAVX2MatchesGo(t *testing.T) {
+	requireAVX2(t)
+	r := rand.New(rand.NewPCG(23, 29))
+	for n := 1; n <= 70; n++ {
+		g := make([]byte, n)
+		for i := range g {
+			g[i] = byte(r.Uint32())
+		}
+		got := bytes.Repeat([]byte{0x3C}, 3*n+8)
+		want := bytes.Clone(got)
+		grayRow(g, got[:3*n])
+		grayRowGo(g, want[:3*n])
+		if !bytes.Equal(got, want) {
+			t.Fatalf("width %d gray %v:\n got %v\nwant %v", n, g, got, want)
+		}
+	}
+}
+
 // TestFancyUpsamplingAVX2MatchesGo compares h2v1Fancy and h2v2Fancy with
 // and without the AVX2 interiors for every width 3..90.
 func TestFancyUpsamplingAVX2MatchesGo(t *testing.T) {

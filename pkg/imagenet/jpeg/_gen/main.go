@@ -21,6 +21,7 @@ func main() {
 	ConstraintExpr("amd64,!purego")
 	genIDCT()
 	genYCC()
+	genGray()
 	genH2V1()
 	genH2V2()
 	Generate()

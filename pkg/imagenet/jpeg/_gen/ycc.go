@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -83,6 +85,41 @@ func genYCC() {
 	ADDQ(U8(24), op)
 	SUBQ(U8(8), n)
 	JNZ(LabelRef("ycc_loop"))
+	VZEROUPPER()
+	RET()
+}
+
+func genGray() {
+	var masks [3]Mem
+	for c := range masks {
+		masks[c] = GLOBL(fmt.Sprintf("grayTriple%d", c), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(i, U8((16*c+i)/3))
+		}
+	}
+	TEXT("grayRowAVX2", NOSPLIT, "func(in, out *byte, n int)")
+	Pragma("noescape")
+	Doc(
+		"grayRowAVX2 replicates each of the first n gray samples (n a positive",
+		"multiple of 16) to three bytes:",
+		"",
+		"\tfor x < n: out[3x], out[3x+1], out[3x+2] = in[x], in[x], in[x]",
+	)
+	in := Load(Param("in"), GP64())
+	out := Load(Param("out"), GP64())
+	n := Load(Param("n"), GP64())
+	Label("gray_loop")
+	g := XMM()
+	VMOVDQU(Mem{Base: in}, g)
+	for c, m := range masks {
+		t := XMM()
+		VPSHUFB(m, g, t)
+		VMOVDQU(t, Mem{Base: out, Disp: 16 * c})
+	}
+	ADDQ(U8(16), in)
+	ADDQ(U8(48), out)
+	SUBQ(U8(16), n)
+	JNZ(LabelRef("gray_loop"))
 	VZEROUPPER()
 	RET()
 }
