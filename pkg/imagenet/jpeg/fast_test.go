@@ -152,17 +152,29 @@ func seqScan(data []byte) (d *decoder, st *scanState, mcus, nblocks int) {
 	return d, st, mcus, nblocks
 }
 
-// bitsTaken is the number of entropy-coded bits the reader has used: the
-// unstuffed bytes read from start up to pos, less the buffered bits.
-func bitsTaken(data []byte, start, pos, nbits int) int {
-	n := 0
-	for i := start; i < pos; i++ {
-		if i > start && data[i] == 0 && data[i-1] == 0xFF {
+// unstuffedCounts returns, for each offset i from start, the number of
+// entropy-coded bytes in data[start:i] as fill reads them: 0xFF, any
+// further 0xFF fill bytes and the stuffed zero are one byte; counting
+// stops at a marker.
+func unstuffedCounts(data []byte, start int) []int {
+	n := make([]int, len(data)+1)
+	for i := start; i < len(data); i++ {
+		n[i+1] = n[i] + 1
+		if data[i] != 0xFF {
 			continue
 		}
-		n++
+		j := i + 1
+		for j < len(data) && data[j] == 0xFF {
+			j++
+		}
+		if j == len(data) || data[j] != 0 {
+			break
+		}
+		for ; i < j; i++ {
+			n[i+2] = n[i+1]
+		}
 	}
-	return 8*n - nbits
+	return n
 }
 
 type mcuOut struct {
@@ -193,7 +205,8 @@ func checkSeqPaths(t *testing.T, name string, data []byte) int {
 	if d == nil {
 		return 0
 	}
-	start := d.pos
+	unstuffed := unstuffedCounts(data, d.pos)
+	bitsTaken := func(d *decoder) int { return 8*unstuffed[d.pos] - d.nbits }
 	run := func(dec func(*decoder, *scanState, []*[64]int16) bool, d0 decoder, st0 scanState) (bool, decoder, scanState, mcuOut) {
 		var o mcuOut
 		blocks := make([]*[64]int16, nb)
@@ -233,8 +246,8 @@ func checkSeqPaths(t *testing.T, name string, data []byte) int {
 				if !okS || oS.blocks != oF.blocks || oS.lastDC != oF.lastDC {
 					t.Fatalf("%s: coefficients differ from the slow path's (slow ok=%v)", where, okS)
 				}
-				if dS.unread == 0 && bitsTaken(data, start, dS.pos, dS.nbits) != bitsTaken(data, start, dF.pos, dF.nbits) {
-					t.Fatalf("%s: fast path used %d bits, slow path %d", where, bitsTaken(data, start, dF.pos, dF.nbits), bitsTaken(data, start, dS.pos, dS.nbits))
+				if dS.unread == 0 && bitsTaken(&dS) != bitsTaken(&dF) {
+					t.Fatalf("%s: fast path used %d bits, slow path %d", where, bitsTaken(&dF), bitsTaken(&dS))
 				}
 				*d, *st = dF, stF
 				fastMCUs++
@@ -303,4 +316,19 @@ func TestSeqPathsMatchReference(t *testing.T) {
 		}
 	}
 	t.Logf("%d MCUs checked on the fast path", total)
+}
+
+// FuzzSeqPaths runs checkSeqPaths on arbitrary files, seeded with the
+// committed sequential JPEGs under 30 kB.
+func FuzzSeqPaths(f *testing.F) {
+	for _, name := range []string{"sub_444_q85.jpg", "sub_420_q85.jpg", "q50_420.jpg", "optimize_420_q85.jpg",
+		"gray_q85.jpg", "odd_13x7_444.jpg", "rst_opencv_every7mcu_odd.jpg", "truncated_baseline_444.jpg"} {
+		f.Add(readTestdata(f, name))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if w, h, err := DecodeConfig(data); err != nil || w*h > 1e6 {
+			return
+		}
+		checkSeqPaths(t, "fuzz input", data)
+	})
 }

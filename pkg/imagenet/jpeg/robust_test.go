@@ -12,7 +12,7 @@ import (
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 )
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(fixtures.Testdata(t, "jpeg/images/"+name))
 	if err != nil {
