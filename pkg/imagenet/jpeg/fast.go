@@ -39,7 +39,7 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 			nbits -= int(e & combLen)
 			lastDC[ci] += e >> 16
 		} else {
-			s, n := dc.decodeFast(buf, nbits)
+			s, n := dc.decodeCode(e, buf, nbits)
 			nbits -= n
 			if s != 0 {
 				if nbits <= 16 {
@@ -63,7 +63,8 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 					return false
 				}
 			}
-			if e := ac.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]; e&combLen != 0 {
+			e := ac.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]
+			if e&combLen != 0 {
 				nbits -= int(e & combLen)
 				if e&combEOB != 0 {
 					break
@@ -74,7 +75,7 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 				pend = int(e>>combMagShift) & 15
 				continue
 			}
-			rs, n := ac.decodeFast(buf, nbits)
+			rs, n := ac.decodeCode(e, buf, nbits)
 			nbits -= n
 			r, s := rs>>4, rs&15
 			pend = 0
@@ -148,15 +149,15 @@ func refillBytes(data []byte, pos int, buf uint64, nbits int) (int, uint64, int,
 	return pos, buf, nbits, true
 }
 
-// decodeFast decodes one symbol from the top of buf (nbits > 16 buffered
-// bits), returning it and its code length. Invalid codes give symbol 0
-// after 17 bits, as libjpeg does.
-func (t *huffTable) decodeFast(buf uint64, nbits int) (int, int) {
-	e := t.fast[(buf>>uint(nbits-fastBits))&(1<<fastBits-1)]
+// decodeCode decodes a symbol whose magnitude bits are not in the
+// combined table, e being its entry for the top combBits of buf (nbits > 16
+// buffered bits), returning it and its code length. Invalid codes give
+// symbol 0 after 17 bits, as libjpeg does.
+func (t *huffTable) decodeCode(e int32, buf uint64, nbits int) (int, int) {
 	if e != 0 {
-		return int(e >> 4), int(e & 15)
+		return int(e>>combSymShift) & 0xFF, int(e >> 16)
 	}
-	l := fastBits + 1
+	l := combBits + 1
 	code := int32(buf>>uint(nbits-l)) & (1<<uint(l) - 1)
 	for code > t.maxcode[l] {
 		l++
@@ -171,23 +172,28 @@ func (t *huffTable) decodeFast(buf uint64, nbits int) (int, int) {
 	return int(t.vals[(code+t.valoffset[l])&0xFF]), l
 }
 
-// Combined table entries (buildComb): the bits taken (code and magnitude
-// bits, 1..combBits; 0 = not in the table), an end-of-block flag, the zero
+// Combined table entries (buildComb) of a whole symbol: the bits taken
+// (code and magnitude bits, 1..combBits), an end-of-block flag, the zero
 // run, the magnitude bit count and, in the top 16 bits, the coefficient.
+// Entries of a code whose magnitude bits do not fit have 0 in the low 5
+// bits, the symbol at combSymShift and the code length in the top 16
+// bits; entries under codes longer than combBits are 0.
 const (
 	combBits     = 10
 	combLen      = 0x1F
 	combEOB      = 0x80
 	combRunShift = 8
 	combMagShift = 12
+	combSymShift = 8
 )
 
-// buildComb fills the combined table: for every code of l bits whose
-// symbol's magnitude bits s fit with it (l+s <= combBits), the entries
-// starting with the code and each s-bit magnitude give the symbol's whole
-// effect. DC symbols give the difference; AC symbols the run and the
-// coefficient, or end of block (size 0, run other than 15), or a run of 16
-// zeros (ZRL, run 15 and coefficient 0).
+// buildComb fills the combined table: for every code of l <= combBits bits
+// whose symbol's magnitude bits s fit with it (l+s <= combBits), the
+// entries starting with the code and each s-bit magnitude give the
+// symbol's whole effect. DC symbols give the difference; AC symbols the
+// run and the coefficient, or end of block (size 0, run other than 15), or
+// a run of 16 zeros (ZRL, run 15 and coefficient 0). The entries of the
+// other codes of at most combBits bits give the symbol and code length.
 func (t *huffTable) buildComb(s *huffSpec, huffcode []int32, isDC bool) {
 	p := 0
 	for l := 1; l <= combBits; l++ {
@@ -200,6 +206,10 @@ func (t *huffTable) buildComb(s *huffSpec, huffcode []int32, isDC bool) {
 				mag, run = int(sym&15), int(sym>>4)
 			}
 			if l+mag > combBits {
+				look := code << uint(combBits-l)
+				for n := 0; n < 1<<uint(combBits-l); n++ {
+					t.comb[look+n] = int32(sym)<<combSymShift | int32(l)<<16
+				}
 				continue
 			}
 			for m := 0; m < 1<<uint(mag); m++ {

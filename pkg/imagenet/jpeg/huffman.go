@@ -16,13 +16,9 @@ type huffTable struct {
 	// lookup[b] for the next 8 bits b: length<<8 | value, or 9<<8 when the
 	// code is longer than 8 bits.
 	lookup [256]uint16
-	// fast[b] for the next fastBits bits: see buildFast.
-	fast [1 << fastBits]uint16
 	// comb[b] for the next combBits bits: see buildComb.
 	comb [1 << combBits]int32
 }
-
-const fastBits = 10
 
 // build derives the decoding tables, validating the spec as libjpeg's
 // jpeg_make_d_derived_tbl does.
@@ -86,25 +82,8 @@ func (s *huffSpec) build(isDC bool) (*huffTable, error) {
 			}
 		}
 	}
-	t.buildFast(s, huffcode[:])
 	t.buildComb(s, huffcode[:], isDC)
 	return t, nil
-}
-
-// buildFast fills the fastBits-bit table used by the fast sequential path:
-// an entry is 0 when no code of at most fastBits bits is a prefix of the
-// index, otherwise the code length (bits 0-3) and the symbol (bits 4-11).
-func (t *huffTable) buildFast(s *huffSpec, huffcode []int32) {
-	p := 0
-	for l := 1; l <= fastBits; l++ {
-		for i := 0; i < s.bits[l]; i++ {
-			look := int(huffcode[p]) << (fastBits - l)
-			for n := 0; n < 1<<(fastBits-l); n++ {
-				t.fast[look+n] = uint16(l) | uint16(s.vals[p])<<4
-			}
-			p++
-		}
-	}
 }
 
 // Standard Huffman tables of T.81 Annex K.3, which libjpeg-turbo installs
