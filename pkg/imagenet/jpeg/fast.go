@@ -22,8 +22,10 @@ import "encoding/binary"
 func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 	data := d.data
 	pos := d.pos
-	buf := d.bbuf
 	nbits := d.nbits
+	// Here the buffered bits are the top nbits bits of buf, the rest zero:
+	// the next code is then buf's top bits, found with a fixed shift.
+	buf := d.bbuf << uint(64-nbits)
 	lastDC := st.lastDC
 	ok := true
 	for b, blk := range blocks {
@@ -35,11 +37,13 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 			}
 		}
 		dc := st.dc[ci]
-		if e := dc.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]; e&combLen != 0 {
+		if e := dc.comb[buf>>(64-combBits)]; e&combLen != 0 {
+			buf <<= uint(e & combLen)
 			nbits -= int(e & combLen)
 			lastDC[ci] += e >> 16
 		} else {
-			s, n := dc.decodeCode(e, buf, nbits)
+			s, n := dc.decodeCode(e, buf)
+			buf <<= uint(n)
 			nbits -= n
 			if s != 0 {
 				if nbits <= 16 {
@@ -47,8 +51,9 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 						return false
 					}
 				}
+				lastDC[ci] += extend(int32(buf>>uint(64-s)), s)
+				buf <<= uint(s)
 				nbits -= s
-				lastDC[ci] += extend(int32(buf>>uint(nbits))&(1<<uint(s)-1), s)
 			}
 		}
 		blk[0] = int16(lastDC[ci])
@@ -63,8 +68,9 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 					return false
 				}
 			}
-			e := ac.comb[(buf>>uint(nbits-combBits))&(1<<combBits-1)]
+			e := ac.comb[buf>>(64-combBits)]
 			if e&combLen != 0 {
+				buf <<= uint(e & combLen)
 				nbits -= int(e & combLen)
 				if e&combEOB != 0 {
 					break
@@ -75,7 +81,8 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 				pend = int(e>>combMagShift) & 15
 				continue
 			}
-			rs, n := ac.decodeCode(e, buf, nbits)
+			rs, n := ac.decodeCode(e, buf)
+			buf <<= uint(n)
 			nbits -= n
 			r, s := rs>>4, rs&15
 			pend = 0
@@ -86,9 +93,9 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 						return false
 					}
 				}
+				blk[zigzag[k&127]&63] = int16(extend(int32(buf>>uint(64-s)), s))
+				buf <<= uint(s)
 				nbits -= s
-				v := int32(buf>>uint(nbits)) & (1<<uint(s) - 1)
-				blk[zigzag[k&127]&63] = int16(extend(v, s))
 				nz = 1
 			} else {
 				if r != 15 {
@@ -107,16 +114,17 @@ func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 		st.acNZ[b] = nz != 0
 	}
 	d.pos = pos
-	d.bbuf = buf
+	d.bbuf = buf >> uint(64-nbits)
 	d.nbits = nbits
 	st.lastDC = lastDC
 	return true
 }
 
 // refill is libjpeg-turbo's FILL_BIT_BUFFER_FAST: it appends the next 6
-// bytes of entropy-coded data (after byte unstuffing) to buf. It reports
-// false at a marker, and when fewer than 13 bytes remain. Six bytes with
-// no 0xFF among them are appended with one load.
+// bytes of entropy-coded data (after byte unstuffing) to the nbits <= 16
+// bits at the top of buf. It reports false at a marker, and when fewer
+// than 13 bytes remain. Six bytes with no 0xFF among them are appended
+// with one load.
 func refill(data []byte, pos int, buf uint64, nbits int) (int, uint64, int, bool) {
 	if pos < 0 || pos+13 > len(data) {
 		return pos, buf, nbits, false
@@ -127,7 +135,7 @@ func refill(data []byte, pos int, buf uint64, nbits int) (int, uint64, int, bool
 	x := ^w
 	nonzero := ((x & 0x7F7F7F7F7F7F7F7F) + 0x7F7F7F7F7F7F7F7F | x) & 0x8080808080800000
 	if nonzero == 0x8080808080800000 {
-		return pos + 6, buf<<48 | w>>16, nbits + 48, true
+		return pos + 6, buf | w>>16<<(uint(16-nbits)&63), nbits + 48, true
 	}
 	return refillBytes(data, pos, buf, nbits)
 }
@@ -137,7 +145,7 @@ func refillBytes(data []byte, pos int, buf uint64, nbits int) (int, uint64, int,
 	for i := 0; i < 6; i++ {
 		c := data[pos]
 		pos++
-		buf = buf<<8 | uint64(c)
+		buf |= uint64(c) << uint(56-nbits)
 		nbits += 8
 		if c == 0xFF {
 			if data[pos] != 0 {
@@ -150,18 +158,18 @@ func refillBytes(data []byte, pos int, buf uint64, nbits int) (int, uint64, int,
 }
 
 // decodeCode decodes a symbol whose magnitude bits are not in the
-// combined table, e being its entry for the top combBits of buf (nbits > 16
-// buffered bits), returning it and its code length. Invalid codes give
-// symbol 0 after 17 bits, as libjpeg does.
-func (t *huffTable) decodeCode(e int32, buf uint64, nbits int) (int, int) {
+// combined table, e being its entry for the top combBits of buf (which
+// holds at least 17 bits), returning it and its code length. Invalid codes
+// give symbol 0 after 17 bits, as libjpeg does.
+func (t *huffTable) decodeCode(e int32, buf uint64) (int, int) {
 	if e != 0 {
 		return int(e>>combSymShift) & 0xFF, int(e >> 16)
 	}
 	l := combBits + 1
-	code := int32(buf>>uint(nbits-l)) & (1<<uint(l) - 1)
+	code := int32(buf >> uint(64-l))
 	for code > t.maxcode[l] {
 		l++
-		code = int32(buf>>uint(nbits-l)) & (1<<uint(l) - 1)
+		code = int32(buf >> uint(64-l))
 		if l == 17 {
 			break
 		}
