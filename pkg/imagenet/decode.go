@@ -29,16 +29,21 @@ const MaxPixels = 1 << 28
 // decoding as OpenCV 4.6 runs it (ISLOW IDCT, fancy upsampling, libjpeg's
 // YCbCr tables, EXIF orientation applied), byte for byte.
 // A non-empty region r asks only for the pixels inside it
-// (jpeg.DecodeRegion); the others may then be zero.
+// (jpeg.DecodeRegion, for Pipeline.Decode): the others are then left
+// undefined, and the image's buffer comes from (and Pipeline.Apply
+// returns it to) a pool.
 var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
 	var m *jpeg.Image
 	var err error
+	var buf []byte
 	if r.Empty() {
 		m, err = jpeg.Decode(data)
 	} else {
-		m, err = jpeg.DecodeRegion(data, r)
+		buf = getPix()
+		m, err = jpeg.DecodeRegion(data, r, buf)
 	}
 	if err != nil {
+		putPix(buf)
 		var fe jpeg.FormatError
 		var ue jpeg.UnsupportedError
 		switch {
@@ -49,7 +54,7 @@ var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
 		}
 		return nil, FormatError("jpeg: " + err.Error())
 	}
-	img := &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings}
+	img := &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings, pooled: !r.Empty()}
 	if !r.Empty() && !image.Rect(0, 0, m.Width, m.Height).In(r) {
 		img.region = r
 	}

@@ -110,8 +110,10 @@ func (p *Pipeline) Apply(img *Image, rng *rand.Rand) (*Image, error) {
 // decoded only where that step reads (jpeg.DecodeRegion: the inverse DCT
 // and colour conversion of the rest are skipped; a 640x427 photo resized
 // to 256 and cropped to 224 reads about half its pixels). Apply on the
-// result gives the bytes Apply gives on Decode(data); the image is for
-// Apply alone (Apply refuses it in a pipeline that would read more).
+// result gives the bytes Apply gives on Decode(data). The image is for one
+// Apply alone: Apply refuses it in a pipeline that would read more, and
+// takes its buffer back for the next Decode once the resize has read it
+// (the image is then empty).
 func (p *Pipeline) Decode(data []byte) (*Image, error) {
 	if format, w, h, err := DecodeConfig(data); err == nil && format == "jpeg" && checkSize(w, h) == nil {
 		if r, ok := p.sourceRect(w, h); ok {
@@ -195,6 +197,9 @@ func (p *Pipeline) apply(img *Image, rng *rand.Rand, buf *Image, meta *Meta) (*I
 					return nil, fmt.Errorf("%s: %w", p.Names[i], err)
 				}
 				meta.scaled(in, w, h)
+				if img != in {
+					in.recycle()
+				}
 				i++
 				continue
 			}

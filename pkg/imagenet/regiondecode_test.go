@@ -16,7 +16,9 @@ import (
 // progressive, arithmetic, restarts, CMYK, EXIF orientations, damaged
 // files) for MobileOne's test pipeline and for ResizeEdge+CenterCrop sizes
 // drawn to each image's size, with every filter; and an image decoded for
-// one pipeline is refused by a pipeline that reads more of it.
+// one pipeline is refused by a pipeline that reads more of it. The
+// decoded buffers go back to the pool after each Apply, so every file
+// after the first is decoded into a used one.
 func TestPipelineDecode(t *testing.T) {
 	paths := fixtures.TestJPEGs(t)
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -61,9 +63,13 @@ func TestPipelineDecode(t *testing.T) {
 					t.Fatalf("%s: a partly decoded image (%v of %dx%d) was accepted by a pipeline reading %v (err %v)", name, img.region, w, h, r, err)
 				}
 			}
+			pooled := img.pooled
 			got, err := p.Apply(img, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
+			}
+			if pooled && got != img && img.Pix != nil {
+				t.Fatalf("%s: Apply did not take the decoded buffer back", name)
 			}
 			diffPixels(t, name, got, want)
 			if t.Failed() {

@@ -239,7 +239,7 @@ func (d *decoder) decode() (*Image, error) {
 			}
 		}
 	}
-	img := &Image{Width: d.width, Height: d.height, Pix: make([]byte, d.width*d.height*3)}
+	img := &Image{Width: d.width, Height: d.height, Pix: d.outputBuffer(d.width * d.height * 3)}
 	d.render(img, cs, plans, rows)
 	img = applyOrientation(img, exifOrientation(d.exif))
 	img.Warnings = d.warnings

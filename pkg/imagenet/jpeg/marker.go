@@ -122,6 +122,7 @@ type decoder struct {
 	// (see setupRegion).
 	region                image.Rectangle
 	useRegion, regionUsed bool
+	pix                   []byte // DecodeRegion's buffer for the image, if any
 
 	multiScan  bool
 	scanNumber int

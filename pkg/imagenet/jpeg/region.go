@@ -4,7 +4,7 @@ import "image"
 
 // DecodeRegion is Decode for a caller that reads only the pixels inside r
 // (a resize that computes a crop, say): those pixels are exactly Decode's,
-// and the others are zero. The entropy-coded data is decoded in full (it
+// and the others are zero (but see pix below). The entropy-coded data is decoded in full (it
 // is sequential), but the inverse DCT, upsampling and colour conversion
 // are skipped for blocks and rows that no pixel of r depends on.
 //
@@ -13,8 +13,12 @@ import "image"
 // oriented image's coordinates), and damaged files (Warnings not empty:
 // the rows of a cut-short file repeat the last row delivered, which may
 // lie outside r). An empty r, or one covering the image, decodes in full.
-func DecodeRegion(data []byte, r image.Rectangle) (*Image, error) {
-	d := &decoder{data: data, region: r, useRegion: true}
+//
+// When pix has the capacity, the image is written into it (reusing a
+// buffer saves clearing and faulting in a new one per image); the pixels
+// outside r are then whatever pix held.
+func DecodeRegion(data []byte, r image.Rectangle, pix []byte) (*Image, error) {
+	d := &decoder{data: data, region: r, useRegion: true, pix: pix}
 	img, err := d.decode()
 	if err == nil && d.regionUsed && len(img.Warnings) > 0 {
 		return Decode(data)
@@ -70,4 +74,19 @@ func (d *decoder) renderSpan() (x0, x1, y0, y1 int) {
 		return 0, d.width, 0, d.height
 	}
 	return d.region.Min.X, d.region.Max.X, d.region.Min.Y, d.region.Max.Y
+}
+
+// outputBuffer returns the n bytes of the image: DecodeRegion's pix when
+// it is large enough, else new zeroed memory. A reused buffer is cleared
+// unless the region limits the work (rows that are not rendered, such as
+// those of a file that delivered none, must stay black as in Decode).
+func (d *decoder) outputBuffer(n int) []byte {
+	if cap(d.pix) < n {
+		return make([]byte, n)
+	}
+	b := d.pix[:n]
+	if !d.regionUsed {
+		clear(b)
+	}
+	return b
 }

@@ -16,7 +16,8 @@ import (
 // and box upsampler, progressive, arithmetic, restart intervals, CMYK,
 // EXIF orientations, odd sizes, damaged files) and many regions, the
 // pixels of DecodeRegion inside the region are Decode's, and the others
-// are zero whenever the region was used. A region one pixel off (a
+// are zero whenever the region was used (and, decoded into a used buffer,
+// the region's pixels are the same). A region one pixel off (a
 // margin too small for an upsampler, a block span rounded down) fails it.
 func TestDecodeRegion(t *testing.T) {
 	paths := fixtures.TestJPEGs(t)
@@ -47,7 +48,7 @@ func TestDecodeRegion(t *testing.T) {
 			if d.regionUsed {
 				used++
 				if len(got.Warnings) > 0 {
-					got, err = DecodeRegion(data, r)
+					got, err = DecodeRegion(data, r, nil)
 					if err != nil || !bytes.Equal(got.Pix, full.Pix) {
 						t.Fatalf("%s: a damaged file must be decoded in full (err %v)", name, err)
 					}
@@ -57,6 +58,21 @@ func TestDecodeRegion(t *testing.T) {
 				t.Fatalf("%s: region not used, but the image differs from Decode's", name)
 			}
 			compareRegion(t, name, got, full, r.Intersect(image.Rect(0, 0, w, h)), d.regionUsed)
+
+			// Into a used buffer: the region's pixels are the same, and a
+			// full decode (region not used) leaves nothing of the buffer.
+			dirty := bytes.Repeat([]byte{0xAB}, 3*w*h+5)
+			got, err = DecodeRegion(data, r, dirty)
+			if err != nil {
+				t.Fatalf("%s into a buffer: %v", name, err)
+			}
+			if &got.Pix[0] != &dirty[0] && len(got.Warnings) == 0 && exifOrientation(d.exif) < 2 {
+				t.Fatalf("%s: the buffer given was not used", name)
+			}
+			compareRegion(t, name+" into a buffer", got, full, r.Intersect(image.Rect(0, 0, w, h)), false)
+			if !d.regionUsed && !bytes.Equal(got.Pix, full.Pix) {
+				t.Fatalf("%s: decoded in full into a used buffer, the image differs from Decode's", name)
+			}
 		}
 	}
 	if used < 300 {
@@ -84,5 +100,25 @@ func compareRegion(t *testing.T, name string, got, want *Image, r image.Rectangl
 				}
 			}
 		}
+	}
+}
+
+// TestDecodeRegionBufferNoRows: a file cut short before its first row,
+// decoded in full into a used buffer, is black like Decode's.
+func TestDecodeRegionBufferNoRows(t *testing.T) {
+	data := readTestdata(t, "q75_420.jpg")
+	sos := bytes.Index(data, []byte{0xFF, mSOS})
+	cut := data[:sos+2+int(data[sos+2])<<8|int(data[sos+3])+4]
+	want, err := Decode(cut)
+	if err != nil || len(want.Warnings) == 0 {
+		t.Fatalf("Decode of the cut file: %v, warnings %q", err, want.Warnings)
+	}
+	if bytes.Count(want.Pix, []byte{0}) != len(want.Pix) {
+		t.Fatal("the cut file does not decode black")
+	}
+	dirty := bytes.Repeat([]byte{0xAB}, len(want.Pix))
+	got, err := DecodeRegion(cut, image.Rect(0, 0, want.Width, want.Height), dirty)
+	if err != nil || !bytes.Equal(got.Pix, want.Pix) {
+		t.Fatalf("into a used buffer: err %v, or not black", err)
 	}
 }
