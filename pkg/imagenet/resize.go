@@ -195,7 +195,8 @@ type hplan struct {
 	taps   int
 	off    []int
 	w      []int32
-	noClip bool // sumsFitByte for every output
+	noClip bool   // sumsFitByte for every output
+	wide   *hwide // the AVX2 kernels' layout, nil without them
 }
 
 // sumsFitByte reports whether every sum half + Σ v*k[i] over bytes v lies
@@ -257,6 +258,7 @@ func (f *Filter) NewCropResizer(dstW, dstH, srcW, srcH int, crop image.Rectangle
 	r := &Resizer{dw: dstW, dh: dstH, sw: srcW, sh: srcH, win: crop, needH: dstW != srcW, needV: dstH != srcH}
 	if r.needH {
 		r.h = newHPlan(newAxisPlan(f, srcW, dstW), crop.Min.X, crop.Max.X, srcW)
+		r.h.wide = newHWide(&r.h, 3*srcW)
 	}
 	if r.needV {
 		v := newAxisPlan(f, srcH, dstH)
@@ -356,39 +358,52 @@ func (r *Resizer) horizontal(out, in []byte, y0, y1 int) {
 	for y := y0; y < y1; y++ {
 		row := in[y*sStride : (y+1)*sStride]
 		o := out[(y-y0)*dStride : (y-y0+1)*dStride]
-		if hp.noClip {
-			switch hp.taps {
-			case 2:
-				hrow2NC(o, row, hp.off, hp.w)
-				continue
-			case 3:
-				hrow3NC(o, row, hp.off, hp.w)
-				continue
-			case 4:
-				hrow4NC(o, row, hp.off, hp.w)
-				continue
-			case 5:
-				hrow5NC(o, row, hp.off, hp.w)
-				continue
-			case 6:
-				hrow6NC(o, row, hp.off, hp.w)
-				continue
-			}
+		i := 0
+		if hp.wide != nil && useAVX2 {
+			hp.rowAVX2(o, row)
+			i = hp.wide.n
 		}
+		if i < len(hp.off) {
+			hp.rowGo(o[3*i:], row, hp.off[i:], hp.w[i*hp.taps:])
+		}
+	}
+}
+
+// rowGo computes the outputs of off (weights w) of one row of the
+// horizontal pass with the Go kernels.
+func (hp *hplan) rowGo(o, row []byte, off []int, w []int32) {
+	if hp.noClip {
 		switch hp.taps {
 		case 2:
-			hrow2(o, row, hp.off, hp.w)
+			hrow2NC(o, row, off, w)
+			return
 		case 3:
-			hrow3(o, row, hp.off, hp.w)
+			hrow3NC(o, row, off, w)
+			return
 		case 4:
-			hrow4(o, row, hp.off, hp.w)
+			hrow4NC(o, row, off, w)
+			return
 		case 5:
-			hrow5(o, row, hp.off, hp.w)
+			hrow5NC(o, row, off, w)
+			return
 		case 6:
-			hrow6(o, row, hp.off, hp.w)
-		default:
-			hrowN(o, row, hp.off, hp.w, hp.taps)
+			hrow6NC(o, row, off, w)
+			return
 		}
+	}
+	switch hp.taps {
+	case 2:
+		hrow2(o, row, off, w)
+	case 3:
+		hrow3(o, row, off, w)
+	case 4:
+		hrow4(o, row, off, w)
+	case 5:
+		hrow5(o, row, off, w)
+	case 6:
+		hrow6(o, row, off, w)
+	default:
+		hrowN(o, row, off, w, hp.taps)
 	}
 }
 
@@ -399,49 +414,61 @@ func (r *Resizer) horizontal(out, in []byte, y0, y1 int) {
 func (r *Resizer) vertical(out, in []byte, stride, col int, acc []int32) {
 	rowBytes := 3 * r.win.Dx()
 	ks := r.v.ksize
-	row := func(y int) []byte { return in[y*stride+col : y*stride+col+rowBytes] }
 	for yy := 0; yy < r.win.Dy(); yy++ {
 		ymin, n := r.v.bounds[2*yy], r.v.bounds[2*yy+1]
 		k := r.v.kk[yy*ks : yy*ks+n]
 		o := out[yy*rowBytes : (yy+1)*rowBytes]
-		if sumsFitByte(k) {
-			switch n {
-			case 1:
-				vrow1NC(o, row(ymin), k[0])
-				continue
-			case 2:
-				vrow2NC(o, row(ymin), row(ymin+1), k[0], k[1])
-				continue
-			case 3:
-				vrow3NC(o, row(ymin), row(ymin+1), row(ymin+2), k[0], k[1], k[2])
-				continue
-			case 4:
-				vrow4NC(o, row(ymin), row(ymin+1), row(ymin+2), row(ymin+3), k[0], k[1], k[2], k[3])
-				continue
+		if useAVX2 && rowBytes >= 32 && n > 0 {
+			vrowAVX2(o, in[ymin*stride+col:], stride, k)
+		} else {
+			vrowGo(o, in[ymin*stride+col:], stride, k, acc)
+		}
+	}
+}
+
+// vrowGo computes one output row o of the vertical pass from the len(k)
+// rows stride bytes apart that start at in[0] with the Go kernels; acc
+// holds len(o) accumulators for kernels longer than 4.
+func vrowGo(o, in []byte, stride int, k []int32, acc []int32) {
+	rowBytes := len(o)
+	row := func(y int) []byte { return in[y*stride : y*stride+rowBytes] }
+	if sumsFitByte(k) {
+		switch len(k) {
+		case 1:
+			vrow1NC(o, row(0), k[0])
+			return
+		case 2:
+			vrow2NC(o, row(0), row(1), k[0], k[1])
+			return
+		case 3:
+			vrow3NC(o, row(0), row(1), row(2), k[0], k[1], k[2])
+			return
+		case 4:
+			vrow4NC(o, row(0), row(1), row(2), row(3), k[0], k[1], k[2], k[3])
+			return
+		}
+	}
+	switch len(k) {
+	case 1:
+		vrow1(o, row(0), k[0])
+	case 2:
+		vrow2(o, row(0), row(1), k[0], k[1])
+	case 3:
+		vrow3(o, row(0), row(1), row(2), k[0], k[1], k[2])
+	case 4:
+		vrow4(o, row(0), row(1), row(2), row(3), k[0], k[1], k[2], k[3])
+	default:
+		a := acc[:rowBytes]
+		for i := range a {
+			a[i] = 1 << (precisionBits - 1)
+		}
+		for y, w := range k {
+			for i, v := range row(y) {
+				a[i] += int32(v) * w
 			}
 		}
-		switch n {
-		case 1:
-			vrow1(o, row(ymin), k[0])
-		case 2:
-			vrow2(o, row(ymin), row(ymin+1), k[0], k[1])
-		case 3:
-			vrow3(o, row(ymin), row(ymin+1), row(ymin+2), k[0], k[1], k[2])
-		case 4:
-			vrow4(o, row(ymin), row(ymin+1), row(ymin+2), row(ymin+3), k[0], k[1], k[2], k[3])
-		default:
-			a := acc[:rowBytes]
-			for i := range a {
-				a[i] = 1 << (precisionBits - 1)
-			}
-			for y, w := range k {
-				for i, v := range row(ymin + y) {
-					a[i] += int32(v) * w
-				}
-			}
-			for i, s := range a {
-				o[i] = clip8(s)
-			}
+		for i, s := range a {
+			o[i] = clip8(s)
 		}
 	}
 }

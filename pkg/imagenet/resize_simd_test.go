@@ -1,0 +1,251 @@
+package imagenet
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"testing"
+)
+
+func requireAVX2(t *testing.T) {
+	t.Helper()
+	if !useAVX2 {
+		t.Skip("no AVX2 kernels here (purego build, non-amd64, or a CPU without AVX2)")
+	}
+}
+
+// weightKinds draw a kernel of t fixed-point weights: Pillow-like
+// normalized non-negative ones (whose sums fit a byte: the NC kernels),
+// signed ones summing to one (bicubic/lanczos-like: clip8 clamps), and
+// arbitrary int32 values (products and sums wrap around in the Go code;
+// the kernels must wrap alike), and weights whose sum puts rows of ones
+// next to a rounding step (half + Σk ≡ -1 or 0 mod 2²²: the result moves
+// if any term or the rounding constant is off by one).
+var weightKinds = []struct {
+	name string
+	draw func(rng *rand.Rand, k []int32)
+}{
+	{"normalized", func(rng *rand.Rand, k []int32) {
+		rest := int32(1 << precisionBits)
+		for j := range k {
+			k[j] = rng.Int32N(rest + 1)
+			if j == len(k)-1 {
+				k[j] = rest
+			}
+			rest -= k[j]
+		}
+	}},
+	{"signed", func(rng *rand.Rand, k []int32) {
+		sum := int32(0)
+		for j := range k {
+			k[j] = rng.Int32N(3<<precisionBits) - 1<<precisionBits
+			sum += k[j]
+		}
+		k[rng.IntN(len(k))] += 1<<precisionBits - sum
+	}},
+	{"extreme", func(rng *rand.Rand, k []int32) {
+		edges := []int32{-1 << 31, 1<<31 - 1, 1 << precisionBits, -1 << precisionBits, 1<<(precisionBits+1) - 1, 0}
+		for j := range k {
+			if rng.IntN(2) == 0 {
+				k[j] = edges[rng.IntN(len(edges))]
+			} else {
+				k[j] = int32(rng.Uint32())
+			}
+		}
+	}},
+	{"rounding", func(rng *rand.Rand, k []int32) {
+		sum := int32(0)
+		for j := range k {
+			k[j] = rng.Int32N(1<<precisionBits) - 1<<(precisionBits-2)
+			sum += k[j]
+		}
+		k[0] += rng.Int32N(255)<<precisionBits + 1<<(precisionBits-1) - rng.Int32N(2) - sum
+	}},
+}
+
+// randomRows returns n random bytes, or (three cases in eight) bytes that
+// are all 0 or all 255, where the sums reach their extremes, or all 1,
+// where they are the sums of the weights.
+func randomRows(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	switch rng.IntN(8) {
+	case 0:
+	case 1, 2:
+		v := byte(255 * (rng.IntN(2)))
+		if rng.IntN(2) == 0 {
+			v = 1
+		}
+		for i := range b {
+			b[i] = v
+		}
+	default:
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+	}
+	return b
+}
+
+// TestVerticalAVX2MatchesGo: the vertical pass of Resizers with random
+// plans (1 to 7 rows per output, every kind of weight, output rows of 1
+// to 70 pixels, so that the AVX2 tail overlaps the last whole step or the
+// row is too short for it) gives the same bytes with the AVX2 kernels as
+// with the Go ones, NC variants included.
+func TestVerticalAVX2MatchesGo(t *testing.T) {
+	requireAVX2(t)
+	rng := rand.New(rand.NewPCG(31, 32))
+	nc, clip := 0, 0
+	for taps := 1; taps <= 7; taps++ {
+		for _, kind := range weightKinds {
+			for w := 1; w <= 70; w++ {
+				const inRows, outRows = 12, 6
+				stride := 3*w + rng.IntN(8)
+				in := randomRows(rng, stride*inRows)
+				r := &Resizer{win: image.Rect(0, 0, w, outRows), needV: true}
+				r.v = axisPlan{ksize: taps, bounds: make([]int, 2*outRows), kk: make([]int32, taps*outRows)}
+				for y := 0; y < outRows; y++ {
+					n := 1 + rng.IntN(taps)
+					if y == 0 {
+						n = taps
+					}
+					r.v.bounds[2*y], r.v.bounds[2*y+1] = rng.IntN(inRows-n+1), n
+					k := r.v.kk[y*taps : y*taps+n]
+					kind.draw(rng, k)
+					if sumsFitByte(k) {
+						nc++
+					} else {
+						clip++
+					}
+				}
+				col := rng.IntN(stride - 3*w + 1)
+				acc := make([]int32, 3*w)
+				got := make([]byte, 3*w*outRows)
+				r.vertical(got, in, stride, col, acc)
+				restore := disableAVX2()
+				want := make([]byte, len(got))
+				r.vertical(want, in, stride, col, acc)
+				restore()
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%d taps, %s weights %v, width %d: AVX2 %v, Go %v", taps, kind.name, r.v.kk, w, got, want)
+				}
+			}
+		}
+	}
+	if nc == 0 || clip == 0 {
+		t.Errorf("the cases ran %d NC and %d clipping rows: both variants must be covered", nc, clip)
+	}
+}
+
+// randomHPlan draws a horizontal plan of outputs outputs with taps taps
+// over a row of in pixels: non-decreasing offsets, the last ones at the
+// right edge as newHPlan makes them, weights of the given kind.
+func randomHPlan(rng *rand.Rand, taps, outputs, in int, draw func(*rand.Rand, []int32)) hplan {
+	hp := hplan{taps: taps, off: make([]int, outputs), w: make([]int32, outputs*taps)}
+	x := 0
+	for i := range hp.off {
+		x = min(x+rng.IntN(3), in-taps)
+		if outputs-i <= 2 {
+			x = in - taps
+		}
+		hp.off[i] = 3 * x
+		draw(rng, hp.w[i*taps:(i+1)*taps])
+	}
+	hp.noClip = true
+	for i := range hp.off {
+		hp.noClip = hp.noClip && sumsFitByte(hp.w[i*taps:(i+1)*taps])
+	}
+	return hp
+}
+
+// TestHorizontalAVX2MatchesGo: the horizontal pass of Resizers with random
+// plans (2 to 9 taps, every kind of weight, 1 to 70 outputs, offsets
+// reaching the row's end) gives the same bytes with the AVX2 kernels as
+// with the Go ones, NC variants included, and the AVX2 kernels do run.
+func TestHorizontalAVX2MatchesGo(t *testing.T) {
+	requireAVX2(t)
+	rng := rand.New(rand.NewPCG(33, 34))
+	nc, clip := 0, 0
+	for taps := 2; taps <= 9; taps++ {
+		wide := 0
+		for _, kind := range weightKinds {
+			for outputs := 1; outputs <= 70; outputs++ {
+				const rows = 3
+				in := taps + rng.IntN(2*outputs+8)
+				src := randomRows(rng, 3*in*rows)
+				r := &Resizer{sw: in, win: image.Rect(0, 0, outputs, rows), needH: true}
+				r.h = randomHPlan(rng, taps, outputs, in, kind.draw)
+				r.h.wide = newHWide(&r.h, 3*in)
+				if r.h.noClip {
+					nc++
+				} else {
+					clip++
+				}
+				if r.h.wide != nil {
+					wide++
+				}
+				got := make([]byte, 3*outputs*rows)
+				r.horizontal(got, src, 0, rows)
+				restore := disableAVX2()
+				want := make([]byte, len(got))
+				r.horizontal(want, src, 0, rows)
+				restore()
+				if !bytes.Equal(got, want) {
+					t.Fatalf("%d taps, %s weights, %d outputs over %d pixels (offsets %v): AVX2\n%v\nGo\n%v",
+						taps, kind.name, outputs, in, r.h.off, got, want)
+				}
+			}
+		}
+		if (wide > 0) != (taps <= maxHTapsAVX2) {
+			t.Errorf("%d taps: %d plans with an AVX2 layout", taps, wide)
+		}
+	}
+	if nc == 0 || clip == 0 {
+		t.Errorf("the cases ran %d NC and %d clipping plans: both must be covered", nc, clip)
+	}
+}
+
+// TestHWideReads: newHWide gives the kernels exactly the outputs whose
+// loads (16 bytes, and 16 more 15 bytes on for more than 5 taps) stay
+// inside the row.
+func TestHWideReads(t *testing.T) {
+	requireAVX2(t)
+	for taps := 2; taps <= maxHTapsAVX2; taps++ {
+		const in, outputs = 30, 30
+		hp := hplan{taps: taps, off: make([]int, outputs), w: make([]int32, outputs*taps)}
+		for i := range hp.off {
+			hp.off[i] = 3 * min(i, in-taps) // output i at pixel i, up to the edge
+		}
+		read := 16
+		if taps > 5 {
+			read = 31
+		}
+		want := (3*in-read)/3 + 1 // pixels x with 3x+read <= 3in
+		hw := newHWide(&hp, 3*in)
+		if hw == nil || hw.n != want {
+			t.Errorf("%d taps: layout %+v, want the first %d outputs", taps, hw, want)
+		}
+	}
+}
+
+// TestResizerWithoutAVX2 runs the Pillow-reference comparisons of the
+// Resizer with the Go kernels too (the default build runs them with the
+// AVX2 kernels; -tags purego only with the Go ones).
+func TestResizerWithoutAVX2(t *testing.T) {
+	requireAVX2(t)
+	defer disableAVX2()()
+	for _, test := range []func(*testing.T){TestResizerMatchesReference, TestResizerImageNetShapes, TestFusedResizeEdgeCrop} {
+		test(t)
+	}
+}
+
+func BenchmarkResizeAVX2(b *testing.B) {
+	for _, avx := range []bool{true, false} {
+		b.Run(fmt.Sprintf("avx2=%v", avx), func(b *testing.B) {
+			if !avx {
+				defer disableAVX2()()
+			}
+			BenchmarkResize(b)
+		})
+	}
+}
