@@ -382,27 +382,8 @@ func (d *decoder) decodeScan() (int, error) {
 		}
 		d.ar.failed = false
 	} else {
-		for i, c := range st.comps {
-			if kind == 0 || kind == 1 {
-				if c.dcTbl >= numHuffTables || d.dcTables[c.dcTbl] == nil {
-					return 0, FormatError("missing Huffman table")
-				}
-				t, err := d.dcTables[c.dcTbl].build(true)
-				if err != nil {
-					return 0, err
-				}
-				st.dc[i] = t
-			}
-			if kind == 0 || kind == 3 || kind == 4 {
-				if c.acTbl >= numHuffTables || d.acTables[c.acTbl] == nil {
-					return 0, FormatError("missing Huffman table")
-				}
-				t, err := d.acTables[c.acTbl].build(false)
-				if err != nil {
-					return 0, err
-				}
-				st.ac[i] = t
-			}
+		if err := d.scanTables(st, kind == 0 || kind == 1, kind == 0 || kind == 3 || kind == 4); err != nil {
+			return 0, err
 		}
 		d.bbuf, d.nbits, d.insufficient = 0, 0, false
 		st.restartsToGo = d.restartInterval

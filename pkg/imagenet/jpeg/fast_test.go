@@ -123,16 +123,10 @@ func seqScan(data []byte) (d *decoder, st *scanState, mcus, nblocks int) {
 		}
 	}
 	st = &scanState{comps: d.scan.comps, restartsToGo: d.restartInterval}
+	if d.scanTables(st, true, true) != nil {
+		return nil, nil, 0, 0
+	}
 	for i, c := range st.comps {
-		if c.dcTbl >= numHuffTables || c.acTbl >= numHuffTables || d.dcTables[c.dcTbl] == nil || d.acTables[c.acTbl] == nil {
-			return nil, nil, 0, 0
-		}
-		var err1, err2 error
-		st.dc[i], err1 = d.dcTables[c.dcTbl].build(true)
-		st.ac[i], err2 = d.acTables[c.acTbl].build(false)
-		if err1 != nil || err2 != nil {
-			return nil, nil, 0, 0
-		}
 		n := 1
 		if len(st.comps) > 1 {
 			n = c.h * c.v

@@ -86,6 +86,40 @@ func (s *huffSpec) build(isDC bool) (*huffTable, error) {
 	return t, nil
 }
 
+// scanTables sets the DC and/or AC decoding tables of the scan's
+// components, building each table slot once (components share slots,
+// usually the two chroma components).
+func (d *decoder) scanTables(st *scanState, needDC, needAC bool) error {
+	var built [2][numHuffTables]*huffTable
+	get := func(class int, specs *[numHuffTables]*huffSpec, slot int) (*huffTable, error) {
+		if slot >= numHuffTables || specs[slot] == nil {
+			return nil, FormatError("missing Huffman table")
+		}
+		if built[class][slot] == nil {
+			t, err := specs[slot].build(class == 0)
+			if err != nil {
+				return nil, err
+			}
+			built[class][slot] = t
+		}
+		return built[class][slot], nil
+	}
+	for i, c := range st.comps {
+		var err error
+		if needDC {
+			if st.dc[i], err = get(0, &d.dcTables, c.dcTbl); err != nil {
+				return err
+			}
+		}
+		if needAC {
+			if st.ac[i], err = get(1, &d.acTables, c.acTbl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Standard Huffman tables of T.81 Annex K.3, which libjpeg-turbo installs
 // for table slots 0 and 1 when a file does not define them.
 var stdDCLuma = huffSpecFrom([16]int{0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0},
