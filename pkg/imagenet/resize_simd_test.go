@@ -87,6 +87,24 @@ func randomRows(rng *rand.Rand, n int) []byte {
 	return b
 }
 
+// guarded returns n bytes (capacity n) inside a buffer whose 64-byte guard
+// bands on either side hold a pattern, and a check that they still do.
+func guarded(n int) ([]byte, func() bool) {
+	const band = 64
+	buf := make([]byte, n+2*band)
+	for i := range buf {
+		buf[i] = 0xA5
+	}
+	return buf[band : band+n : band+n], func() bool {
+		for _, b := range append(buf[:band:band], buf[band+n:]...) {
+			if b != 0xA5 {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // TestVerticalAVX2MatchesGo: the vertical pass of Resizers with random
 // plans (1 to 7 rows per output, every kind of weight, output rows of 1
 // to 70 pixels, so that the AVX2 tail overlaps the last whole step or the
@@ -120,8 +138,12 @@ func TestVerticalAVX2MatchesGo(t *testing.T) {
 				}
 				col := rng.IntN(stride - 3*w + 1)
 				acc := make([]int32, 3*w)
-				got := make([]byte, 3*w*outRows)
+				got, bandsOK := guarded(3 * w * outRows)
+				in0 := bytes.Clone(in)
 				r.vertical(got, in, stride, col, acc)
+				if !bandsOK() || !bytes.Equal(in, in0) {
+					t.Fatalf("%d taps, width %d: wrote outside the output row", taps, w)
+				}
 				restore := disableAVX2()
 				want := make([]byte, len(got))
 				r.vertical(want, in, stride, col, acc)
@@ -139,13 +161,14 @@ func TestVerticalAVX2MatchesGo(t *testing.T) {
 
 // randomHPlan draws a horizontal plan of outputs outputs with taps taps
 // over a row of in pixels: non-decreasing offsets, the last ones at the
-// right edge as newHPlan makes them, weights of the given kind.
+// right edge as newHPlan makes them (or, half the time, wherever they get
+// to, as in a crop window), weights of the given kind.
 func randomHPlan(rng *rand.Rand, taps, outputs, in int, draw func(*rand.Rand, []int32)) hplan {
 	hp := hplan{taps: taps, off: make([]int, outputs), w: make([]int32, outputs*taps)}
-	x := 0
+	x, edge := 0, rng.IntN(2) == 0
 	for i := range hp.off {
 		x = min(x+rng.IntN(3), in-taps)
-		if outputs-i <= 2 {
+		if edge && outputs-i <= 2 {
 			x = in - taps
 		}
 		hp.off[i] = 3 * x
@@ -171,7 +194,7 @@ func TestHorizontalAVX2MatchesGo(t *testing.T) {
 		for _, kind := range weightKinds {
 			for outputs := 1; outputs <= 70; outputs++ {
 				const rows = 3
-				in := taps + rng.IntN(2*outputs+8)
+				in := taps + rng.IntN(2*outputs+16)
 				src := randomRows(rng, 3*in*rows)
 				r := &Resizer{sw: in, win: image.Rect(0, 0, outputs, rows), needH: true}
 				r.h = randomHPlan(rng, taps, outputs, in, kind.draw)
@@ -184,8 +207,12 @@ func TestHorizontalAVX2MatchesGo(t *testing.T) {
 				if r.h.wide != nil {
 					wide++
 				}
-				got := make([]byte, 3*outputs*rows)
+				got, bandsOK := guarded(3 * outputs * rows)
+				src0 := bytes.Clone(src)
 				r.horizontal(got, src, 0, rows)
+				if !bandsOK() || !bytes.Equal(src, src0) {
+					t.Fatalf("%d taps, %d outputs: wrote outside the output row", taps, outputs)
+				}
 				restore := disableAVX2()
 				want := make([]byte, len(got))
 				r.horizontal(want, src, 0, rows)
@@ -248,4 +275,30 @@ func BenchmarkResizeAVX2(b *testing.B) {
 			BenchmarkResize(b)
 		})
 	}
+}
+
+// FuzzResizeAVX2: a (crop) Resizer of any filter and shape gives the same
+// bytes with the AVX2 kernels as with the Go ones.
+func FuzzResizeAVX2(f *testing.F) {
+	f.Add(uint16(500), uint16(375), uint16(341), uint16(256), uint8(0), uint16(58), uint16(16), uint64(1))
+	f.Add(uint16(640), uint16(427), uint16(383), uint16(256), uint8(1), uint16(79), uint16(16), uint64(2))
+	f.Add(uint16(97), uint16(31), uint16(13), uint16(90), uint8(4), uint16(3), uint16(0), uint64(3))
+	f.Add(uint16(40), uint16(40), uint16(9), uint16(9), uint8(3), uint16(0), uint16(0), uint64(4))
+	f.Fuzz(func(t *testing.T, sw, sh, dw, dh uint16, filter uint8, x0, y0 uint16, seed uint64) {
+		requireAVX2(t)
+		size := func(v uint16) int { return 1 + int(v)%700 }
+		srcW, srcH, dstW, dstH := size(sw), size(sh), size(dw), size(dh)
+		fl := []*Filter{Bilinear, Bicubic, Lanczos, Box, Hamming}[int(filter)%5]
+		x, y := int(x0)%dstW, int(y0)%dstH
+		crop := image.Rect(x, y, x+1+int(x0>>5)%(dstW-x), y+1+int(y0>>5)%(dstH-y))
+		rng := rand.New(rand.NewPCG(seed, seed))
+		src := randomImage(rng, srcW, srcH)
+		got := NewImage(crop.Dx(), crop.Dy())
+		fl.NewCropResizer(dstW, dstH, srcW, srcH, crop).Resize(got, src)
+		restore := disableAVX2()
+		want := NewImage(crop.Dx(), crop.Dy())
+		fl.NewCropResizer(dstW, dstH, srcW, srcH, crop).Resize(want, src)
+		restore()
+		diffPixels(t, fmt.Sprintf("%s %dx%d -> %dx%d window %v", fl.Name, srcW, srcH, dstW, dstH, crop), got, want)
+	})
 }
