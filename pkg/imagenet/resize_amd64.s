@@ -546,8 +546,10 @@ TEXT ·hrow2AVX2(SB), NOSPLIT, $0-40
 hrow2AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X5
-	VINSERTI128  $0x01, (CX)(R8*1), Y5, Y5
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X5
+	VINSERTI128  $0x01, (R8), Y5, Y5
 	VPSHUFB      Y0, Y5, Y4
 	VPMULLD      (BX), Y4, Y4
 	VPADDD       Y2, Y4, Y4
@@ -557,8 +559,10 @@ hrow2AVX2_loop:
 	VPSRAD       $0x16, Y4, Y4
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X7
-	VINSERTI128  $0x01, (CX)(R8*1), Y7, Y7
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X7
+	VINSERTI128  $0x01, (R8), Y7, Y7
 	VPSHUFB      Y0, Y7, Y6
 	VPMULLD      64(BX), Y6, Y6
 	VPADDD       Y2, Y6, Y6
@@ -568,8 +572,10 @@ hrow2AVX2_loop:
 	VPSRAD       $0x16, Y6, Y6
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y10
 	VPMULLD      128(BX), Y10, Y10
 	VPADDD       Y2, Y10, Y10
@@ -579,8 +585,10 @@ hrow2AVX2_loop:
 	VPSRAD       $0x16, Y10, Y10
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X9
-	VINSERTI128  $0x01, (CX)(R8*1), Y9, Y9
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X9
+	VINSERTI128  $0x01, (R8), Y9, Y9
 	VPSHUFB      Y0, Y9, Y11
 	VPMULLD      192(BX), Y11, Y11
 	VPADDD       Y2, Y11, Y11
@@ -621,8 +629,10 @@ TEXT ·hrow3AVX2(SB), NOSPLIT, $0-40
 hrow3AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X6
-	VINSERTI128  $0x01, (CX)(R8*1), Y6, Y6
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X6
+	VINSERTI128  $0x01, (R8), Y6, Y6
 	VPSHUFB      Y0, Y6, Y5
 	VPMULLD      (BX), Y5, Y5
 	VPADDD       Y3, Y5, Y5
@@ -635,8 +645,10 @@ hrow3AVX2_loop:
 	VPSRAD       $0x16, Y5, Y5
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y7
 	VPMULLD      96(BX), Y7, Y7
 	VPADDD       Y3, Y7, Y7
@@ -649,8 +661,10 @@ hrow3AVX2_loop:
 	VPSRAD       $0x16, Y7, Y7
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X9
-	VINSERTI128  $0x01, (CX)(R8*1), Y9, Y9
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X9
+	VINSERTI128  $0x01, (R8), Y9, Y9
 	VPSHUFB      Y0, Y9, Y11
 	VPMULLD      192(BX), Y11, Y11
 	VPADDD       Y3, Y11, Y11
@@ -663,8 +677,10 @@ hrow3AVX2_loop:
 	VPSRAD       $0x16, Y11, Y11
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y12
 	VPMULLD      288(BX), Y12, Y12
 	VPADDD       Y3, Y12, Y12
@@ -709,8 +725,10 @@ TEXT ·hrow4AVX2(SB), NOSPLIT, $0-40
 hrow4AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X7
-	VINSERTI128  $0x01, (CX)(R8*1), Y7, Y7
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X7
+	VINSERTI128  $0x01, (R8), Y7, Y7
 	VPSHUFB      Y0, Y7, Y6
 	VPMULLD      (BX), Y6, Y6
 	VPADDD       Y4, Y6, Y6
@@ -726,8 +744,10 @@ hrow4AVX2_loop:
 	VPSRAD       $0x16, Y6, Y6
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X9
-	VINSERTI128  $0x01, (CX)(R8*1), Y9, Y9
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X9
+	VINSERTI128  $0x01, (R8), Y9, Y9
 	VPSHUFB      Y0, Y9, Y8
 	VPMULLD      128(BX), Y8, Y8
 	VPADDD       Y4, Y8, Y8
@@ -743,8 +763,10 @@ hrow4AVX2_loop:
 	VPSRAD       $0x16, Y8, Y8
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y12
 	VPMULLD      256(BX), Y12, Y12
 	VPADDD       Y4, Y12, Y12
@@ -760,8 +782,10 @@ hrow4AVX2_loop:
 	VPSRAD       $0x16, Y12, Y12
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X11
-	VINSERTI128  $0x01, (CX)(R8*1), Y11, Y11
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X11
+	VINSERTI128  $0x01, (R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y13
 	VPMULLD      384(BX), Y13, Y13
 	VPADDD       Y4, Y13, Y13
@@ -810,8 +834,10 @@ TEXT ·hrow5AVX2(SB), NOSPLIT, $0-40
 hrow5AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y7
 	VPMULLD      (BX), Y7, Y7
 	VPADDD       Y5, Y7, Y7
@@ -830,8 +856,10 @@ hrow5AVX2_loop:
 	VPSRAD       $0x16, Y7, Y7
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y9
 	VPMULLD      160(BX), Y9, Y9
 	VPADDD       Y5, Y9, Y9
@@ -850,8 +878,10 @@ hrow5AVX2_loop:
 	VPSRAD       $0x16, Y9, Y9
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X11
-	VINSERTI128  $0x01, (CX)(R8*1), Y11, Y11
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X11
+	VINSERTI128  $0x01, (R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y13
 	VPMULLD      320(BX), Y13, Y13
 	VPADDD       Y5, Y13, Y13
@@ -870,8 +900,10 @@ hrow5AVX2_loop:
 	VPSRAD       $0x16, Y13, Y13
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X12
-	VINSERTI128  $0x01, (CX)(R8*1), Y12, Y12
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X12
+	VINSERTI128  $0x01, (R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y14
 	VPMULLD      480(BX), Y14, Y14
 	VPADDD       Y5, Y14, Y14
@@ -923,8 +955,10 @@ TEXT ·hrow6AVX2(SB), NOSPLIT, $0-40
 hrow6AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y7
 	VPMULLD      (BX), Y7, Y7
 	VPADDD       Y5, Y7, Y7
@@ -940,16 +974,18 @@ hrow6AVX2_loop:
 	VPSHUFB      Y4, Y8, Y9
 	VPMULLD      128(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
-	VMOVDQU      15(CX)(DI*1), X8
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y8, Y8
+	VMOVDQU      15(DI), X8
+	VINSERTI128  $0x01, 15(R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y9
 	VPMULLD      160(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
 	VPSRAD       $0x16, Y7, Y7
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y9
 	VPMULLD      192(BX), Y9, Y9
 	VPADDD       Y5, Y9, Y9
@@ -965,16 +1001,18 @@ hrow6AVX2_loop:
 	VPSHUFB      Y4, Y10, Y13
 	VPMULLD      320(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
-	VMOVDQU      15(CX)(DI*1), X10
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y10, Y10
+	VMOVDQU      15(DI), X10
+	VINSERTI128  $0x01, 15(R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y13
 	VPMULLD      352(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
 	VPSRAD       $0x16, Y9, Y9
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X11
-	VINSERTI128  $0x01, (CX)(R8*1), Y11, Y11
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X11
+	VINSERTI128  $0x01, (R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y13
 	VPMULLD      384(BX), Y13, Y13
 	VPADDD       Y5, Y13, Y13
@@ -990,16 +1028,18 @@ hrow6AVX2_loop:
 	VPSHUFB      Y4, Y11, Y14
 	VPMULLD      512(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
-	VMOVDQU      15(CX)(DI*1), X11
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y11, Y11
+	VMOVDQU      15(DI), X11
+	VINSERTI128  $0x01, 15(R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y14
 	VPMULLD      544(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
 	VPSRAD       $0x16, Y13, Y13
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X12
-	VINSERTI128  $0x01, (CX)(R8*1), Y12, Y12
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X12
+	VINSERTI128  $0x01, (R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y14
 	VPMULLD      576(BX), Y14, Y14
 	VPADDD       Y5, Y14, Y14
@@ -1015,8 +1055,8 @@ hrow6AVX2_loop:
 	VPSHUFB      Y4, Y12, Y15
 	VPMULLD      704(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
-	VMOVDQU      15(CX)(DI*1), X12
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y12, Y12
+	VMOVDQU      15(DI), X12
+	VINSERTI128  $0x01, 15(R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y15
 	VPMULLD      736(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
@@ -1056,8 +1096,10 @@ TEXT ·hrow7AVX2(SB), NOSPLIT, $0-40
 hrow7AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y7
 	VPMULLD      (BX), Y7, Y7
 	VPADDD       Y5, Y7, Y7
@@ -1073,8 +1115,8 @@ hrow7AVX2_loop:
 	VPSHUFB      Y4, Y8, Y9
 	VPMULLD      128(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
-	VMOVDQU      15(CX)(DI*1), X8
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y8, Y8
+	VMOVDQU      15(DI), X8
+	VINSERTI128  $0x01, 15(R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y9
 	VPMULLD      160(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
@@ -1084,8 +1126,10 @@ hrow7AVX2_loop:
 	VPSRAD       $0x16, Y7, Y7
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y9
 	VPMULLD      224(BX), Y9, Y9
 	VPADDD       Y5, Y9, Y9
@@ -1101,8 +1145,8 @@ hrow7AVX2_loop:
 	VPSHUFB      Y4, Y10, Y13
 	VPMULLD      352(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
-	VMOVDQU      15(CX)(DI*1), X10
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y10, Y10
+	VMOVDQU      15(DI), X10
+	VINSERTI128  $0x01, 15(R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y13
 	VPMULLD      384(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
@@ -1112,8 +1156,10 @@ hrow7AVX2_loop:
 	VPSRAD       $0x16, Y9, Y9
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X11
-	VINSERTI128  $0x01, (CX)(R8*1), Y11, Y11
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X11
+	VINSERTI128  $0x01, (R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y13
 	VPMULLD      448(BX), Y13, Y13
 	VPADDD       Y5, Y13, Y13
@@ -1129,8 +1175,8 @@ hrow7AVX2_loop:
 	VPSHUFB      Y4, Y11, Y14
 	VPMULLD      576(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
-	VMOVDQU      15(CX)(DI*1), X11
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y11, Y11
+	VMOVDQU      15(DI), X11
+	VINSERTI128  $0x01, 15(R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y14
 	VPMULLD      608(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
@@ -1140,8 +1186,10 @@ hrow7AVX2_loop:
 	VPSRAD       $0x16, Y13, Y13
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X12
-	VINSERTI128  $0x01, (CX)(R8*1), Y12, Y12
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X12
+	VINSERTI128  $0x01, (R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y14
 	VPMULLD      672(BX), Y14, Y14
 	VPADDD       Y5, Y14, Y14
@@ -1157,8 +1205,8 @@ hrow7AVX2_loop:
 	VPSHUFB      Y4, Y12, Y15
 	VPMULLD      800(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
-	VMOVDQU      15(CX)(DI*1), X12
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y12, Y12
+	VMOVDQU      15(DI), X12
+	VINSERTI128  $0x01, 15(R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y15
 	VPMULLD      832(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
@@ -1201,8 +1249,10 @@ TEXT ·hrow8AVX2(SB), NOSPLIT, $0-40
 hrow8AVX2_loop:
 	MOVQ         (DX), DI
 	MOVQ         32(DX), R8
-	VMOVDQU      (CX)(DI*1), X8
-	VINSERTI128  $0x01, (CX)(R8*1), Y8, Y8
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X8
+	VINSERTI128  $0x01, (R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y7
 	VPMULLD      (BX), Y7, Y7
 	VPADDD       Y5, Y7, Y7
@@ -1218,8 +1268,8 @@ hrow8AVX2_loop:
 	VPSHUFB      Y4, Y8, Y9
 	VPMULLD      128(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
-	VMOVDQU      15(CX)(DI*1), X8
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y8, Y8
+	VMOVDQU      15(DI), X8
+	VINSERTI128  $0x01, 15(R8), Y8, Y8
 	VPSHUFB      Y0, Y8, Y9
 	VPMULLD      160(BX), Y9, Y9
 	VPADDD       Y9, Y7, Y7
@@ -1232,8 +1282,10 @@ hrow8AVX2_loop:
 	VPSRAD       $0x16, Y7, Y7
 	MOVQ         8(DX), DI
 	MOVQ         40(DX), R8
-	VMOVDQU      (CX)(DI*1), X10
-	VINSERTI128  $0x01, (CX)(R8*1), Y10, Y10
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X10
+	VINSERTI128  $0x01, (R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y9
 	VPMULLD      256(BX), Y9, Y9
 	VPADDD       Y5, Y9, Y9
@@ -1249,8 +1301,8 @@ hrow8AVX2_loop:
 	VPSHUFB      Y4, Y10, Y13
 	VPMULLD      384(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
-	VMOVDQU      15(CX)(DI*1), X10
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y10, Y10
+	VMOVDQU      15(DI), X10
+	VINSERTI128  $0x01, 15(R8), Y10, Y10
 	VPSHUFB      Y0, Y10, Y13
 	VPMULLD      416(BX), Y13, Y13
 	VPADDD       Y13, Y9, Y9
@@ -1263,8 +1315,10 @@ hrow8AVX2_loop:
 	VPSRAD       $0x16, Y9, Y9
 	MOVQ         16(DX), DI
 	MOVQ         48(DX), R8
-	VMOVDQU      (CX)(DI*1), X11
-	VINSERTI128  $0x01, (CX)(R8*1), Y11, Y11
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X11
+	VINSERTI128  $0x01, (R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y13
 	VPMULLD      512(BX), Y13, Y13
 	VPADDD       Y5, Y13, Y13
@@ -1280,8 +1334,8 @@ hrow8AVX2_loop:
 	VPSHUFB      Y4, Y11, Y14
 	VPMULLD      640(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
-	VMOVDQU      15(CX)(DI*1), X11
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y11, Y11
+	VMOVDQU      15(DI), X11
+	VINSERTI128  $0x01, 15(R8), Y11, Y11
 	VPSHUFB      Y0, Y11, Y14
 	VPMULLD      672(BX), Y14, Y14
 	VPADDD       Y14, Y13, Y13
@@ -1294,8 +1348,10 @@ hrow8AVX2_loop:
 	VPSRAD       $0x16, Y13, Y13
 	MOVQ         24(DX), DI
 	MOVQ         56(DX), R8
-	VMOVDQU      (CX)(DI*1), X12
-	VINSERTI128  $0x01, (CX)(R8*1), Y12, Y12
+	ADDQ         CX, DI
+	ADDQ         CX, R8
+	VMOVDQU      (DI), X12
+	VINSERTI128  $0x01, (R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y14
 	VPMULLD      768(BX), Y14, Y14
 	VPADDD       Y5, Y14, Y14
@@ -1311,8 +1367,8 @@ hrow8AVX2_loop:
 	VPSHUFB      Y4, Y12, Y15
 	VPMULLD      896(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
-	VMOVDQU      15(CX)(DI*1), X12
-	VINSERTI128  $0x01, 15(CX)(R8*1), Y12, Y12
+	VMOVDQU      15(DI), X12
+	VINSERTI128  $0x01, 15(R8), Y12, Y12
 	VPSHUFB      Y0, Y12, Y15
 	VPMULLD      928(BX), Y15, Y15
 	VPADDD       Y15, Y14, Y14
@@ -1336,5 +1392,162 @@ hrow8AVX2_loop:
 	ADDQ         $0x00000400, BX
 	SUBQ         $0x08, SI
 	JNZ          hrow8AVX2_loop
+	VZEROUPPER
+	RET
+
+// func hrowNAVX2(o *byte, row *byte, off *int, w *int32, groups int, n int)
+// Requires: AVX, AVX2
+TEXT ·hrowNAVX2(SB), NOSPLIT, $0-48
+	MOVQ    o+0(FP), AX
+	MOVQ    row+8(FP), CX
+	MOVQ    off+16(FP), DX
+	MOVQ    w+24(FP), BX
+	MOVQ    groups+32(FP), SI
+	MOVQ    n+40(FP), DI
+	VMOVDQU resizeTap0<>+0(SB), Y0
+	VMOVDQU resizeTap1<>+0(SB), Y1
+	VMOVDQU resizeTap2<>+0(SB), Y2
+	VMOVDQU resizeTap3<>+0(SB), Y3
+	VMOVDQU resizeTap4<>+0(SB), Y4
+	VMOVDQU resizeHalf<>+0(SB), Y5
+	VMOVDQU resizeCompact<>+0(SB), Y6
+
+hrowNAVX2_loop:
+	MOVQ    (DX), R8
+	MOVQ    32(DX), R9
+	ADDQ    CX, R8
+	ADDQ    CX, R9
+	MOVQ    SI, R10
+	VMOVDQU Y5, Y7
+
+hrowNAVX2_pair0:
+	VMOVDQU     (R8), X8
+	VINSERTI128 $0x01, (R9), Y8, Y8
+	VPSHUFB     Y0, Y8, Y9
+	VPMULLD     (BX), Y9, Y9
+	VPADDD      Y9, Y7, Y7
+	VPSHUFB     Y1, Y8, Y9
+	VPMULLD     32(BX), Y9, Y9
+	VPADDD      Y9, Y7, Y7
+	VPSHUFB     Y2, Y8, Y9
+	VPMULLD     64(BX), Y9, Y9
+	VPADDD      Y9, Y7, Y7
+	VPSHUFB     Y3, Y8, Y9
+	VPMULLD     96(BX), Y9, Y9
+	VPADDD      Y9, Y7, Y7
+	VPSHUFB     Y4, Y8, Y9
+	VPMULLD     128(BX), Y9, Y9
+	VPADDD      Y9, Y7, Y7
+	ADDQ        $0x0f, R8
+	ADDQ        $0x0f, R9
+	ADDQ        $0x000000a0, BX
+	DECQ        R10
+	JNZ         hrowNAVX2_pair0
+	VPSRAD      $0x16, Y7, Y7
+	MOVQ        8(DX), R8
+	MOVQ        40(DX), R9
+	ADDQ        CX, R8
+	ADDQ        CX, R9
+	MOVQ        SI, R10
+	VMOVDQU     Y5, Y9
+
+hrowNAVX2_pair1:
+	VMOVDQU     (R8), X10
+	VINSERTI128 $0x01, (R9), Y10, Y10
+	VPSHUFB     Y0, Y10, Y13
+	VPMULLD     (BX), Y13, Y13
+	VPADDD      Y13, Y9, Y9
+	VPSHUFB     Y1, Y10, Y13
+	VPMULLD     32(BX), Y13, Y13
+	VPADDD      Y13, Y9, Y9
+	VPSHUFB     Y2, Y10, Y13
+	VPMULLD     64(BX), Y13, Y13
+	VPADDD      Y13, Y9, Y9
+	VPSHUFB     Y3, Y10, Y13
+	VPMULLD     96(BX), Y13, Y13
+	VPADDD      Y13, Y9, Y9
+	VPSHUFB     Y4, Y10, Y13
+	VPMULLD     128(BX), Y13, Y13
+	VPADDD      Y13, Y9, Y9
+	ADDQ        $0x0f, R8
+	ADDQ        $0x0f, R9
+	ADDQ        $0x000000a0, BX
+	DECQ        R10
+	JNZ         hrowNAVX2_pair1
+	VPSRAD      $0x16, Y9, Y9
+	MOVQ        16(DX), R8
+	MOVQ        48(DX), R9
+	ADDQ        CX, R8
+	ADDQ        CX, R9
+	MOVQ        SI, R10
+	VMOVDQU     Y5, Y13
+
+hrowNAVX2_pair2:
+	VMOVDQU     (R8), X11
+	VINSERTI128 $0x01, (R9), Y11, Y11
+	VPSHUFB     Y0, Y11, Y14
+	VPMULLD     (BX), Y14, Y14
+	VPADDD      Y14, Y13, Y13
+	VPSHUFB     Y1, Y11, Y14
+	VPMULLD     32(BX), Y14, Y14
+	VPADDD      Y14, Y13, Y13
+	VPSHUFB     Y2, Y11, Y14
+	VPMULLD     64(BX), Y14, Y14
+	VPADDD      Y14, Y13, Y13
+	VPSHUFB     Y3, Y11, Y14
+	VPMULLD     96(BX), Y14, Y14
+	VPADDD      Y14, Y13, Y13
+	VPSHUFB     Y4, Y11, Y14
+	VPMULLD     128(BX), Y14, Y14
+	VPADDD      Y14, Y13, Y13
+	ADDQ        $0x0f, R8
+	ADDQ        $0x0f, R9
+	ADDQ        $0x000000a0, BX
+	DECQ        R10
+	JNZ         hrowNAVX2_pair2
+	VPSRAD      $0x16, Y13, Y13
+	MOVQ        24(DX), R8
+	MOVQ        56(DX), R9
+	ADDQ        CX, R8
+	ADDQ        CX, R9
+	MOVQ        SI, R10
+	VMOVDQU     Y5, Y14
+
+hrowNAVX2_pair3:
+	VMOVDQU      (R8), X12
+	VINSERTI128  $0x01, (R9), Y12, Y12
+	VPSHUFB      Y0, Y12, Y15
+	VPMULLD      (BX), Y15, Y15
+	VPADDD       Y15, Y14, Y14
+	VPSHUFB      Y1, Y12, Y15
+	VPMULLD      32(BX), Y15, Y15
+	VPADDD       Y15, Y14, Y14
+	VPSHUFB      Y2, Y12, Y15
+	VPMULLD      64(BX), Y15, Y15
+	VPADDD       Y15, Y14, Y14
+	VPSHUFB      Y3, Y12, Y15
+	VPMULLD      96(BX), Y15, Y15
+	VPADDD       Y15, Y14, Y14
+	VPSHUFB      Y4, Y12, Y15
+	VPMULLD      128(BX), Y15, Y15
+	VPADDD       Y15, Y14, Y14
+	ADDQ         $0x0f, R8
+	ADDQ         $0x0f, R9
+	ADDQ         $0x000000a0, BX
+	DECQ         R10
+	JNZ          hrowNAVX2_pair3
+	VPSRAD       $0x16, Y14, Y14
+	VPACKSSDW    Y9, Y7, Y7
+	VPACKSSDW    Y14, Y13, Y13
+	VPACKUSWB    Y13, Y7, Y7
+	VPSHUFB      Y6, Y7, Y7
+	VMOVDQU      X7, (AX)
+	VEXTRACTI128 $0x01, Y7, X7
+	VMOVQ        X7, 12(AX)
+	VPEXTRD      $0x02, X7, 20(AX)
+	ADDQ         $0x18, AX
+	ADDQ         $0x40, DX
+	SUBQ         $0x08, DI
+	JNZ          hrowNAVX2_loop
 	VZEROUPPER
 	RET

@@ -1,15 +1,21 @@
 package imagenet
 
+// maxHTapsUnrolled is the longest horizontal plan with an unrolled AVX2
+// kernel (maxHTaps of _gen); longer ones run hrowNAVX2.
+const maxHTapsUnrolled = 8
+
 // hwide is a horizontal plan's weights laid out for the AVX2 kernels
 // hrow<t>AVX2: per step of 8 outputs and per pair (i, i+4) of them, per
-// tap, the pair's two weights each repeated over four int32 lanes. The
+// tap, the pair's two weights each repeated over four int32 lanes; plans
+// longer than maxHTapsUnrolled are padded with zero weights to a multiple
+// of 5 taps (taps) for hrowNAVX2. The
 // kernels compute outputs [0, n); the last step overlaps the previous one
 // when n is not a multiple of 8 (its weights follow those of the whole
 // steps); the outputs from n on, whose 16-byte loads would pass the end of
 // the row, run in Go.
 type hwide struct {
-	n int
-	w []int32
+	n, taps int
+	w       []int32
 }
 
 // hwideRead is how many bytes from an output's offset hrow<t>AVX2 reads:
@@ -17,12 +23,15 @@ type hwide struct {
 func hwideRead(taps int) int { return 15*((taps-1)/5) + 16 }
 
 // newHWide returns the AVX2 layout of hp for rows of rowBytes bytes, or
-// nil where the kernels do not apply (no AVX2, a tap count without a
-// kernel, fewer than 8 outputs whose loads stay inside the row).
+// nil where the kernels do not apply (no AVX2, a single tap, fewer than 8
+// outputs whose loads stay inside the row).
 func newHWide(hp *hplan, rowBytes int) *hwide {
-	t := hp.taps
-	if !useAVX2 || t < 2 || t > maxHTapsAVX2 {
+	if !useAVX2 || hp.taps < 2 {
 		return nil
+	}
+	t := hp.taps
+	if t > maxHTapsUnrolled {
+		t = (t + 4) / 5 * 5
 	}
 	n := 0 // off is non-decreasing: the outputs that fit are a prefix
 	for n < len(hp.off) && hp.off[n]+hwideRead(t) <= rowBytes {
@@ -39,12 +48,15 @@ func newHWide(hp *hplan, rowBytes int) *hwide {
 	if whole < n {
 		firsts = append(firsts, n-8)
 	}
-	hw := &hwide{n: n, w: make([]int32, 0, len(firsts)*8*t*4)}
+	hw := &hwide{n: n, taps: t, w: make([]int32, 0, len(firsts)*8*t*4)}
 	for _, first := range firsts {
 		for p := 0; p < 4; p++ {
 			for j := 0; j < t; j++ {
 				for _, i := range [2]int{first + p, first + p + 4} {
-					k := hp.w[i*t+j]
+					k := int32(0)
+					if j < hp.taps {
+						k = hp.w[i*hp.taps+j]
+					}
 					hw.w = append(hw.w, k, k, k, k)
 				}
 			}
@@ -55,7 +67,7 @@ func newHWide(hp *hplan, rowBytes int) *hwide {
 
 // rowAVX2 computes outputs [0, hw.n) of one row of the horizontal pass.
 func (hp *hplan) rowAVX2(o, row []byte) {
-	hw, t := hp.wide, hp.taps
+	hw, t := hp.wide, hp.wide.taps
 	_ = row[hp.off[hw.n-1]+hwideRead(t)-1]
 	_ = o[3*hw.n-1]
 	whole := hw.n &^ 7

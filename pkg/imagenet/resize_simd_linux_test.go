@@ -31,7 +31,7 @@ func pageEndBytes(t *testing.T, n int) []byte {
 func TestResizeAVX2ReadsInside(t *testing.T) {
 	requireAVX2(t)
 	rng := rand.New(rand.NewPCG(35, 36))
-	for taps := 1; taps <= 9; taps++ {
+	for taps := 1; taps <= 17; taps++ {
 		for n := 1; n <= 40; n++ {
 			in := taps + n/2
 			const rows = 2

@@ -182,14 +182,15 @@ func randomHPlan(rng *rand.Rand, taps, outputs, in int, draw func(*rand.Rand, []
 }
 
 // TestHorizontalAVX2MatchesGo: the horizontal pass of Resizers with random
-// plans (2 to 9 taps, every kind of weight, 1 to 70 outputs, offsets
-// reaching the row's end) gives the same bytes with the AVX2 kernels as
-// with the Go ones, NC variants included, and the AVX2 kernels do run.
+// plans (2 to 17 taps: the unrolled kernels and the looping one; every
+// kind of weight, 1 to 70 outputs, offsets reaching the row's end) gives
+// the same bytes with the AVX2 kernels as with the Go ones, NC variants
+// included, and the AVX2 kernels do run.
 func TestHorizontalAVX2MatchesGo(t *testing.T) {
 	requireAVX2(t)
 	rng := rand.New(rand.NewPCG(33, 34))
 	nc, clip := 0, 0
-	for taps := 2; taps <= 9; taps++ {
+	for taps := 2; taps <= 17; taps++ {
 		wide := 0
 		for _, kind := range weightKinds {
 			for outputs := 1; outputs <= 70; outputs++ {
@@ -223,7 +224,7 @@ func TestHorizontalAVX2MatchesGo(t *testing.T) {
 				}
 			}
 		}
-		if (wide > 0) != (taps <= maxHTapsAVX2) {
+		if wide == 0 {
 			t.Errorf("%d taps: %d plans with an AVX2 layout", taps, wide)
 		}
 	}
@@ -233,18 +234,22 @@ func TestHorizontalAVX2MatchesGo(t *testing.T) {
 }
 
 // TestHWideReads: newHWide gives the kernels exactly the outputs whose
-// loads (16 bytes, and 16 more 15 bytes on for more than 5 taps) stay
-// inside the row.
+// loads (16 bytes per 5 taps, 15 bytes apart) stay inside the row.
 func TestHWideReads(t *testing.T) {
 	requireAVX2(t)
-	for taps := 2; taps <= maxHTapsAVX2; taps++ {
-		const in, outputs = 30, 30
+	for taps := 2; taps <= 17; taps++ {
+		const in, outputs = 40, 40
 		hp := hplan{taps: taps, off: make([]int, outputs), w: make([]int32, outputs*taps)}
 		for i := range hp.off {
 			hp.off[i] = 3 * min(i, in-taps) // output i at pixel i, up to the edge
 		}
-		read := 16
-		if taps > 5 {
+		read := 16 // one load per 5 taps, 15 bytes apart
+		switch {
+		case taps > 15:
+			read = 61
+		case taps > 10:
+			read = 46
+		case taps > 5:
 			read = 31
 		}
 		want := (3*in-read)/3 + 1 // pixels x with 3x+read <= 3in
@@ -266,14 +271,28 @@ func TestResizerWithoutAVX2(t *testing.T) {
 	}
 }
 
+// BenchmarkResizeAVX2 compares the AVX2 and Go kernels on the test
+// pipeline's fused ResizeEdge(256)+CenterCrop(224) of an ImageNet-sized
+// picture (3-4 taps) and of a 12-megapixel phone photo (about 25 taps: the
+// looping kernels).
 func BenchmarkResizeAVX2(b *testing.B) {
-	for _, avx := range []bool{true, false} {
-		b.Run(fmt.Sprintf("avx2=%v", avx), func(b *testing.B) {
-			if !avx {
-				defer disableAVX2()()
-			}
-			BenchmarkResize(b)
-		})
+	for _, size := range [][2]int{{500, 375}, {4032, 3024}} {
+		sw, sh := size[0], size[1]
+		src := randomImage(rand.New(rand.NewPCG(1, 1)), sw, sh)
+		dw, dh := ResizeEdgeSize(sw, sh, 256, "short")
+		x, y := (dw-224)/2, (dh-224)/2
+		r := Bilinear.NewCropResizer(dw, dh, sw, sh, image.Rect(x, y, x+224, y+224))
+		for _, avx := range []bool{true, false} {
+			b.Run(fmt.Sprintf("%dx%d/avx2=%v", sw, sh, avx), func(b *testing.B) {
+				if !avx {
+					defer disableAVX2()()
+				}
+				dst := NewImage(224, 224)
+				for b.Loop() {
+					r.Resize(dst, src)
+				}
+			})
+		}
 	}
 }
 

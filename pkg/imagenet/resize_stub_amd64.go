@@ -79,8 +79,8 @@ func vrowNAVX2(o *byte, in *byte, stride int, k *int32, t int, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*2 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+16] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+16] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow2AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -95,8 +95,8 @@ func hrow2AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*3 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+16] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+16] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow3AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -111,8 +111,8 @@ func hrow3AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*4 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+16] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+16] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow4AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -127,8 +127,8 @@ func hrow4AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*5 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+16] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+16] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow5AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -143,8 +143,8 @@ func hrow5AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*6 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+31] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+31] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow6AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -159,8 +159,8 @@ func hrow6AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*7 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+31] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+31] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow7AVX2(o *byte, row *byte, off *int, w *int32, n int)
@@ -175,8 +175,24 @@ func hrow7AVX2(o *byte, row *byte, off *int, w *int32, n int)
 // where wx(i, j) is w's int32 at ((i/8*4 + i%4)*8 + j)*8 + 4*(i%8/4)
 // (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
 // two weights each repeated over four lanes). It reads
-// row[off[i] : off[i]+31] for each output, so the caller checks that those
-// bytes exist.
+// row[off[i] : off[i]+31] for each output, so the caller checks that
+// those bytes exist.
 //
 //go:noescape
 func hrow8AVX2(o *byte, row *byte, off *int, w *int32, n int)
+
+// hrowNAVX2 is hrowN for plans of T = 5·groups taps (the plan's own
+// padded with zero weights) for the first n outputs, n a positive
+// multiple of 8:
+//
+//	for i < n, c < 3:
+//		o[3i+c] = clip8(half + Σ_{j<T} int32(row[off[i]+3j+c])*wx(i, j))
+//
+// where wx(i, j) is w's int32 at ((i/8*4 + i%4)*T + j)*8 + 4*(i%8/4)
+// (hwide's layout: per step of 8 outputs and pair (i, i+4), per tap, the
+// two weights each repeated over four lanes). It reads
+// row[off[i] : off[i]+15*groups+1] for each output, so the caller checks that
+// those bytes exist.
+//
+//go:noescape
+func hrowNAVX2(o *byte, row *byte, off *int, w *int32, groups int, n int)

@@ -8,10 +8,8 @@ import "golang.org/x/sys/cpu"
 // from CPUID (cpu.X86.HasAVX2 includes the OS's saving of the YMM state).
 var useAVX2 = cpu.X86.HasAVX2
 
-// maxHTapsAVX2 is the longest horizontal plan with an AVX2 kernel.
-const maxHTapsAVX2 = 8
-
-// hrowKernel runs hrow<t>AVX2.
+// hrowKernel runs hrow<t>AVX2, or hrowNAVX2 for the padded layouts of
+// longer plans (t a multiple of 5).
 func hrowKernel(t int, o, row *byte, off *int, w *int32, n int) {
 	switch t {
 	case 2:
@@ -29,7 +27,7 @@ func hrowKernel(t int, o, row *byte, off *int, w *int32, n int) {
 	case 8:
 		hrow8AVX2(o, row, off, w, n)
 	default:
-		panic("imagenet: no AVX2 kernel for this tap count")
+		hrowNAVX2(o, row, off, w, t/5, n)
 	}
 }
 

@@ -8,8 +8,6 @@ package imagenet
 // are never called.
 var useAVX2 = false
 
-const maxHTapsAVX2 = 0
-
 func hrowKernel(t int, o, row *byte, off *int, w *int32, n int) {
 	panic("imagenet: AVX2 kernel called in a build without them")
 }

@@ -43,6 +43,7 @@ func main() {
 	for t := 2; t <= maxHTaps; t++ {
 		genHRow(c, t)
 	}
+	genHRow(c, 0)
 	Generate()
 }
 
