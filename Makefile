@@ -9,7 +9,7 @@ DEMO_IMAGES := $(sort $(wildcard $(DEMO)/images/*.png))
 DEMO_CKPT := $(DEMO)/fmnist_demo_deploy.pth
 OUT     ?= $(or $(TMPDIR),/tmp)/mobileone-demo
 
-.PHONY: all build test test-deps vet demo demo-checkpoint bench bench-models bench-models-quick bench-kernels bench-test fuzz clean
+.PHONY: all build test test-deps vet demo demo-checkpoint bench bench-models bench-models-quick bench-kernels bench-decode bench-test fuzz clean
 
 all: build
 
@@ -81,6 +81,11 @@ bench-models-quick: build
 
 bench-kernels:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./pkg/kernels/ ./pkg/model/ ./pkg/train/
+
+# JPEG decoding against libjpeg-turbo's tjbench (OpenCV's decoder), file by
+# file on one core: needs Debian's libjpeg-turbo-progs.
+bench-decode:
+	bench/decode/run.sh
 
 bench-test:
 	$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x ./pkg/cmd/test/

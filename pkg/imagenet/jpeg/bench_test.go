@@ -170,3 +170,17 @@ func runPairedBench(b *testing.B, files [][]byte, nameA, nameB string, decA, dec
 var benchStart = time.Now()
 
 func nowSeconds() float64 { return time.Since(benchStart).Seconds() }
+
+// BenchmarkDecodeFile decodes the file named by $JPEG_BENCH_FILE (for
+// bench/decode/run.sh, which times libjpeg-turbo on the same file).
+func BenchmarkDecodeFile(b *testing.B) {
+	path := os.Getenv("JPEG_BENCH_FILE")
+	if path == "" {
+		b.Skip("JPEG_BENCH_FILE is not set (bench/decode/run.sh sets it)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	runDecodeBench(b, [][]byte{data}, func(f []byte) error { _, err := Decode(f); return err })
+}
