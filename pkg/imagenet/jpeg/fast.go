@@ -13,12 +13,13 @@ import "encoding/binary"
 // libjpeg-turbo refills 6 bytes whenever 16 or fewer bits are left before
 // each Huffman code and before each code's magnitude bits. A symbol found
 // in a combined table (see buildComb) takes its code and magnitude bits at
-// once; the check before its magnitude bits is then made before the next
-// code instead, or at the end of the block. That gives the same state: the
-// refill adds a fixed 48 bits, so refilling before or after taking the s
-// magnitude bits leaves the same count, and the bits left before the next
-// code are at most 16 exactly when they were at most 16 before the
-// magnitude bits or a refill is due anyway.
+// once, and the check libjpeg-turbo makes between them is left to the
+// next check, before the next code (or, if none follows, one made at the
+// end of the block). That leaves the same state. If 16 or fewer bits were
+// left before the magnitude bits, libjpeg-turbo refilled there and its
+// check before the next code does nothing; here fewer bits are left at
+// that check, which makes the same refill of 6 bytes. Otherwise neither
+// refills between the codes and both make the same check before the next.
 func (d *decoder) decodeMCUSeqFast(st *scanState, blocks []*[64]int16) bool {
 	data := d.data
 	pos := d.pos
