@@ -7,7 +7,9 @@ package imagenet
 // associative, so the order of the terms does not matter). The "NC"
 // variants skip clip8's clamping, for plans whose sums provably stay in
 // [0, 256<<precisionBits) (see sumsFitByte). The functions were written
-// out by a short script; edit both variants of a kernel alike.
+// out by a short script; edit both variants of a kernel alike. With AVX2
+// the passes run the kernels of resize_amd64.s instead, which must give
+// the same bytes (resize_simd_test.go compares them).
 
 const half = int32(1 << (precisionBits - 1))
 

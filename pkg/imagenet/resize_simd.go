@@ -8,11 +8,10 @@ const maxHTapsUnrolled = 8
 // hrow<t>AVX2: per step of 8 outputs and per pair (i, i+4) of them, per
 // tap, the pair's two weights each repeated over four int32 lanes; plans
 // longer than maxHTapsUnrolled are padded with zero weights to a multiple
-// of 5 taps (taps) for hrowNAVX2. The
-// kernels compute outputs [0, n); the last step overlaps the previous one
-// when n is not a multiple of 8 (its weights follow those of the whole
-// steps); the outputs from n on, whose 16-byte loads would pass the end of
-// the row, run in Go.
+// of 5 taps (taps) for hrowNAVX2. The kernels compute outputs [0, n); the
+// last step overlaps the previous one when n is not a multiple of 8 (its
+// weights follow those of the whole steps); the outputs from n on, whose
+// 16-byte loads would pass the end of the row, run in Go.
 type hwide struct {
 	n, taps int
 	w       []int32
