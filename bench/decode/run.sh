@@ -36,7 +36,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
     if [[ -z ${TJ[$name]:-} ]] || awk -v a="$tj" -v b="${TJ[$name]}" 'BEGIN {exit !(a < b)}'; then TJ[$name]=$tj; fi
   done
 done
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), libjpeg-turbo $(dpkg-query -W -f '${Version}' libjpeg-turbo-progs 2>/dev/null || echo '?'); best of $ROUNDS rounds, one core"
+cpu() { grep -m1 "^$1" /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'; }
+echo "CPU: $(cpu 'model name') (family $(cpu 'cpu family') model $(cpu 'model\s')), libjpeg-turbo $(dpkg-query -W -f '${Version}' libjpeg-turbo-progs 2>/dev/null || echo '?'); best of $ROUNDS rounds, one core"
 echo
 echo "| file | Go ms | libjpeg-turbo ms | Go / libjpeg-turbo time |"
 echo "|---|---|---|---|"
