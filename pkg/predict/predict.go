@@ -7,6 +7,7 @@ package predict
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
@@ -73,6 +74,18 @@ type Classifier interface {
 	Forward(x *model.Tensor) (*model.Tensor, error)
 }
 
+// batchPool holds the batch tensors Scores assembles (a served batch of 8
+// is 4.8 MB: allocating it cleared that much memory per batch).
+var batchPool sync.Pool
+
+func getBatch(n int) *[]float32 {
+	if b, ok := batchPool.Get().(*[]float32); ok && cap(*b) >= n {
+		return b
+	}
+	b := make([]float32, 0, n)
+	return &b
+}
+
 // Scores runs the inputs through m and returns each one's softmax scores.
 // Consecutive inputs of the same size share a forward pass; in eval mode a
 // batch gives the same scores as its images one by one.
@@ -84,11 +97,13 @@ func Scores(m Classifier, inputs []Input) ([][]float32, error) {
 			n++
 		}
 		h, w := inputs[0].H, inputs[0].W
-		data := make([]float32, 0, n*3*h*w)
+		buf := getBatch(n * 3 * h * w)
+		data := (*buf)[:0]
 		for _, in := range inputs[:n] {
 			data = append(data, in.CHW...)
 		}
 		logits, err := m.Forward(&model.Tensor{Shape: []int{n, 3, h, w}, Data: data})
+		batchPool.Put(buf) // the eval forward pass keeps no reference to its input
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", inputs[0].Name, err)
 		}
