@@ -102,6 +102,7 @@ func Run(ctx context.Context, m Classifier, loader *imagenet.Loader, opts Option
 		if err != nil {
 			return nil, err
 		}
+		loader.Recycle(b)
 		var rows []float32
 		var labels []int
 		for i, l := range b.Labels {

@@ -90,6 +90,10 @@ type Loader struct {
 	warnings []SampleError
 
 	tensors sync.Pool // *tensorBuf: per-sample outputs, recycled by collate
+	// spare is a batch tensor handed back by Recycle for collate to fill
+	// again (a batch of 256 is 154 MB: a new one per batch was cleared
+	// and faulted in page by page, on Next's caller's time).
+	spare chan []float32
 }
 
 // tensorBuf holds one preprocessed sample between a worker and collate.
@@ -138,6 +142,7 @@ func NewLoader(ds *Dataset, indices []int, pipe *Pipeline, norm Normalizer, batc
 		cancel:  cancel,
 		pending: make(chan *pendingBatch, opts.InFlight),
 		slots:   make(chan struct{}, opts.InFlight),
+		spare:   make(chan []float32, 1),
 	}
 	if batchSize <= 0 {
 		l.err = fmt.Errorf("imagenet: batch size %d", batchSize)
@@ -324,7 +329,7 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		}
 		if b.N == 0 {
 			b.H, b.W = r.h, r.w
-			b.Data = make([]float32, 0, len(pb.results)*len(r.data.v))
+			b.Data = l.batchTensor(len(pb.results) * len(r.data.v))
 		} else if r.h != b.H || r.w != b.W {
 			return nil, &SampleError{Sample: s, Err: fmt.Errorf("preprocessed size %dx%d differs from the batch's %dx%d (add a crop or resize to the pipeline)", r.w, r.h, b.W, b.H)}
 		}
@@ -343,6 +348,34 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		l.mu.Unlock()
 	}
 	return b, nil
+}
+
+// batchTensor returns an empty tensor with room for n values: the one
+// Recycle handed back if it is large enough, else a new one.
+func (l *Loader) batchTensor(n int) []float32 {
+	select {
+	case t := <-l.spare:
+		if cap(t) >= n {
+			return t[:0]
+		}
+	default:
+	}
+	return make([]float32, 0, n)
+}
+
+// Recycle hands b's tensor (Data) back to the loader, which fills it again
+// for a later batch; b.Data is nil afterwards. Call it once nothing reads
+// the tensor any more (not while a training step may still need its
+// input); batches not recycled are simply left to the garbage collector.
+func (l *Loader) Recycle(b *Batch) {
+	if b == nil || b.Data == nil {
+		return
+	}
+	select {
+	case l.spare <- b.Data:
+	default:
+	}
+	b.Data = nil
 }
 
 func (l *Loader) fail(err error) {

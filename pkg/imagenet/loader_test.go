@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -281,5 +282,51 @@ func TestLoaderImageNetShared(t *testing.T) {
 	bs := drain(t, l)
 	if len(bs) != 4 || bs[3].N != 6 || bs[0].H != 224 || bs[0].W != 224 {
 		t.Fatalf("%d batches", len(bs))
+	}
+}
+
+// TestLoaderRecycle: batches whose tensors are handed back with Recycle
+// are the same as without (the reused tensor is refilled, the last and
+// smaller batch included), and the tensor is actually reused.
+func TestLoaderRecycle(t *testing.T) {
+	ds := makeFolderDataset(t, 23)
+	p := mustPipeline(t, smallPipeline)
+	var idx []int
+	for i := range ds.Samples {
+		idx = append(idx, i)
+	}
+	want := referenceBatches(t, ds, idx, p, 5, 42, 3)
+	l := NewLoader(ds, nil, p, ImageNetNormalizer(), 5, 2, LoaderOptions{Seed: 42, Epoch: 3})
+	defer l.Close()
+	var prev *float32
+	reused := 0
+	for i := 0; ; i++ {
+		b, err := l.Next(context.Background())
+		if err == io.EOF {
+			if i != len(want) {
+				t.Fatalf("%d batches, want %d", i, len(want))
+			}
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(b.Data, want[i]) {
+			t.Fatalf("batch %d differs from sequential preprocessing", i)
+		}
+		if &b.Data[:1][0] == prev {
+			reused++
+		}
+		prev = &b.Data[:1][0]
+		for j := range b.Data {
+			b.Data[j] = float32(math.NaN()) // a refill must overwrite it all
+		}
+		l.Recycle(b)
+		if b.Data != nil {
+			t.Fatal("Recycle left the batch its tensor")
+		}
+	}
+	if reused < len(want)-1 {
+		t.Fatalf("the recycled tensor was reused for %d of %d batches", reused, len(want)-1)
 	}
 }

@@ -73,6 +73,7 @@ func Stream(ctx context.Context, m *model.Predictor, pipe *imagenet.Pipeline, no
 				return failed, err
 			}
 			scores = model.Softmax(logits)
+			loader.Recycle(b)
 		}
 		// The batch's results and failures, merged back into input order.
 		i, j := 0, 0
