@@ -89,7 +89,11 @@ type Loader struct {
 	skipped  []SampleError
 	warnings []SampleError
 
-	tensors sync.Pool // *tensorBuf: per-sample outputs, recycled by collate
+	// tensors holds per-sample outputs that collate has copied, for the
+	// workers to fill again: a bounded free list rather than a sync.Pool,
+	// which the garbage collector empties (every new 600 KB tensor was then
+	// faulted in page by page again).
+	tensors chan *tensorBuf
 	// spare is a batch tensor handed back by Recycle for collate to fill
 	// again (a batch of 256 is 154 MB: a new one per batch was cleared
 	// and faulted in page by page, on Next's caller's time).
@@ -143,6 +147,7 @@ func NewLoader(ds *Dataset, indices []int, pipe *Pipeline, norm Normalizer, batc
 		pending: make(chan *pendingBatch, opts.InFlight),
 		slots:   make(chan struct{}, opts.InFlight),
 		spare:   make(chan []float32, 1),
+		tensors: make(chan *tensorBuf, min(max(batchSize, 0)*(opts.InFlight+1), 1<<12)),
 	}
 	if batchSize <= 0 {
 		l.err = fmt.Errorf("imagenet: batch size %d", batchSize)
@@ -261,8 +266,10 @@ func (w *worker) load(s Sample) (r sampleResult) {
 		return sampleResult{err: err}
 	}
 	n := 3 * img.Width * img.Height
-	t, _ := l.tensors.Get().(*tensorBuf)
-	if t == nil {
+	var t *tensorBuf
+	select {
+	case t = <-l.tensors:
+	default:
 		t = &tensorBuf{}
 	}
 	if cap(t.v) < n {
@@ -334,7 +341,10 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 			return nil, &SampleError{Sample: s, Err: fmt.Errorf("preprocessed size %dx%d differs from the batch's %dx%d (add a crop or resize to the pipeline)", r.w, r.h, b.W, b.H)}
 		}
 		b.Data = append(b.Data, r.data.v...)
-		l.tensors.Put(r.data)
+		select {
+		case l.tensors <- r.data:
+		default:
+		}
 		pb.results[i].data = nil
 		b.Labels = append(b.Labels, s.Label)
 		b.Samples = append(b.Samples, s)

@@ -7,18 +7,19 @@ import (
 
 // TestLoaderSampleAllocs: past warm-up, a worker's per-sample path (the
 // MobileOne test pipeline with its fused resize+crop, normalization into a
-// pooled tensor, the reseeded sample RNG, and collate's recycling of the
+// recycled tensor, the reseeded sample RNG, and collate's recycling of the
 // tensor) allocates nothing; only the decoder, stubbed out here, does.
 func TestLoaderSampleAllocs(t *testing.T) {
 	if raceEnabled {
-		t.Skip("sync.Pool drops items at random under -race")
+		t.Skip("sync.Pool (the resize's scratch buffers) drops items at random under -race")
 	}
 	for _, c := range []struct{ w, h int }{{500, 375}, {375, 500}, {224, 224}} {
 		src := randomImage(rand.New(rand.NewPCG(41, 42)), c.w, c.h)
 		l := &Loader{
-			pipe: mustPipeline(t, testPipelineSteps),
-			norm: ImageNetNormalizer(),
-			opts: LoaderOptions{Decode: func(string) (*Image, error) { return src, nil }},
+			pipe:    mustPipeline(t, testPipelineSteps),
+			norm:    ImageNetNormalizer(),
+			opts:    LoaderOptions{Decode: func(string) (*Image, error) { return src, nil }},
+			tensors: make(chan *tensorBuf, 1),
 		}
 		w := l.newWorker()
 		s := Sample{Path: "x.JPEG", Index: 3}
@@ -27,7 +28,7 @@ func TestLoaderSampleAllocs(t *testing.T) {
 			if r.err != nil || r.w != 224 || r.h != 224 {
 				t.Fatalf("load: %v %dx%d", r.err, r.w, r.h)
 			}
-			l.tensors.Put(r.data)
+			l.tensors <- r.data
 		}
 		run()
 		if n := testing.AllocsPerRun(50, run); n != 0 {
