@@ -166,6 +166,8 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		}
 		if aerr.Code == http.StatusRequestEntityTooLarge || aerr.Code == http.StatusRequestTimeout {
 			w.Header().Set("Connection", "close") // the rest of the body is not read
+		} else {
+			drainBody(w, r)
 		}
 		writeJSON(w, aerr.Code, aerr)
 		s.metrics.request(aerr.Code, time.Since(start))
@@ -173,6 +175,23 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, res)
 	s.metrics.request(http.StatusOK, time.Since(start))
+}
+
+// drainLimit is how much of a refused request's unread body the server
+// reads before answering.
+const drainLimit = 1 << 20
+
+// drainBody reads what is left of a refused request's body (a 404, 415 or
+// 429 comes before reading it), up to drainLimit, within the read timeout.
+// Otherwise the answer races the body: a client that asked to close the
+// connection, or sends more than net/http drains by itself, is reset when
+// the server closes with the body unread, and may see the reset instead of
+// the answer. A longer body is not read: the connection closes after the
+// answer.
+func drainBody(w http.ResponseWriter, r *http.Request) {
+	if n, _ := io.CopyN(io.Discard, r.Body, drainLimit+1); n > drainLimit {
+		w.Header().Set("Connection", "close")
+	}
 }
 
 // predict answers one prediction request.
