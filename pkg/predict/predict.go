@@ -64,9 +64,29 @@ func Preprocess(name string, img *imagenet.Image, pipe *imagenet.Pipeline, norm 
 	if err != nil {
 		return Input{}, fmt.Errorf("%s: %w", name, err)
 	}
-	chw := make([]float32, 3*img.Height*img.Width)
+	n := 3 * img.Height * img.Width
+	var chw []float32
+	if b, ok := chwPool.Get().(*[]float32); ok && cap(*b) >= n {
+		chw = (*b)[:n] // ToCHW writes every value
+	} else {
+		chw = make([]float32, n)
+	}
 	norm.ToCHW(chw, img)
 	return Input{Name: name, CHW: chw, H: img.Height, W: img.Width}, nil
+}
+
+// chwPool holds the tensors of inputs handed back by Release.
+var chwPool sync.Pool
+
+// Release hands the input's tensor back for a later Preprocess (serve
+// does once Scores has copied it into its batch); the input is empty
+// afterwards.
+func (in *Input) Release() {
+	if in.CHW != nil {
+		b := in.CHW[:0]
+		chwPool.Put(&b)
+		in.CHW = nil
+	}
 }
 
 // Classifier is the model: a *model.Predictor or a *model.ImageClassifier.

@@ -80,4 +80,40 @@ func TestScoresBatchEqualsSingles(t *testing.T) {
 	if r.PredClass != "dog" || math.Abs(float64(r.PredScore)-0.6537839770317078) > 2e-5 {
 		t.Errorf("got %s %.7f, upstream dog 0.6537840", r.PredClass, r.PredScore)
 	}
+
+	// A released input's tensor is reused by the next Preprocess, which
+	// overwrites all of it: the camera again gives the same tensor.
+	want := append([]float32(nil), inputs[1].CHW...)
+	reused := 0
+	for i := range inputs {
+		for j := range inputs[i].CHW {
+			inputs[i].CHW[j] = float32(math.NaN())
+		}
+		img, err := imagenet.DecodeFile(fixtures.Testdata(t, "imagenet/skimage_camera.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := &inputs[i].CHW[0]
+		inputs[i].Release()
+		if inputs[i].CHW != nil {
+			t.Fatal("Release left the input its tensor")
+		}
+		again, err := Preprocess("camera", img, pipe, norm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if &again.CHW[0] == buf {
+			reused++
+		}
+		for j := range want {
+			if again.CHW[j] != want[j] {
+				t.Fatalf("input %d: value %d is %v after reuse, want %v", i, j, again.CHW[j], want[j])
+			}
+		}
+		again.Release()
+	}
+	// sync.Pool may drop an item at a GC (and at random under -race).
+	if reused == 0 && !raceEnabled {
+		t.Error("no released tensor was reused")
+	}
 }

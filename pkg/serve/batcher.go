@@ -161,6 +161,9 @@ func (b *batcher) forward(batch []*job) {
 		inputs[i] = j.in
 	}
 	scores, err := predict.Scores(b.model, inputs)
+	for _, j := range live {
+		j.in.Release() // Scores copied it into the batch
+	}
 	b.metrics.batchDone(len(live))
 	for i, j := range live {
 		if err != nil {
