@@ -151,13 +151,13 @@ func Format(data []byte) string {
 // without compositing, 16-bit samples become value>>8 and palettes are
 // expanded.
 func Decode(data []byte) (*Image, error) {
-	return decodeRegion(data, image.Rectangle{})
+	return decodeRegion(data, nil)
 }
 
-// decodeRegion is Decode, or with a non-empty r (the pixels a pipeline
-// reads, Pipeline.Decode) a decoding in which a JPEG's pixels outside r
-// may be left zero.
-func decodeRegion(data []byte, r image.Rectangle) (m *Image, err error) {
+// decodeRegion is Decode; with region (Pipeline.sourceRect, for
+// Pipeline.Decode), a JPEG is decoded only in the part of the image that
+// region gives for its size, if any: its other pixels are then undefined.
+func decodeRegion(data []byte, region func(w, h int) (image.Rectangle, bool)) (m *Image, err error) {
 	format := Format(data)
 	if format == "" {
 		if len(data) == 0 {
@@ -181,6 +181,10 @@ func decodeRegion(data []byte, r image.Rectangle) (m *Image, err error) {
 	}
 	switch format {
 	case "jpeg":
+		var r image.Rectangle
+		if region != nil && cerr == nil && checkSize(w, h) == nil {
+			r, _ = region(w, h)
+		}
 		return decodeJPEG(data, r)
 	case "pnm":
 		return decodePNM(data)

@@ -93,15 +93,12 @@ type Loader struct {
 	// workers to fill again: a bounded free list rather than a sync.Pool,
 	// which the garbage collector empties (every new 600 KB tensor was then
 	// faulted in page by page again).
-	tensors chan *tensorBuf
+	tensors chan []float32
 	// spare is a batch tensor handed back by Recycle for collate to fill
 	// again (a batch of 256 is 154 MB: a new one per batch was cleared
 	// and faulted in page by page, on Next's caller's time).
 	spare chan []float32
 }
-
-// tensorBuf holds one preprocessed sample between a worker and collate.
-type tensorBuf struct{ v []float32 }
 
 type pendingBatch struct {
 	samples   []Sample
@@ -111,7 +108,7 @@ type pendingBatch struct {
 }
 
 type sampleResult struct {
-	data     *tensorBuf
+	data     []float32 // the preprocessed sample, from the tensors list
 	h, w     int
 	err      error
 	warnings []string
@@ -147,7 +144,7 @@ func NewLoader(ds *Dataset, indices []int, pipe *Pipeline, norm Normalizer, batc
 		pending: make(chan *pendingBatch, opts.InFlight),
 		slots:   make(chan struct{}, opts.InFlight),
 		spare:   make(chan []float32, 1),
-		tensors: make(chan *tensorBuf, min(max(batchSize, 0)*(opts.InFlight+1), 1<<12)),
+		tensors: make(chan []float32, min(max(batchSize, 0)*(opts.InFlight+1), 1<<12)),
 	}
 	if batchSize <= 0 {
 		l.err = fmt.Errorf("imagenet: batch size %d", batchSize)
@@ -266,17 +263,16 @@ func (w *worker) load(s Sample) (r sampleResult) {
 		return sampleResult{err: err}
 	}
 	n := 3 * img.Width * img.Height
-	var t *tensorBuf
+	var t []float32
 	select {
 	case t = <-l.tensors:
 	default:
-		t = &tensorBuf{}
 	}
-	if cap(t.v) < n {
-		t.v = make([]float32, n)
+	if cap(t) < n {
+		t = make([]float32, n)
 	}
-	t.v = t.v[:n]
-	l.norm.ToCHW(t.v, img)
+	t = t[:n]
+	l.norm.ToCHW(t, img)
 	return sampleResult{data: t, h: img.Height, w: img.Width, warnings: warnings, meta: meta}
 }
 
@@ -336,11 +332,11 @@ func (l *Loader) collate(pb *pendingBatch) (*Batch, error) {
 		}
 		if b.N == 0 {
 			b.H, b.W = r.h, r.w
-			b.Data = l.batchTensor(len(pb.results) * len(r.data.v))
+			b.Data = l.batchTensor(len(pb.results) * len(r.data))
 		} else if r.h != b.H || r.w != b.W {
 			return nil, &SampleError{Sample: s, Err: fmt.Errorf("preprocessed size %dx%d differs from the batch's %dx%d (add a crop or resize to the pipeline)", r.w, r.h, b.W, b.H)}
 		}
-		b.Data = append(b.Data, r.data.v...)
+		b.Data = append(b.Data, r.data...)
 		select {
 		case l.tensors <- r.data:
 		default:

@@ -19,7 +19,7 @@ func TestLoaderSampleAllocs(t *testing.T) {
 			pipe:    mustPipeline(t, testPipelineSteps),
 			norm:    ImageNetNormalizer(),
 			opts:    LoaderOptions{Decode: func(string) (*Image, error) { return src, nil }},
-			tensors: make(chan *tensorBuf, 1),
+			tensors: make(chan []float32, 1),
 		}
 		w := l.newWorker()
 		s := Sample{Path: "x.JPEG", Index: 3}
@@ -43,7 +43,7 @@ func TestLoaderSampleAllocs(t *testing.T) {
 		x := make([]float32, 3*224*224)
 		ImageNetNormalizer().ToCHW(x, want)
 		for i := range x {
-			if x[i] != r.data.v[i] {
+			if x[i] != r.data[i] {
 				t.Fatalf("%dx%d: element %d differs from sequential preprocessing", c.w, c.h, i)
 			}
 		}

@@ -115,12 +115,7 @@ func (p *Pipeline) Apply(img *Image, rng *rand.Rand) (*Image, error) {
 // takes its buffer back for the next Decode once the resize has read it
 // (the image is then empty).
 func (p *Pipeline) Decode(data []byte) (*Image, error) {
-	if format, w, h, err := DecodeConfig(data); err == nil && format == "jpeg" && checkSize(w, h) == nil {
-		if r, ok := p.sourceRect(w, h); ok {
-			return decodeRegion(data, r)
-		}
-	}
-	return Decode(data)
+	return decodeRegion(data, p.sourceRect)
 }
 
 // DecodeFile reads (ReadFile) and decodes an image file for this pipeline
