@@ -35,15 +35,15 @@ const MaxPixels = 1 << 28
 var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
 	var m *jpeg.Image
 	var err error
-	var buf []byte
 	if r.Empty() {
 		m, err = jpeg.Decode(data)
 	} else {
-		buf = getPix()
-		m, err = jpeg.DecodeRegion(data, r, buf)
+		buf := pixPool.Get(0) // jpeg.DecodeRegion uses it if its capacity suffices
+		if m, err = jpeg.DecodeRegion(data, r, *buf); err != nil {
+			pixPool.Put(buf)
+		}
 	}
 	if err != nil {
-		putPix(buf)
 		var fe jpeg.FormatError
 		var ue jpeg.UnsupportedError
 		switch {

@@ -3,7 +3,8 @@ package imagenet
 import (
 	"fmt"
 	"image"
-	"sync"
+
+	"github.com/mobileone-go/mobileone/internal/bufpool"
 )
 
 // Image is an 8-bit BGR image in OpenCV's HWC layout: what
@@ -27,26 +28,14 @@ type Image struct {
 // pixPool holds the buffers of images decoded for a pipeline (their
 // pixels are read once, by its first resize): reusing them saves clearing
 // and faulting in ~1 MB per photo.
-var pixPool sync.Pool
-
-func getPix() []byte {
-	if b, ok := pixPool.Get().(*[]byte); ok {
-		return *b
-	}
-	return nil
-}
-
-func putPix(b []byte) {
-	if cap(b) > 0 {
-		pixPool.Put(&b)
-	}
-}
+var pixPool bufpool.Pool[byte]
 
 // recycle gives a Pipeline.Decode image's buffer back to the pool; the
 // image is empty afterwards, so a later use fails loudly.
 func (m *Image) recycle() {
 	if m.pooled {
-		putPix(m.Pix)
+		pix := m.Pix // a copy of the slice: m.Pix is cleared below
+		pixPool.Put(&pix)
 		m.Pix, m.Width, m.Height, m.pooled = nil, 0, 0, false
 	}
 }

@@ -164,12 +164,12 @@ func conv2dImage(out, in, w, bias []float32, p ConvParams, act Activation, seria
 	default:
 		icg, ocg := p.InC/p.Groups, p.OutC/p.Groups
 		k := icg * p.KH * p.KW
-		col := getBuf(k * ohw)
+		col := buffers.Get(k * ohw)
 		for g := 0; g < p.Groups; g++ {
 			im2col(*col, in[g*icg*p.InH*p.InW:], icg, p)
 			gemm(out[g*ocg*ohw:], w[g*ocg*k:], *col, GemmParams{M: ocg, N: ohw, K: k})
 		}
-		putBuf(col)
+		buffers.Put(col)
 	}
 	biasAct(out, bias, p.OutC, ohw, act)
 }

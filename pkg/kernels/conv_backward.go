@@ -128,13 +128,13 @@ func convBackwardDataImage(dIn, dOut, w []float32, p ConvParams, parallel bool) 
 	default:
 		icg, ocg := p.InC/p.Groups, p.OutC/p.Groups
 		k := icg * p.KH * p.KW
-		col := getBuf(k * ohw)
+		col := buffers.Get(k * ohw)
 		clear(dIn[:p.InC*p.InH*p.InW])
 		for g := 0; g < p.Groups; g++ {
 			gemm(*col, w[g*ocg*k:], dOut[g*ocg*ohw:], GemmParams{M: k, N: ohw, K: ocg, TransA: true, LDA: k}, parallel)
 			col2imAdd(dIn[g*icg*p.InH*p.InW:], *col, icg, p)
 		}
-		putBuf(col)
+		buffers.Put(col)
 	}
 }
 
@@ -187,7 +187,7 @@ func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 		}
 		return
 	}
-	partial := getBuf(parts * wsz)
+	partial := buffers.Get(parts * wsz)
 	clear(*partial)
 	done := make(chan struct{}, parts)
 	for t := 0; t < parts; t++ {
@@ -210,7 +210,7 @@ func Conv2DBackwardWeight(dW, in, dOut []float32, p ConvParams) {
 			dW[i] += v
 		}
 	}
-	putBuf(partial)
+	buffers.Put(partial)
 }
 
 // convBackwardWeightImage adds one image's weight gradient into dW;
@@ -225,12 +225,12 @@ func convBackwardWeightImage(dW, in, dOut []float32, p ConvParams, parallel bool
 	default:
 		icg, ocg := p.InC/p.Groups, p.OutC/p.Groups
 		k := icg * p.KH * p.KW
-		col := getBuf(k * ohw)
+		col := buffers.Get(k * ohw)
 		for g := 0; g < p.Groups; g++ {
 			im2col(*col, in[g*icg*p.InH*p.InW:], icg, p)
 			gemm(dW[g*ocg*k:], dOut[g*ocg*ohw:], *col, GemmParams{M: ocg, N: k, K: ohw, TransB: true, Accumulate: true}, parallel)
 		}
-		putBuf(col)
+		buffers.Put(col)
 	}
 }
 

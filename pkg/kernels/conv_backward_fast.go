@@ -16,7 +16,7 @@ func backwardDataFast(dIn, dOut, w []float32, p ConvParams) bool {
 	if dw3x3Fast(p) && p.StrideH == 1 {
 		// Stride 1, padding 1: dIn = dOut ⋆ rot180(w), a forward depthwise
 		// conv of the same geometry with flipped taps.
-		wf := getBuf(9 * p.InC)
+		wf := buffers.Get(9 * p.InC)
 		for c := 0; c < p.InC; c++ {
 			src, dst := w[c*9:c*9+9], (*wf)[c*9:c*9+9]
 			for i := range 9 {
@@ -24,7 +24,7 @@ func backwardDataFast(dIn, dOut, w []float32, p ConvParams) bool {
 			}
 		}
 		conv2DFast(dIn, dOut, *wf, nil, nil, p, ActNone)
-		putBuf(wf)
+		buffers.Put(wf)
 		return true
 	}
 	if dw3x3Fast(p) {
@@ -56,13 +56,13 @@ func backwardDataFast(dIn, dOut, w []float32, p ConvParams) bool {
 		// dIn = Wᵀ·dOut over the batch laid side by side
 		hw := p.OutH() * p.OutW()
 		cols := p.N * hw
-		d := getBuf(p.OutC * cols)
-		x := getBuf(p.InC * cols)
+		d := buffers.Get(p.OutC * cols)
+		x := buffers.Get(p.InC * cols)
 		gatherBatch(*d, dOut, p.N, p.OutC, hw)
 		gemmPacked(*x, w, *d, GemmParams{M: p.InC, N: cols, K: p.OutC, TransA: true}.withDefaults(), true)
 		scatterBatch(dIn, *x, p.N, p.InC, hw)
-		putBuf(d)
-		putBuf(x)
+		buffers.Put(d)
+		buffers.Put(x)
 		return true
 	}
 	j := bwdJobPool.Get().(*bwdJob)
@@ -122,11 +122,11 @@ func (j *bwdJob) dataPart(part int) {
 			gemmWithPackedA(di, &j.sp.pa, do, p.InC, ohw, p.OutC, false, parallel)
 			continue
 		}
-		col := getBuf(k * ohw)
+		col := buffers.Get(k * ohw)
 		gemmWithPackedA(*col, &j.sp.pa, do, k, ohw, p.OutC, false, parallel)
 		clear(di)
 		col2imAdd(di, *col, p.InC, p)
-		putBuf(col)
+		buffers.Put(col)
 	}
 }
 
@@ -148,13 +148,13 @@ func backwardWeightFast(dW, in, dOut []float32, p ConvParams) bool {
 		// dW = dOut·inᵀ with K = N·H·W: one GEMM over the batch
 		hw := p.OutH() * p.OutW()
 		cols := p.N * hw
-		d := getBuf(p.OutC * cols)
-		x := getBuf(p.InC * cols)
+		d := buffers.Get(p.OutC * cols)
+		x := buffers.Get(p.InC * cols)
 		gatherBatch(*d, dOut, p.N, p.OutC, hw)
 		gatherBatch(*x, in, p.N, p.InC, hw)
 		gemmPacked(dW, *d, *x, GemmParams{M: p.OutC, N: p.InC, K: cols, TransB: true}.withDefaults(), true)
-		putBuf(d)
-		putBuf(x)
+		buffers.Put(d)
+		buffers.Put(x)
 		return true
 	}
 	clear(dW[:p.WeightSize()])
@@ -202,7 +202,7 @@ func (j *bwdJob) weightPart(part int) {
 	ws := gemmWSPool.Get().(*gemmWS)
 	var col *[]float32
 	if !p.pointwise() {
-		col = getBuf(k * ohw)
+		col = buffers.Get(k * ohw)
 	}
 	for n := 0; n < p.N; n++ {
 		b := j.in[n*inSz : (n+1)*inSz]
@@ -216,7 +216,7 @@ func (j *bwdJob) weightPart(part int) {
 		g.run(ws, lo, hi, 0, k)
 	}
 	if col != nil {
-		putBuf(col)
+		buffers.Put(col)
 	}
 	gemmWSPool.Put(ws)
 }
@@ -243,7 +243,7 @@ func depthwise3x3BackwardWeight(dW, in, dOut []float32, p ConvParams, c0, c1 int
 		// dOut columns are 0 and the extra input columns are the padding,
 		// so the sums are unchanged).
 		const pw = 8
-		buf := getBuf(2 * H * pw)
+		buf := buffers.Get(2 * H * pw)
 		pi, pd := (*buf)[:H*pw], (*buf)[H*pw:]
 		clear(*buf)
 		for c := c0; c < c1; c++ {
@@ -257,7 +257,7 @@ func depthwise3x3BackwardWeight(dW, in, dOut []float32, p ConvParams, c0, c1 int
 			}
 			dwGradW3x3s1Plane(&dW[c*9 : c*9+9][0], &pi[0], &pd[0], H, pw, &dwZeros[0])
 		}
-		putBuf(buf)
+		buffers.Put(buf)
 		return
 	}
 	for c := c0; c < c1; c++ {

@@ -149,7 +149,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 	if s == 2 && W < minW && W >= dwPlaneMinW {
 		// Narrow stride-2 planes (14→7): the stride-1 plane kernel, then
 		// every other row and column (the same taps, so the same sums).
-		buf := getBuf(H * W)
+		buf := buffers.Get(H * W)
 		full := *buf
 		for c := c0; c < c1; c++ {
 			bp := biasAt(bias, c)
@@ -163,7 +163,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 				}
 			}
 		}
-		putBuf(buf)
+		buffers.Put(buf)
 		return
 	}
 	if W >= minW {
@@ -212,7 +212,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		}
 		return
 	}
-	padBuf := getBuf((H + 2) * minW)
+	padBuf := buffers.Get((H + 2) * minW)
 	pad := *padBuf
 	clear(pad)
 	var tmpOut [dwMinW2]float32
@@ -242,7 +242,7 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 			}
 		}
 	}
-	putBuf(padBuf)
+	buffers.Put(padBuf)
 }
 
 // convJob is one Conv2D call on the fast kernels, split over the batch or,
@@ -361,7 +361,7 @@ func (t *im2colTask) runPart(part int) {
 	p := t.p
 	oh, ow := p.OutH(), p.OutW()
 	k := p.InC * p.KH * p.KW
-	col := getBuf(k * t.rows * ow)
+	col := buffers.Get(k * t.rows * ow)
 	for b := part * t.bands / t.parts; b < (part+1)*t.bands/t.parts; b++ {
 		y0 := b * t.rows
 		y1 := min(oh, y0+t.rows)
@@ -370,7 +370,7 @@ func (t *im2colTask) runPart(part int) {
 		im2colRows(c, t.in, p.InC, p, y0, y1)
 		gemmBiasActLDC(t.out[y0*ow:], oh*ow, nil, t.pa, c, p.OutC, n, k, t.bias, t.act, false)
 	}
-	putBuf(col)
+	buffers.Put(col)
 }
 
 var im2colTaskPool = sync.Pool{New: func() any { return new(im2colTask) }}
@@ -514,11 +514,11 @@ func scatterBatch(dst, src []float32, n, channels, hw int) {
 func pwForwardBatched(out, in, w, bias []float32, pk *packedA, p ConvParams, act Activation) {
 	hw := p.OutH() * p.OutW()
 	cols := p.N * hw
-	b := getBuf(p.InC * cols)
-	c := getBuf(p.OutC * cols)
+	b := buffers.Get(p.InC * cols)
+	c := buffers.Get(p.OutC * cols)
 	gatherBatch(*b, in, p.N, p.InC, hw)
 	gemmBiasAct(*c, w, pk, *b, p.OutC, cols, p.InC, bias, act, true)
 	scatterBatch(out, *c, p.N, p.OutC, hw)
-	putBuf(b)
-	putBuf(c)
+	buffers.Put(b)
+	buffers.Put(c)
 }

@@ -121,12 +121,12 @@ func gemm(c, a, b []float32, p GemmParams, parallel bool) {
 	// the copy is O(M·K + K·N), small next to the O(M·N·K) product.
 	var abuf, bbuf *[]float32
 	if p.TransA {
-		abuf = getBuf(p.M * p.K)
+		abuf = buffers.Get(p.M * p.K)
 		transpose(*abuf, a, p.K, p.M, p.LDA)
 		a, p.LDA, p.TransA = *abuf, p.K, false
 	}
 	if p.TransB {
-		bbuf = getBuf(p.K * p.N)
+		bbuf = buffers.Get(p.K * p.N)
 		transpose(*bbuf, b, p.N, p.K, p.LDB)
 		b, p.LDB, p.TransB = *bbuf, p.N, false
 	}
@@ -152,10 +152,10 @@ func gemm(c, a, b []float32, p GemmParams, parallel bool) {
 		})
 	}
 	if abuf != nil {
-		putBuf(abuf)
+		buffers.Put(abuf)
 	}
 	if bbuf != nil {
-		putBuf(bbuf)
+		buffers.Put(bbuf)
 	}
 }
 

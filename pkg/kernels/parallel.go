@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mobileone-go/mobileone/internal/bufpool"
 )
 
 var threads atomic.Int32
@@ -70,21 +72,7 @@ func parallelForLeaf(n, minChunk int, fn func(lo, hi int)) {
 
 // buffers recycles scratch slices (im2col columns, partial gradients) so
 // that steady-state calls do not allocate.
-var buffers sync.Pool
-
-func getBuf(n int) *[]float32 {
-	if v := buffers.Get(); v != nil {
-		b := v.(*[]float32)
-		if cap(*b) >= n {
-			*b = (*b)[:n]
-			return b
-		}
-	}
-	b := make([]float32, n)
-	return &b
-}
-
-func putBuf(b *[]float32) { buffers.Put(b) }
+var buffers bufpool.Pool[float32]
 
 // parallelTask is a unit of work split into parts run by runParallel.
 type parallelTask interface{ runPart(part int) }

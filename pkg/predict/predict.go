@@ -7,8 +7,8 @@ package predict
 
 import (
 	"fmt"
-	"sync"
 
+	"github.com/mobileone-go/mobileone/internal/bufpool"
 	"github.com/mobileone-go/mobileone/pkg/evaluate"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/model"
@@ -65,26 +65,21 @@ func Preprocess(name string, img *imagenet.Image, pipe *imagenet.Pipeline, norm 
 		return Input{}, fmt.Errorf("%s: %w", name, err)
 	}
 	n := 3 * img.Height * img.Width
-	var chw []float32
-	if b, ok := chwPool.Get().(*[]float32); ok && cap(*b) >= n {
-		chw = (*b)[:n] // ToCHW writes every value
-	} else {
-		chw = make([]float32, n)
-	}
+	chw := *chwPool.Get(n) // ToCHW writes every value
 	norm.ToCHW(chw, img)
 	return Input{Name: name, CHW: chw, H: img.Height, W: img.Width}, nil
 }
 
 // chwPool holds the tensors of inputs handed back by Release.
-var chwPool sync.Pool
+var chwPool bufpool.Pool[float32]
 
 // Release hands the input's tensor back for a later Preprocess (serve
 // does once Scores has copied it into its batch); the input is empty
 // afterwards.
 func (in *Input) Release() {
 	if in.CHW != nil {
-		b := in.CHW[:0]
-		chwPool.Put(&b)
+		chw := in.CHW
+		chwPool.Put(&chw)
 		in.CHW = nil
 	}
 }
@@ -96,15 +91,7 @@ type Classifier interface {
 
 // batchPool holds the batch tensors Scores assembles (a served batch of 8
 // is 4.8 MB: allocating it cleared that much memory per batch).
-var batchPool sync.Pool
-
-func getBatch(n int) *[]float32 {
-	if b, ok := batchPool.Get().(*[]float32); ok && cap(*b) >= n {
-		return b
-	}
-	b := make([]float32, 0, n)
-	return &b
-}
+var batchPool bufpool.Pool[float32]
 
 // Scores runs the inputs through m and returns each one's softmax scores.
 // Consecutive inputs of the same size share a forward pass; in eval mode a
@@ -117,7 +104,7 @@ func Scores(m Classifier, inputs []Input) ([][]float32, error) {
 			n++
 		}
 		h, w := inputs[0].H, inputs[0].W
-		buf := getBatch(n * 3 * h * w)
+		buf := batchPool.Get(n * 3 * h * w)
 		data := (*buf)[:0]
 		for _, in := range inputs[:n] {
 			data = append(data, in.CHW...)

@@ -1,6 +1,6 @@
 package jpeg
 
-import "sync"
+import "github.com/mobileone-go/mobileone/internal/bufpool"
 
 // Image is a decoded picture in OpenCV's layout: Height rows of Width
 // pixels, 3 bytes per pixel in B, G, R order.
@@ -115,18 +115,8 @@ func (d *decoder) setupFrame() error {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-var planePool sync.Pool
-
-func getPlane(n int) []byte {
-	if p, ok := planePool.Get().(*[]byte); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]byte, n)
-}
-
-func putPlane(b []byte) {
-	planePool.Put(&b)
-}
+// planes recycles the components' sample planes between decodes.
+var planes bufpool.Pool[byte]
 
 // colorSpace chooses the JPEG colour space as libjpeg's
 // default_decompress_parms does.
@@ -184,8 +174,9 @@ func (d *decoder) decode() (*Image, error) {
 		c := &d.comps[i]
 		// Every sample of a plane that is read later is written first, so
 		// planes come from a pool without clearing.
-		c.plane = getPlane(c.pbw * 8 * c.pbh * 8)
-		defer putPlane(c.plane)
+		plane := planes.Get(c.pbw * 8 * c.pbh * 8)
+		c.plane = *plane
+		defer planes.Put(plane)
 		if d.multiScan {
 			c.coefs = make([]int16, c.pbw*c.pbh*64)
 		}
