@@ -19,6 +19,12 @@ if ! command -v tjbench >/dev/null; then
   echo "tjbench missing: apt-get install -y libjpeg-turbo-progs" >&2
   exit 1
 fi
+for f in $FILES; do
+  if [[ ! -f $f ]]; then
+    echo "bench-decode: $f: no such file (FILES names the JPEGs to time; the default ones are in ../shared/fixtures)" >&2
+    exit 1
+  fi
+done
 mkdir -p "$OUT"
 (cd "$ROOT" && go test -c -o "$OUT/jpeg.test" ./pkg/imagenet/jpeg/)
 declare -A GO TJ
