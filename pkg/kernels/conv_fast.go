@@ -127,12 +127,13 @@ func depthwise3x3(out, in, w, bias []float32, p ConvParams, act Activation, c0, 
 		}
 		return
 	}
-	if s == 2 && useAVX512 && H*W > 1 {
+	if s == 2 && useAVX512 && W >= 2 {
 		// Whole planes, 16 outputs at a time, with the sums of the AVX2
 		// path for each width: the row kernel (W ≥ 18) makes the first
 		// output and, for odd W, the last one a single chain; the
 		// stride-1 plane kernel (narrow planes) none; the zero-padded
-		// row kernel (W < 9) the first.
+		// row kernel (W < 9) the first. The kernel needs W ≥ 2: a plane
+		// one pixel wide takes the zero-padded row kernel below.
 		borders := 3
 		switch {
 		case W < dwPlaneMinW:

@@ -245,7 +245,7 @@ func TestDepthwiseShapes(t *testing.T) {
 	paths(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(14))
 		for _, s := range []int{1, 2} {
-			for _, hw := range [][2]int{{1, 1}, {2, 3}, {3, 7}, {5, 9}, {4, 10}, {6, 11}, {7, 17}, {8, 18}, {5, 19}, {14, 14}, {9, 33}, {3, 56}} {
+			for _, hw := range [][2]int{{1, 1}, {5, 1}, {4, 2}, {2, 3}, {3, 7}, {5, 9}, {4, 10}, {6, 11}, {7, 17}, {8, 18}, {5, 19}, {14, 14}, {9, 33}, {3, 56}} {
 				p := ConvParams{N: 2, InC: 3, InH: hw[0], InW: hw[1], OutC: 3, KH: 3, KW: 3, StrideH: s, StrideW: s, PadH: 1, PadW: 1, Groups: 3}
 				convCase(t, r, p)
 			}
