@@ -124,3 +124,29 @@ func BenchmarkConv(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBlockedConv times s0's convs on blocked activations
+// (BlockedConv), next to BenchmarkConv's packed NCHW ones.
+func BenchmarkBlockedConv(b *testing.B) {
+	r := rand.New(rand.NewSource(2))
+	for _, th := range []int{1, 2} {
+		for _, c := range s0Convs {
+			p := c.p
+			if !BlockedSupported(p) {
+				continue
+			}
+			x, w, bias := randSlice(r, p.InSize()), randSlice(r, p.WeightSize()), randSlice(r, p.OutC)
+			out := make([]float32, p.OutSize())
+			bc := NewBlockedConv(w, bias, p)
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				defer SetThreads(SetThreads(th))
+				b.SetBytes(int64(4 * (p.InSize() + p.OutSize())))
+				b.ReportAllocs()
+				for b.Loop() {
+					bc.Forward(out, x, ActReLU)
+				}
+				reportGFLOPS(b, 2*float64(p.MACs()))
+			})
+		}
+	}
+}

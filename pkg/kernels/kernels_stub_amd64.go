@@ -266,3 +266,421 @@ func sgemmKernelZCol2(k int, a *float32, lda int, b *float32, ldb int, out *floa
 //
 //go:noescape
 func gatherEven(dst *float32, src *float32, n int)
+
+// pwKernelZ1x12 computes 1 output channel blocks at 12 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 12, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ1x8 computes 1 output channel blocks at 8 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 8, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ1x4 computes 1 output channel blocks at 4 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 4, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ1x2 computes 1 output channel blocks at 2 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 2, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ1x1 computes 1 output channel blocks at 1 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 1, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ2x12 computes 2 output channel blocks at 12 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 2, p < 12, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ2x8 computes 2 output channel blocks at 8 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 2, p < 8, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ2x4 computes 2 output channel blocks at 4 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 2, p < 4, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ2x2 computes 2 output channel blocks at 2 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 2, p < 2, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ2x1 computes 2 output channel blocks at 1 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 2, p < 1, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ3x8 computes 3 output channel blocks at 8 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 3, p < 8, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ3x4 computes 3 output channel blocks at 4 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 3, p < 4, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ3x2 computes 3 output channel blocks at 2 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 3, p < 2, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// pwKernelZ3x1 computes 3 output channel blocks at 1 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 3, p < 1, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// xcs and ycs are in elements; it needs AVX-512F.
+//
+//go:noescape
+func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ1x12s2 computes 1 output channel blocks at 12 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 12, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ1x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ1x8s2 computes 1 output channel blocks at 8 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 8, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ1x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ1x4s2 computes 1 output channel blocks at 4 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 4, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ1x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ1x2s2 computes 1 output channel blocks at 2 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 2, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ1x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ1x1s2 computes 1 output channel blocks at 1 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 1, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ1x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ2x12s2 computes 2 output channel blocks at 12 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 2, p < 12, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ2x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ2x8s2 computes 2 output channel blocks at 8 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 2, p < 8, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ2x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ2x4s2 computes 2 output channel blocks at 4 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 2, p < 4, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ2x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ2x2s2 computes 2 output channel blocks at 2 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 2, p < 2, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ2x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ2x1s2 computes 2 output channel blocks at 1 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 2, p < 1, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ2x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ3x8s2 computes 3 output channel blocks at 8 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 3, p < 8, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ3x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ3x4s2 computes 3 output channel blocks at 4 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 3, p < 4, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ3x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ3x2s2 computes 3 output channel blocks at 2 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 3, p < 2, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ3x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// stemKernelZ3x1s2 computes 3 output channel blocks at 1 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 3, p < 1, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// offs are in bytes; it needs AVX-512F.
+//
+//go:noescape
+func stemKernelZ3x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+
+// dwRowZs1 computes one output row of a 3×3 depthwise convolution with stride 1 on
+// one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.
+//
+//go:noescape
+func dwRowZs1(out *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, bias *float32, ow int, xr int, flags int)
+
+// dwRowZs2 computes one output row of a 3×3 depthwise convolution with stride 2 on
+// one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.
+//
+//go:noescape
+func dwRowZs2(out *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, bias *float32, ow int, xr int, flags int)

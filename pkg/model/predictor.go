@@ -21,6 +21,11 @@ type Predictor struct {
 	mu      sync.Mutex
 	packed  map[packKey]*kernels.PackedConv
 	buffers sync.Pool // *freeList, one per concurrent Forward
+
+	// blocked lists the backbone's convs when images run on blocked
+	// activations (blocked.go), else nil.
+	blocked      []*MobileOneBlock
+	blockedConvs map[blockedKey]*kernels.BlockedConv
 }
 
 type packKey struct {
@@ -33,7 +38,8 @@ func (m *ImageClassifier) NewPredictor() *Predictor {
 	fc := m.Head.FC
 	head := &Conv2d{In: fc.In, Out: fc.Out, K: 1, Stride: 1, Groups: 1, Bias: fc.Bias,
 		Weight: &Tensor{Shape: []int{fc.Out, fc.In, 1, 1}, Data: fc.Weight.Data}}
-	return &Predictor{m: m, head: head, packed: map[packKey]*kernels.PackedConv{}}
+	return &Predictor{m: m, head: head, packed: map[packKey]*kernels.PackedConv{},
+		blocked: blockedBlocks(m), blockedConvs: map[blockedKey]*kernels.BlockedConv{}}
 }
 
 // env is the eval environment of the Predictor's forward passes.
@@ -54,6 +60,14 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 	defer p.buffers.Put(fl)
 	if x.Shape[0] > 1 {
 		return p.forwardImages(x, fl), nil
+	}
+	if p.blocked != nil {
+		neck := fl.get(p.head.In)
+		defer fl.put(neck)
+		p.neckBlocked(neck, x.Data, x.Shape[2], x.Shape[3], fl, false)
+		logits := NewTensor(1, p.head.Out)
+		p.conv(p.head, logits.Data, neck, p.head.params(1, 1, 1), kernels.ActNone)
+		return logits, nil
 	}
 	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
@@ -90,6 +104,10 @@ func (p *Predictor) forwardImages(x *Tensor, fl *freeList) *Tensor {
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return
+			}
+			if p.blocked != nil {
+				p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, true)
+				continue
 			}
 			img := &Tensor{Shape: []int{1, x.Shape[1], x.Shape[2], x.Shape[3]}, Data: x.Data[i*per : (i+1)*per]}
 			h := p.m.backboneEval(img, env)

@@ -41,6 +41,7 @@ func main() {
 	genSgemmZCol(8, 1)
 	genSgemmZCol(8, 2)
 	genGatherEven()
+	genBlocked()
 	Generate()
 }
 

@@ -1,0 +1,376 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// genPwZ emits pwKernelZ{nb}x{np}, the AVX-512 pointwise (1×1) convolution
+// tile on NCHWc activations (channel blocks of 16 floats): nb blocks of 16
+// output channels at np consecutive pixels, nb·np accumulators. For each
+// input channel it loads the nb weight vectors once and broadcasts the
+// channel's value at each pixel once, so a step is nb loads, np broadcasts
+// and nb·np FMAs.
+func genPwZ(nb, np int) {
+	name := fmt.Sprintf("pwKernelZ%dx%d", nb, np)
+	TEXT(name, NOSPLIT, "func(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes %d output channel blocks at %d pixels of a 1×1 convolution on", name, nb, np),
+		"NCHWc activations (kb ≥ 1 input blocks of 16 channels):",
+		"",
+		fmt.Sprintf("\tfor b < %d, p < %d, l < 16:", nb, np),
+		"\t\td := 0",
+		"\t\tfor c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l",
+		"\t\ts := bias[b*16+l] + d",
+		"\t\tif flags&1 != 0 { s += y[b*ycs+p*16+l] }",
+		"\t\tif flags&2 != 0 && s < 0 { s = 0 }",
+		"\t\ty[b*ycs+p*16+l] = s",
+		"",
+		"xcs and ycs are in elements; it needs AVX-512F.",
+	)
+	kb := Load(Param("kb"), GP64())
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	xcs := Load(Param("xcs"), GP64())
+	SHLQ(U8(2), xcs)
+	acc, wv := tileRegisters(nb, np, ZMM, VPXORD)
+	wv = wv[:min(nb, len(wv))]
+	for len(wv) < nb {
+		wv = append(wv, ZMM())
+	}
+	xv := []reg.VecVirtual{ZMM(), ZMM()}
+	Label(name + "_block")
+	for p := 0; p < np; p++ {
+		PREFETCHT0(Mem{Base: x, Index: xcs, Scale: 1, Disp: 64 * p})
+	}
+	for j := 0; j < 16; j++ {
+		for b := 0; b < nb; b++ {
+			VMOVUPS(Mem{Base: w, Disp: (j*nb + b) * 64}, wv[b])
+		}
+		for p := 0; p < np; p++ {
+			t := xv[p%2]
+			VBROADCASTSS(Mem{Base: x, Disp: p*64 + j*4}, t)
+			for b := 0; b < nb; b++ {
+				VFMADD231PS(t, wv[b], acc[b][p])
+			}
+		}
+	}
+	ADDQ(U32(16*nb*64), w)
+	ADDQ(xcs, x)
+	DECQ(kb)
+	JNZ(LabelRef(name + "_block"))
+
+	blockEpilogue(name, acc, wv, xv[0])
+}
+
+// blockEpilogue ends a kernel whose accumulators acc[b][p] hold output
+// channel block b at pixel p: + bias (16 floats per block), + y when
+// flags&1, ReLU when flags&2, stored at y + b·ycs + p·16 (ycs in
+// elements). t (len(acc) registers) and zero are free vector registers.
+func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero reg.VecVirtual) {
+	nb, np := len(acc), len(acc[0])
+	y := Load(Param("y"), GP64())
+	ycs := Load(Param("ycs"), GP64())
+	SHLQ(U8(2), ycs)
+	bias := Load(Param("bias"), GP64())
+	flags := Load(Param("flags"), GP64())
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: bias, Disp: 64 * b}, t[b])
+		for p := 0; p < np; p++ {
+			VADDPS(t[b], acc[b][p], acc[b][p])
+		}
+	}
+	TESTQ(U32(1), flags)
+	JZ(LabelRef(name + "_noacc"))
+	{
+		r := GP64()
+		MOVQ(y, r)
+		for b := 0; b < nb; b++ {
+			for p := 0; p < np; p++ {
+				VADDPS(Mem{Base: r, Disp: 64 * p}, acc[b][p], acc[b][p])
+			}
+			if b < nb-1 {
+				ADDQ(ycs, r)
+			}
+		}
+	}
+	Label(name + "_noacc")
+	TESTQ(U32(2), flags)
+	JZ(LabelRef(name + "_norelu"))
+	VPXORD(zero, zero, zero)
+	for b := 0; b < nb; b++ {
+		for p := 0; p < np; p++ {
+			// max(0, s) keeping NaN and −0 as the Go loop does
+			VMAXPS(acc[b][p], zero, acc[b][p])
+		}
+	}
+	Label(name + "_norelu")
+	for b := 0; b < nb; b++ {
+		for p := 0; p < np; p++ {
+			VMOVUPS(acc[b][p], Mem{Base: y, Disp: 64 * p})
+		}
+		if b < nb-1 {
+			ADDQ(ycs, y)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// genDwRowZ emits dwRowZs{stride}, one output row of a 3×3 depthwise
+// convolution (padding 1) on one 16-channel block of NCHWc activations:
+// rows r0, r1, r2 are the input rows y·s−1, y·s, y·s+1 (iw pixels of 16
+// floats; a row outside the plane is a pointer to zeros), w holds the nine
+// taps as 16-float vectors (tap ky·3+kx at w[(ky*3+kx)*16]).
+//
+// Every output is the sum one of the NCHW kernels gives, taps outside the
+// row skipped: (bias + taps kx = 0 and 2, row by row) + (taps kx = 1), the
+// plane kernels' two chains, or with flags&8 the AVX2 row kernel's: (bias
+// + taps 00, 10, 12, 21) + (taps 01, 02, 11, 20, 22); with flags&2 the
+// first output, and with flags&4 the last, is one chain from the bias over
+// its taps in (ky, kx) order. Outputs [1, xr) have all three columns inside
+// the row; output 0 misses column 0 and, when xr < ow, output ow−1 column
+// 2; xr = 0 is a single output (ow = 1) missing both. flags&1 clamps at 0.
+func genDwRowZ(stride int) {
+	name := fmt.Sprintf("dwRowZs%d", stride)
+	TEXT(name, NOSPLIT, "func(out, r0, r1, r2, w, bias *float32, ow, xr, flags int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes one output row of a 3×3 depthwise convolution with stride %d on", name, stride),
+		"one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.",
+	)
+	const pix = 64
+	sp := stride * pix
+	wp := Load(Param("w"), GP64())
+	w := make([]reg.VecVirtual, 9)
+	for i := range w {
+		w[i] = ZMM()
+		VMOVUPS(Mem{Base: wp, Disp: 64 * i}, w[i])
+	}
+	vb := ZMM()
+	VMOVUPS(Mem{Base: Load(Param("bias"), GP64())}, vb)
+	z := ZMM()
+	VPXORD(z, z, z)
+	flags := Load(Param("flags"), GP64())
+	krelu := K()
+	{
+		t, m := GP32(), GP32()
+		XORL(t, t)
+		MOVL(U32(0xffff), m)
+		TESTQ(U32(1), flags)
+		CMOVLNE(m, t)
+		KMOVW(t, krelu)
+	}
+	r := [3]reg.Register{Load(Param("r0"), GP64()), Load(Param("r1"), GP64()), Load(Param("r2"), GP64())}
+	out := Load(Param("out"), GP64())
+	ow := Load(Param("ow"), GP64())
+	xr := Load(Param("xr"), GP64())
+	x := GP64()   // byte offset of the current output: 64 per pixel
+	off := GP64() // byte offset of its input column: x·s
+	n := GP64()
+	accs := make([]reg.VecVirtual, 16)
+	for i := range accs {
+		accs[i] = ZMM()
+	}
+	tap := func(ky, kx, u int) Mem {
+		return Mem{Base: r[ky], Index: off, Scale: 1, Disp: u*sp + (kx-1)*pix}
+	}
+	outAt := func(u int) Mem {
+		return Mem{Base: out, Index: x, Scale: 1, Disp: u * pix}
+	}
+	finish := func(a reg.VecVirtual, u int) {
+		VMAXPS(a, z, krelu, a)
+		VMOVUPS(a, outAt(u))
+	}
+	// twoChain computes outputs x+us[i] over the columns in cols; inB
+	// tells which taps go to the second chain.
+	twoChain := func(us []int, cols []bool, inB func(ky, kx int) bool) {
+		k := len(us)
+		a, b := accs[:k], accs[k:2*k]
+		for i := range us {
+			VMOVAPS(vb, a[i])
+			VPXORD(b[i], b[i], b[i])
+		}
+		for ky := 0; ky < 3; ky++ {
+			for kx := 0; kx < 3; kx++ {
+				if !cols[kx] {
+					continue
+				}
+				for i, u := range us {
+					acc := a[i]
+					if inB(ky, kx) {
+						acc = b[i]
+					}
+					VFMADD231PS(tap(ky, kx, u), w[ky*3+kx], acc)
+				}
+			}
+		}
+		for i, u := range us {
+			VADDPS(b[i], a[i], a[i])
+			finish(a[i], u)
+		}
+	}
+	oneChain := func(u int, cols []bool) {
+		acc := accs[0]
+		VMOVAPS(vb, acc)
+		for ky := 0; ky < 3; ky++ {
+			for kx := 0; kx < 3; kx++ {
+				if cols[kx] {
+					VFMADD231PS(tap(ky, kx, u), w[ky*3+kx], acc)
+				}
+			}
+		}
+		finish(acc, u)
+	}
+	planeSplit := func(ky, kx int) bool { return kx == 1 }
+	rowSplit := func(ky, kx int) bool {
+		// the AVX2 row kernel: tap 01 starts chain B, the others alternate
+		// A, B in (ky, kx) order
+		if ky == 0 && kx == 1 {
+			return true
+		}
+		i := ky*3 + kx
+		if i > 1 {
+			i--
+		}
+		return i%2 == 1
+	}
+	// output with one chain (flag set) or two
+	edge := func(label string, flag int, cols []bool, split func(ky, kx int) bool) {
+		TESTQ(U32(flag), flags)
+		JZ(LabelRef(label + "_two"))
+		oneChain(0, cols)
+		JMP(LabelRef(label + "_end"))
+		Label(label + "_two")
+		twoChain([]int{0}, cols, split)
+		Label(label + "_end")
+	}
+	left, right := []bool{false, true, true}, []bool{true, true, false}
+	only, all := []bool{false, true, false}, []bool{true, true, true}
+	body := func(p string, split func(ky, kx int) bool) {
+		XORQ(x, x)
+		XORQ(off, off)
+		TESTQ(xr, xr)
+		JNZ(LabelRef(p + "_first"))
+		edge(p+"_only", 2, only, split)
+		JMP(LabelRef(name + "_done"))
+		Label(p + "_first")
+		edge(p+"_left", 2, left, split)
+		ADDQ(U32(pix), x)
+		ADDQ(U32(sp), off)
+		// outputs [1, xr), 8, 4 then 1 at a time; n counts those left
+		MOVQ(xr, n)
+		DECQ(n)
+		for _, u := range []int{8, 4, 1} {
+			lbl := fmt.Sprintf("%s_m%d", p, u)
+			Label(lbl)
+			CMPQ(n, U8(u))
+			JL(LabelRef(lbl + "_done"))
+			us := make([]int, u)
+			for i := range us {
+				us[i] = i
+			}
+			twoChain(us, all, split)
+			ADDQ(U32(u*pix), x)
+			ADDQ(U32(u*sp), off)
+			SUBQ(U8(u), n)
+			JMP(LabelRef(lbl))
+			Label(lbl + "_done")
+		}
+		// the last output when its column 2 is outside the row
+		CMPQ(xr, ow)
+		JGE(LabelRef(name + "_done"))
+		edge(p+"_right", 4, right, split)
+		JMP(LabelRef(name + "_done"))
+	}
+	TESTQ(U32(8), flags)
+	JNZ(LabelRef(name + "_rowsplit"))
+	body(name+"_p", planeSplit)
+	Label(name + "_rowsplit")
+	body(name+"_r", rowSplit)
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// pwTiles lists the pixel counts of the blocked kernels for nb output
+// blocks (at most 26 accumulators of the 32 ZMM registers).
+func pwTiles(nb int) []int {
+	if nb == 3 {
+		return []int{8, 4, 2, 1}
+	}
+	return []int{12, 8, 4, 2, 1}
+}
+
+// genBlocked emits the NCHWc inference kernels.
+func genBlocked() {
+	for nb := 1; nb <= 3; nb++ {
+		for _, np := range pwTiles(nb) {
+			genPwZ(nb, np)
+		}
+	}
+	for nb := 1; nb <= 3; nb++ {
+		for _, np := range pwTiles(nb) {
+			genStemZ(nb, np, 2)
+		}
+	}
+	genDwRowZ(1)
+	genDwRowZ(2)
+}
+
+// genStemZ emits stemKernelZ{nb}x{np}s{stride}: a dense convolution on
+// NCHW input (the stem: 3 channels) into nb blocks of 16 output channels
+// at np consecutive output pixels of one row, NCHWc. The input is a
+// zero-padded copy, so every tap is inside it: tap t of output pixel p
+// reads x at byte offset offs[t] + p·stride·4. Weights are packed
+// [tap][nb][16]. Each output is one FMA chain in tap order from zero, then
+// the epilogue of the pointwise kernels: the sums of the im2col GEMM with
+// K = taps ≤ 256 bit for bit.
+func genStemZ(nb, np, stride int) {
+	name := fmt.Sprintf("stemKernelZ%dx%ds%d", nb, np, stride)
+	TEXT(name, NOSPLIT, "func(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)")
+	Pragma("noescape")
+	Doc(
+		fmt.Sprintf("%s computes %d output channel blocks at %d pixels of a dense convolution with", name, nb, np),
+		fmt.Sprintf("stride %d from a zero-padded NCHW input into NCHWc output (taps ≥ 1):", stride),
+		"",
+		fmt.Sprintf("\tfor b < %d, p < %d, l < 16:", nb, np),
+		"\t\td := 0",
+		fmt.Sprintf("\t\tfor t < taps: d += w[(t*%d+b)*16+l] * x[offs[t]/4 + p*%d]  // FMA, vectorised over l", nb, stride),
+		"\t\tthen the epilogue of the pointwise kernels (bias, flags, y, ycs)",
+		"",
+		"offs are in bytes; it needs AVX-512F.",
+	)
+	taps := Load(Param("taps"), GP64())
+	offs := Load(Param("offs"), GP64())
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	acc, wv := tileRegisters(nb, np, ZMM, VPXORD)
+	wv = wv[:min(nb, len(wv))]
+	for len(wv) < nb {
+		wv = append(wv, ZMM())
+	}
+	xv := []reg.VecVirtual{ZMM(), ZMM()}
+	o := GP64()
+	Label(name + "_tap")
+	MOVQ(Mem{Base: offs}, o)
+	for b := 0; b < nb; b++ {
+		VMOVUPS(Mem{Base: w, Disp: b * 64}, wv[b])
+	}
+	for p := 0; p < np; p++ {
+		t := xv[p%2]
+		VBROADCASTSS(Mem{Base: x, Index: o, Scale: 1, Disp: p * stride * 4}, t)
+		for b := 0; b < nb; b++ {
+			VFMADD231PS(t, wv[b], acc[b][p])
+		}
+	}
+	ADDQ(U8(8), offs)
+	ADDQ(U32(nb*64), w)
+	DECQ(taps)
+	JNZ(LabelRef(name + "_tap"))
+	blockEpilogue(name, acc, wv, xv[0])
+}

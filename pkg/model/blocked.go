@@ -1,0 +1,82 @@
+package model
+
+import "github.com/mobileone-go/mobileone/pkg/kernels"
+
+// Blocked inference: on AVX-512 machines a deployed model without SE
+// layers runs each image on blocked (NCHWc) activations, the stem reading
+// the NCHW input and the pooling writing the NCHW neck, so no reorder runs
+// in between (kernels.BlockedConv). The logits are those of the NCHW
+// kernels bit for bit (TestPredictorBlockedIsExact); elsewhere, and for
+// ForwardAll and ProfileStages, the NCHW path runs.
+
+// blockedBlocks returns the convs of a model that can run blocked, in
+// order, or nil.
+func blockedBlocks(m *ImageClassifier) []*MobileOneBlock {
+	if !kernels.BlockedFast() || !m.Deployed() {
+		return nil
+	}
+	blocks := []*MobileOneBlock{m.Backbone.Stage0}
+	for _, stage := range m.Backbone.Stages {
+		blocks = append(blocks, stage...)
+	}
+	for i, b := range blocks {
+		if b.BranchReparam == nil || b.SE != nil {
+			return nil
+		}
+		// the geometry of a 64×64 input decides; kinds do not depend on
+		// the size (every stride-2 conv halves it)
+		cp := b.BranchReparam.params(1, 64, 64)
+		if !kernels.BlockedSupported(cp) || i > 0 && cp.InC%kernels.BlockC != 0 {
+			return nil
+		}
+	}
+	return blocks
+}
+
+// blockedKey identifies a BlockedConv: a conv at one input size.
+type blockedKey struct {
+	conv *Conv2d
+	h, w int
+}
+
+// blockedConv returns c's BlockedConv for one image of h×w, laying out
+// its weights the first time.
+func (p *Predictor) blockedConv(c *Conv2d, h, w int) *kernels.BlockedConv {
+	key := blockedKey{c, h, w}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	bc, ok := p.blockedConvs[key]
+	if !ok {
+		var bias []float32
+		if c.Bias != nil {
+			bias = c.Bias.Data
+		}
+		bc = kernels.NewBlockedConv(c.Weight.Data, bias, c.params(1, h, w))
+		p.blockedConvs[key] = bc
+	}
+	return bc
+}
+
+// neckBlocked runs one NCHW image (C×h×w values) through the backbone on
+// blocked activations and writes its pooled features (the neck) to neck.
+// serial keeps every conv on the calling goroutine.
+func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, serial bool) {
+	cur := img
+	for _, b := range p.blocked {
+		bc := p.blockedConv(b.BranchReparam, h, w)
+		cp := bc.Params()
+		out := fl.get(cp.OutSize())
+		if serial {
+			bc.ForwardSerial(out, cur, kernels.ActReLU)
+		} else {
+			bc.Forward(out, cur, kernels.ActReLU)
+		}
+		if len(cur) > 0 && &cur[0] != &img[0] {
+			fl.put(cur)
+		}
+		cur, h, w = out, cp.OutH(), cp.OutW()
+	}
+	c := p.blocked[len(p.blocked)-1].Out
+	kernels.GlobalAvgPoolBlocked(neck, cur, c, h*w)
+	fl.put(cur)
+}

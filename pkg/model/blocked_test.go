@@ -1,0 +1,51 @@
+package model
+
+import (
+	"testing"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+)
+
+// TestPredictorBlockedIsExact: where the blocked path runs (AVX-512), a
+// deployed s0 and s1 give bit for bit the logits of the NCHW path, at batch
+// 1 (convs split over two threads) and batch 3 (images on their own
+// goroutines), at 224×224 and at sizes whose planes end in 1-pixel-wide
+// rows and odd widths. s4 (SE layers) keeps the NCHW path.
+func TestPredictorBlockedIsExact(t *testing.T) {
+	if !kernels.BlockedFast() {
+		t.Skipf("the blocked kernels are the Go twins here (%s): the NCHW path runs", kernels.FastPath())
+	}
+	for _, arch := range []string{"s0", "s1"} {
+		m := randomModel(t, Config{Arch: ArchZoo[arch], Deploy: true, NumClasses: 1000}, 17)
+		p := m.NewPredictor()
+		if p.blocked == nil {
+			t.Fatalf("%s: the deployed model does not run blocked", arch)
+		}
+		nchw := m.NewPredictor()
+		nchw.blocked = nil
+		for i, shape := range [][3]int{{1, 224, 224}, {3, 224, 224}, {1, 33, 47}, {2, 40, 18}} {
+			x := randomInput(shape[0], shape[1], shape[2], int64(20+i))
+			for _, th := range []int{1, 2} {
+				restore := kernels.SetThreads(th)
+				got, err := p.Forward(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := nchw.Forward(x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				kernels.SetThreads(restore)
+				for j := range want.Data {
+					if got.Data[j] != want.Data[j] {
+						t.Fatalf("%s shape %v threads %d: logit %d blocked %v, NCHW %v", arch, shape, th, j, got.Data[j], want.Data[j])
+					}
+				}
+			}
+		}
+	}
+	m := randomModel(t, Config{Arch: ArchZoo["s4"], Deploy: true, NumClasses: 10}, 18)
+	if m.NewPredictor().blocked != nil {
+		t.Fatal("s4 (SE layers) runs blocked")
+	}
+}
