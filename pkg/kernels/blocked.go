@@ -240,8 +240,9 @@ func (c *BlockedConv) pwRows(out, in []float32, y0, y1 int, relu bool) {
 			x := in[k0*hw:]
 			for px := p0; px < p1; {
 				np := pwTileFor(nb, p1-px)
-				pwTile(nb, np, kc/BlockC, w, x[px*BlockC:], hw*BlockC, out[(b0*hw+px)*BlockC:], hw*BlockC, bias, flags)
-				px += np
+				n := (p1 - px) / np
+				pwTiles(nb, np, n, kc/BlockC, w, x[px*BlockC:], hw*BlockC, out[(b0*hw+px)*BlockC:], hw*BlockC, bias, flags)
+				px += n * np
 			}
 		}
 		b0 += nb
@@ -308,19 +309,7 @@ func (c *BlockedConv) dwRows(out, in []float32, y0, y1 int, relu bool) {
 		dst := out[b*oh*ow*BlockC : (b+1)*oh*ow*BlockC]
 		w := c.w[b*9*BlockC : (b+1)*9*BlockC]
 		bias := c.bias[b*BlockC : (b+1)*BlockC]
-		for y := y0; y < y1; y++ {
-			iy := y * s
-			var rows [3][]float32
-			for ky := range rows {
-				r := iy + ky - 1
-				if r < 0 || r >= H {
-					rows[ky] = zeros
-				} else {
-					rows[ky] = plane[r*W*BlockC : (r+1)*W*BlockC]
-				}
-			}
-			dwRow(s, dst[y*ow*BlockC:(y+1)*ow*BlockC], rows, w, bias, W, ow, xr, flags)
-		}
+		dwRowsBlocked(s, dst, plane, zeros, w, bias, H, W, ow, xr, flags, y0, y1)
 	}
 }
 
@@ -413,8 +402,9 @@ func (c *BlockedConv) stemRows(out, pad []float32, y0, y1 int, relu bool) {
 		for y := y0; y < y1; y++ {
 			for x := 0; x < ow; {
 				np := pwTileFor(nb, ow-x)
-				stemTile(nb, np, c.offs, w, pad[2*y*wp+2*x:], out[(b0*oh*ow+y*ow+x)*BlockC:], oh*ow*BlockC, bias, flags)
-				x += np
+				n := (ow - x) / np
+				stemTiles(nb, np, n, c.offs, w, pad[2*y*wp+2*x:], out[(b0*oh*ow+y*ow+x)*BlockC:], oh*ow*BlockC, bias, flags)
+				x += n * np
 			}
 		}
 		b0 += nb

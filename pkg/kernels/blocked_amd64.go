@@ -2,9 +2,9 @@
 
 package kernels
 
-type pwKernelFunc func(kb int, w, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+type pwKernelFunc func(kb int, w, x *float32, xcs int, y *float32, ycs int, bias *float32, flags, tiles int)
 
-type stemKernelFunc func(taps int, offs *int, w, x, y *float32, ycs int, bias *float32, flags int)
+type stemKernelFunc func(taps int, offs *int, w, x, y *float32, ycs int, bias *float32, flags, tiles int)
 
 // blockedKernels[nb-1][np] are the pointwise and stem kernels (nil where
 // none is generated).
@@ -18,46 +18,53 @@ var pwKernels, stemKernels = func() (pw [3][13]pwKernelFunc, st [3][13]stemKerne
 	return
 }()
 
-func pwTile(nb, np, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
+// pwTiles runs tiles pointwise tiles of np pixels side by side.
+func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
 	// the last element each side reads, so that a short slice panics
 	// here rather than the kernel reading past it
 	_ = w[kb*BlockC*nb*BlockC-1]
-	_ = x[(kb-1)*xcs+np*BlockC-1]
-	_ = y[(nb-1)*ycs+np*BlockC-1]
+	_ = x[(kb-1)*xcs+tiles*np*BlockC-1]
+	_ = y[(nb-1)*ycs+tiles*np*BlockC-1]
 	_ = bias[nb*BlockC-1]
 	if useAVX512 {
-		pwKernels[nb-1][np](kb, &w[0], &x[0], xcs, &y[0], ycs, &bias[0], flags)
+		pwKernels[nb-1][np](kb, &w[0], &x[0], xcs, &y[0], ycs, &bias[0], flags, tiles)
 		return
 	}
-	pwTileGeneric(nb, np, kb, w, x, xcs, y, ycs, bias, flags)
+	pwTilesGeneric(nb, np, tiles, kb, w, x, xcs, y, ycs, bias, flags)
 }
 
-func stemTile(nb, np int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
+// stemTiles runs tiles stem tiles of np pixels along a row.
+func stemTiles(nb, np, tiles int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
 	_ = w[len(offs)*nb*BlockC-1]
-	_ = x[offs[len(offs)-1]/4+2*(np-1)]
-	_ = y[(nb-1)*ycs+np*BlockC-1]
+	_ = x[offs[len(offs)-1]/4+2*(tiles*np-1)]
+	_ = y[(nb-1)*ycs+tiles*np*BlockC-1]
 	_ = bias[nb*BlockC-1]
 	if useAVX512 {
-		stemKernels[nb-1][np](len(offs), &offs[0], &w[0], &x[0], &y[0], ycs, &bias[0], flags)
+		stemKernels[nb-1][np](len(offs), &offs[0], &w[0], &x[0], &y[0], ycs, &bias[0], flags, tiles)
 		return
 	}
-	stemTileGeneric(nb, np, offs, w, x, y, ycs, bias, flags)
+	stemTilesGeneric(nb, np, tiles, offs, w, x, y, ycs, bias, flags)
 }
 
-func dwRow(s int, out []float32, rows [3][]float32, w, bias []float32, iw, ow, xr, flags int) {
+func dwRowsBlocked(s int, out, in, zeros, w, bias []float32, H, iw, ow, xr, flags, y0, y1 int) {
 	if !useAVX512 {
-		dwRowGenericBlocked(s, out, rows, w, bias, iw, ow, xr, flags)
+		dwRowsGenericBlocked(s, out, in, zeros, w, bias, H, iw, ow, xr, flags, y0, y1)
 		return
 	}
-	_ = out[ow*BlockC-1]
+	if y0 >= y1 {
+		return
+	}
+	_ = out[y1*ow*BlockC-1]
+	_ = in[H*iw*BlockC-1]
+	_ = zeros[iw*BlockC-1]
 	_ = w[9*BlockC-1]
 	_ = bias[BlockC-1]
-	for _, r := range rows {
-		_ = r[iw*BlockC-1]
+	if (y1-1)*s > H-1 {
+		panic("kernels: depthwise rows past the plane")
 	}
 	if s == 1 {
-		dwRowZs1(&out[0], &rows[0][0], &rows[1][0], &rows[2][0], &w[0], &bias[0], ow, xr, flags)
+		dwRowsZs1(&out[0], &in[0], &zeros[0], &w[0], &bias[0], H, iw, ow, xr, flags, y0, y1)
 	} else {
-		dwRowZs2(&out[0], &rows[0][0], &rows[1][0], &rows[2][0], &w[0], &bias[0], ow, xr, flags)
+		dwRowsZs2(&out[0], &in[0], &zeros[0], &w[0], &bias[0], H, iw, ow, xr, flags, y0, y1)
 	}
 }

@@ -3,11 +3,11 @@ package kernels
 // The plain-Go twins of the blocked kernels (the contracts in _gen's
 // nchwc.go), run where there is no AVX-512 and by the tests.
 
-// pwTileGeneric is pwKernelZ{nb}x{np}: nb output blocks at np pixels of a
-// pointwise conv over kb input blocks.
-func pwTileGeneric(nb, np, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
+// pwTilesGeneric is pwKernelZ{nb}x{np}: nb output blocks at tiles·np
+// pixels of a pointwise conv over kb input blocks.
+func pwTilesGeneric(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
 	for b := 0; b < nb; b++ {
-		for p := 0; p < np; p++ {
+		for p := 0; p < tiles*np; p++ {
 			for l := 0; l < BlockC; l++ {
 				var d float32
 				for c := 0; c < kb*BlockC; c++ {
@@ -31,10 +31,10 @@ func blockedStore(y []float32, i int, s float32, flags int) {
 	y[i] = s
 }
 
-// stemTileGeneric is stemKernelZ{nb}x{np}s2.
-func stemTileGeneric(nb, np int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
+// stemTilesGeneric is stemKernelZ{nb}x{np}s2 over tiles·np pixels.
+func stemTilesGeneric(nb, np, tiles int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
 	for b := 0; b < nb; b++ {
-		for p := 0; p < np; p++ {
+		for p := 0; p < tiles*np; p++ {
 			for l := 0; l < BlockC; l++ {
 				var d float32
 				for t, o := range offs {
@@ -46,7 +46,23 @@ func stemTileGeneric(nb, np int, offs []int, w, x, y []float32, ycs int, bias []
 	}
 }
 
-// dwRowGenericBlocked is dwRowZs{s}: one output row of a 3×3 depthwise
+// dwRowsGenericBlocked is dwRowsZs{s}: output rows [y0, y1) of one
+// channel block's H×iw plane.
+func dwRowsGenericBlocked(s int, out, in, zeros, w, bias []float32, H, iw, ow, xr, flags, y0, y1 int) {
+	for y := y0; y < y1; y++ {
+		var rows [3][]float32
+		for ky := range rows {
+			if r := y*s + ky - 1; r < 0 || r >= H {
+				rows[ky] = zeros
+			} else {
+				rows[ky] = in[r*iw*BlockC : (r+1)*iw*BlockC]
+			}
+		}
+		dwRowGenericBlocked(s, out[y*ow*BlockC:(y+1)*ow*BlockC], rows, w, bias, iw, ow, xr, flags)
+	}
+}
+
+// dwRowGenericBlocked is one row of dwRowsGenericBlocked: one output row of a 3×3 depthwise
 // conv on one channel block (flags: 1 ReLU, 2 first output one chain, 4
 // last output one chain when xr < ow, 8 the AVX2 row kernel's chains).
 func dwRowGenericBlocked(s int, out []float32, rows [3][]float32, w, bias []float32, iw, ow, xr, flags int) {

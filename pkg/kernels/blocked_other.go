@@ -2,14 +2,14 @@
 
 package kernels
 
-func pwTile(nb, np, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
-	pwTileGeneric(nb, np, kb, w, x, xcs, y, ycs, bias, flags)
+func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
+	pwTilesGeneric(nb, np, tiles, kb, w, x, xcs, y, ycs, bias, flags)
 }
 
-func stemTile(nb, np int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
-	stemTileGeneric(nb, np, offs, w, x, y, ycs, bias, flags)
+func stemTiles(nb, np, tiles int, offs []int, w, x, y []float32, ycs int, bias []float32, flags int) {
+	stemTilesGeneric(nb, np, tiles, offs, w, x, y, ycs, bias, flags)
 }
 
-func dwRow(s int, out []float32, rows [3][]float32, w, bias []float32, iw, ow, xr, flags int) {
-	dwRowGenericBlocked(s, out, rows, w, bias, iw, ow, xr, flags)
+func dwRowsBlocked(s int, out, in, zeros, w, bias []float32, H, iw, ow, xr, flags, y0, y1 int) {
+	dwRowsGenericBlocked(s, out, in, zeros, w, bias, H, iw, ow, xr, flags, y0, y1)
 }

@@ -278,10 +278,11 @@ func gatherEven(dst *float32, src *float32, n int)
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ1x8 computes 1 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -294,10 +295,11 @@ func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int,
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ1x4 computes 1 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -310,10 +312,11 @@ func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ1x2 computes 1 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -326,10 +329,11 @@ func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ1x1 computes 1 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -342,10 +346,11 @@ func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ2x12 computes 2 output channel blocks at 12 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -358,10 +363,11 @@ func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ2x8 computes 2 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -374,10 +380,11 @@ func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int,
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ2x4 computes 2 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -390,10 +397,11 @@ func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ2x2 computes 2 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -406,10 +414,11 @@ func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ2x1 computes 2 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -422,10 +431,11 @@ func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ3x8 computes 3 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -438,10 +448,11 @@ func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ3x4 computes 3 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -454,10 +465,11 @@ func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ3x2 computes 3 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -470,10 +482,11 @@ func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // pwKernelZ3x1 computes 3 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -486,10 +499,11 @@ func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		if flags&2 != 0 && s < 0 { s = 0 }
 //		y[b*ycs+p*16+l] = s
 //
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
 //go:noescape
-func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)
+func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ1x12s2 computes 1 output channel blocks at 12 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -499,10 +513,11 @@ func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 //		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ1x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ1x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ1x8s2 computes 1 output channel blocks at 8 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -512,10 +527,11 @@ func stemKernelZ1x12s2(taps int, offs *int, w *float32, x *float32, y *float32, 
 //		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ1x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ1x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ1x4s2 computes 1 output channel blocks at 4 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -525,10 +541,11 @@ func stemKernelZ1x8s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ1x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ1x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ1x2s2 computes 1 output channel blocks at 2 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -538,10 +555,11 @@ func stemKernelZ1x4s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ1x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ1x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ1x1s2 computes 1 output channel blocks at 1 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -551,10 +569,11 @@ func stemKernelZ1x2s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ1x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ1x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ2x12s2 computes 2 output channel blocks at 12 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -564,10 +583,11 @@ func stemKernelZ1x1s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ2x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ2x12s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ2x8s2 computes 2 output channel blocks at 8 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -577,10 +597,11 @@ func stemKernelZ2x12s2(taps int, offs *int, w *float32, x *float32, y *float32, 
 //		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ2x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ2x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ2x4s2 computes 2 output channel blocks at 4 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -590,10 +611,11 @@ func stemKernelZ2x8s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ2x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ2x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ2x2s2 computes 2 output channel blocks at 2 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -603,10 +625,11 @@ func stemKernelZ2x4s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ2x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ2x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ2x1s2 computes 2 output channel blocks at 1 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -616,10 +639,11 @@ func stemKernelZ2x2s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*2+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ2x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ2x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ3x8s2 computes 3 output channel blocks at 8 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -629,10 +653,11 @@ func stemKernelZ2x1s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ3x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ3x8s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ3x4s2 computes 3 output channel blocks at 4 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -642,10 +667,11 @@ func stemKernelZ3x8s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ3x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ3x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ3x2s2 computes 3 output channel blocks at 2 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -655,10 +681,11 @@ func stemKernelZ3x4s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ3x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ3x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
 // stemKernelZ3x1s2 computes 3 output channel blocks at 1 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -668,19 +695,22 @@ func stemKernelZ3x2s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 //		for t < taps: d += w[(t*3+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
 //		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
 //
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
 // offs are in bytes; it needs AVX-512F.
 //
 //go:noescape
-func stemKernelZ3x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)
+func stemKernelZ3x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
 
-// dwRowZs1 computes one output row of a 3×3 depthwise convolution with stride 1 on
-// one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.
+// dwRowsZs1 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 1
+// on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
+// plane out (see genDwRowZ in _gen; zero points to iw·16 zeros); it needs AVX-512F.
 //
 //go:noescape
-func dwRowZs1(out *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, bias *float32, ow int, xr int, flags int)
+func dwRowsZs1(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
 
-// dwRowZs2 computes one output row of a 3×3 depthwise convolution with stride 2 on
-// one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.
+// dwRowsZs2 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 2
+// on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
+// plane out (see genDwRowZ in _gen; zero points to iw·16 zeros); it needs AVX-512F.
 //
 //go:noescape
-func dwRowZs2(out *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, bias *float32, ow int, xr int, flags int)
+func dwRowsZs2(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)

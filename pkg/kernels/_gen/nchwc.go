@@ -16,7 +16,7 @@ import (
 // and nb·np FMAs.
 func genPwZ(nb, np int) {
 	name := fmt.Sprintf("pwKernelZ%dx%d", nb, np)
-	TEXT(name, NOSPLIT, "func(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int)")
+	TEXT(name, NOSPLIT, "func(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes %d output channel blocks at %d pixels of a 1×1 convolution on", name, nb, np),
@@ -30,22 +30,29 @@ func genPwZ(nb, np int) {
 		"\t\tif flags&2 != 0 && s < 0 { s = 0 }",
 		"\t\ty[b*ycs+p*16+l] = s",
 		"",
+		"and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.",
 		"xcs and ycs are in elements; it needs AVX-512F.",
 	)
 	kb := Load(Param("kb"), GP64())
-	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
-	xcs := Load(Param("xcs"), GP64())
-	SHLQ(U8(2), xcs)
+	y := Load(Param("y"), GP64())
+	tiles := Load(Param("tiles"), GP64())
 	acc, wv := tileRegisters(nb, np, ZMM, VPXORD)
 	wv = wv[:min(nb, len(wv))]
 	for len(wv) < nb {
 		wv = append(wv, ZMM())
 	}
 	xv := []reg.VecVirtual{ZMM(), ZMM()}
+	k, w, xp := GP64(), GP64(), GP64()
+	xcs := Load(Param("xcs"), GP64())
+	SHLQ(U8(2), xcs)
+	Label(name + "_tile")
+	MOVQ(kb, k)
+	Load(Param("w"), w)
+	MOVQ(x, xp)
 	Label(name + "_block")
 	for p := 0; p < np; p++ {
-		PREFETCHT0(Mem{Base: x, Index: xcs, Scale: 1, Disp: 64 * p})
+		PREFETCHT0(Mem{Base: xp, Index: xcs, Scale: 1, Disp: 64 * p})
 	}
 	for j := 0; j < 16; j++ {
 		for b := 0; b < nb; b++ {
@@ -53,27 +60,39 @@ func genPwZ(nb, np int) {
 		}
 		for p := 0; p < np; p++ {
 			t := xv[p%2]
-			VBROADCASTSS(Mem{Base: x, Disp: p*64 + j*4}, t)
+			VBROADCASTSS(Mem{Base: xp, Disp: p*64 + j*4}, t)
 			for b := 0; b < nb; b++ {
 				VFMADD231PS(t, wv[b], acc[b][p])
 			}
 		}
 	}
 	ADDQ(U32(16*nb*64), w)
-	ADDQ(xcs, x)
-	DECQ(kb)
+	ADDQ(xcs, xp)
+	DECQ(k)
 	JNZ(LabelRef(name + "_block"))
-
-	blockEpilogue(name, acc, wv, xv[0])
+	blockEpilogue(name, acc, wv, xv[0], y)
+	ADDQ(U32(np*64), x)
+	ADDQ(U32(np*64), y)
+	DECQ(tiles)
+	JZ(LabelRef(name + "_ret"))
+	for b := range acc {
+		for p := range acc[b] {
+			VPXORD(acc[b][p], acc[b][p], acc[b][p])
+		}
+	}
+	JMP(LabelRef(name + "_tile"))
+	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
 }
 
 // blockEpilogue ends a kernel whose accumulators acc[b][p] hold output
 // channel block b at pixel p: + bias (16 floats per block), + y when
 // flags&1, ReLU when flags&2, stored at y + b·ycs + p·16 (ycs in
-// elements). t (len(acc) registers) and zero are free vector registers.
-func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero reg.VecVirtual) {
+// elements, y a register holding the tile's address, left as it is). t
+// (len(acc) registers) and zero are free vector registers.
+func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero reg.VecVirtual, y reg.Register) {
 	nb, np := len(acc), len(acc[0])
-	y := Load(Param("y"), GP64())
 	ycs := Load(Param("ycs"), GP64())
 	SHLQ(U8(2), ycs)
 	bias := Load(Param("bias"), GP64())
@@ -84,18 +103,16 @@ func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero
 			VADDPS(t[b], acc[b][p], acc[b][p])
 		}
 	}
+	r := GP64()
 	TESTQ(U32(1), flags)
 	JZ(LabelRef(name + "_noacc"))
-	{
-		r := GP64()
-		MOVQ(y, r)
-		for b := 0; b < nb; b++ {
-			for p := 0; p < np; p++ {
-				VADDPS(Mem{Base: r, Disp: 64 * p}, acc[b][p], acc[b][p])
-			}
-			if b < nb-1 {
-				ADDQ(ycs, r)
-			}
+	MOVQ(y, r)
+	for b := 0; b < nb; b++ {
+		for p := 0; p < np; p++ {
+			VADDPS(Mem{Base: r, Disp: 64 * p}, acc[b][p], acc[b][p])
+		}
+		if b < nb-1 {
+			ADDQ(ycs, r)
 		}
 	}
 	Label(name + "_noacc")
@@ -109,16 +126,15 @@ func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero
 		}
 	}
 	Label(name + "_norelu")
+	MOVQ(y, r)
 	for b := 0; b < nb; b++ {
 		for p := 0; p < np; p++ {
-			VMOVUPS(acc[b][p], Mem{Base: y, Disp: 64 * p})
+			VMOVUPS(acc[b][p], Mem{Base: r, Disp: 64 * p})
 		}
 		if b < nb-1 {
-			ADDQ(ycs, y)
+			ADDQ(ycs, r)
 		}
 	}
-	VZEROUPPER()
-	RET()
 }
 
 // genDwRowZ emits dwRowZs{stride}, one output row of a 3×3 depthwise
@@ -136,12 +152,13 @@ func blockEpilogue(name string, acc [][]reg.VecVirtual, t []reg.VecVirtual, zero
 // the row; output 0 misses column 0 and, when xr < ow, output ow−1 column
 // 2; xr = 0 is a single output (ow = 1) missing both. flags&1 clamps at 0.
 func genDwRowZ(stride int) {
-	name := fmt.Sprintf("dwRowZs%d", stride)
-	TEXT(name, NOSPLIT, "func(out, r0, r1, r2, w, bias *float32, ow, xr, flags int)")
+	name := fmt.Sprintf("dwRowsZs%d", stride)
+	TEXT(name, NOSPLIT, "func(out, in, zero, w, bias *float32, H, iw, ow, xr, flags, y0, y1 int)")
 	Pragma("noescape")
 	Doc(
-		fmt.Sprintf("%s computes one output row of a 3×3 depthwise convolution with stride %d on", name, stride),
-		"one 16-channel block of NCHWc activations (see genDwRowZ in _gen); it needs AVX-512F.",
+		fmt.Sprintf("%s computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride %d", name, stride),
+		"on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output",
+		"plane out (see genDwRowZ in _gen; zero points to iw·16 zeros); it needs AVX-512F.",
 	)
 	const pix = 64
 	sp := stride * pix
@@ -155,7 +172,8 @@ func genDwRowZ(stride int) {
 	VMOVUPS(Mem{Base: Load(Param("bias"), GP64())}, vb)
 	z := ZMM()
 	VPXORD(z, z, z)
-	flags := Load(Param("flags"), GP64())
+	flags := GP64()
+	Load(Param("flags"), flags)
 	krelu := K()
 	{
 		t, m := GP32(), GP32()
@@ -165,10 +183,10 @@ func genDwRowZ(stride int) {
 		CMOVLNE(m, t)
 		KMOVW(t, krelu)
 	}
-	r := [3]reg.Register{Load(Param("r0"), GP64()), Load(Param("r1"), GP64()), Load(Param("r2"), GP64())}
-	out := Load(Param("out"), GP64())
-	ow := Load(Param("ow"), GP64())
-	xr := Load(Param("xr"), GP64())
+	r := [3]reg.Register{GP64(), GP64(), GP64()}
+	out := GP64()
+	y := Load(Param("y0"), GP64())
+	ow, xr := GP64(), GP64()
 	x := GP64()   // byte offset of the current output: 64 per pixel
 	off := GP64() // byte offset of its input column: x·s
 	n := GP64()
@@ -287,12 +305,53 @@ func genDwRowZ(stride int) {
 		edge(p+"_right", 4, right, split)
 		JMP(LabelRef(name + "_done"))
 	}
+	Label(name + "_row")
+	{
+		// out row y; input rows y·s−1, y·s, y·s+1 (zero outside 0..H−1)
+		rb, t, zp, h := GP64(), GP64(), GP64(), GP64()
+		Load(Param("ow"), t)
+		SHLQ(U8(6), t)
+		IMULQ(y, t)
+		Load(Param("out"), out)
+		ADDQ(t, out)
+		Load(Param("iw"), rb)
+		SHLQ(U8(6), rb)
+		MOVQ(y, t)
+		if stride == 2 {
+			SHLQ(U8(1), t)
+		}
+		Load(Param("zero"), zp)
+		Load(Param("H"), h)
+		// r1 = in + iy·rb
+		IMULQ(rb, t)
+		Load(Param("in"), r[1])
+		ADDQ(t, r[1])
+		MOVQ(r[1], r[0])
+		SUBQ(rb, r[0])
+		MOVQ(r[1], r[2])
+		ADDQ(rb, r[2])
+		// iy = y·s; row iy−1 < 0 when iy == 0; row iy+1 ≥ H when iy+1 ≥ H
+		MOVQ(y, t)
+		if stride == 2 {
+			SHLQ(U8(1), t)
+		}
+		TESTQ(t, t)
+		CMOVQEQ(zp, r[0])
+		INCQ(t)
+		CMPQ(t, h)
+		CMOVQGE(zp, r[2])
+	}
+	Load(Param("ow"), ow)
+	Load(Param("xr"), xr)
 	TESTQ(U32(8), flags)
 	JNZ(LabelRef(name + "_rowsplit"))
 	body(name+"_p", planeSplit)
 	Label(name + "_rowsplit")
 	body(name+"_r", rowSplit)
 	Label(name + "_done")
+	INCQ(y)
+	CMPQ(y, Load(Param("y1"), GP64()))
+	JL(LabelRef(name + "_row"))
 	VZEROUPPER()
 	RET()
 }
@@ -332,7 +391,7 @@ func genBlocked() {
 // K = taps ≤ 256 bit for bit.
 func genStemZ(nb, np, stride int) {
 	name := fmt.Sprintf("stemKernelZ%dx%ds%d", nb, np, stride)
-	TEXT(name, NOSPLIT, "func(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int)")
+	TEXT(name, NOSPLIT, "func(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes %d output channel blocks at %d pixels of a dense convolution with", name, nb, np),
@@ -343,19 +402,23 @@ func genStemZ(nb, np, stride int) {
 		fmt.Sprintf("\t\tfor t < taps: d += w[(t*%d+b)*16+l] * x[offs[t]/4 + p*%d]  // FMA, vectorised over l", nb, stride),
 		"\t\tthen the epilogue of the pointwise kernels (bias, flags, y, ycs)",
 		"",
+		"and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.",
 		"offs are in bytes; it needs AVX-512F.",
 	)
-	taps := Load(Param("taps"), GP64())
-	offs := Load(Param("offs"), GP64())
-	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	tiles := Load(Param("tiles"), GP64())
 	acc, wv := tileRegisters(nb, np, ZMM, VPXORD)
 	wv = wv[:min(nb, len(wv))]
 	for len(wv) < nb {
 		wv = append(wv, ZMM())
 	}
 	xv := []reg.VecVirtual{ZMM(), ZMM()}
-	o := GP64()
+	taps, offs, w, o := GP64(), GP64(), GP64(), GP64()
+	Label(name + "_tile")
+	Load(Param("taps"), taps)
+	Load(Param("offs"), offs)
+	Load(Param("w"), w)
 	Label(name + "_tap")
 	MOVQ(Mem{Base: offs}, o)
 	for b := 0; b < nb; b++ {
@@ -372,5 +435,18 @@ func genStemZ(nb, np, stride int) {
 	ADDQ(U32(nb*64), w)
 	DECQ(taps)
 	JNZ(LabelRef(name + "_tap"))
-	blockEpilogue(name, acc, wv, xv[0])
+	blockEpilogue(name, acc, wv, xv[0], y)
+	ADDQ(U32(np*stride*4), x)
+	ADDQ(U32(np*64), y)
+	DECQ(tiles)
+	JZ(LabelRef(name + "_ret"))
+	for b := range acc {
+		for p := range acc[b] {
+			VPXORD(acc[b][p], acc[b][p], acc[b][p])
+		}
+	}
+	JMP(LabelRef(name + "_tile"))
+	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
 }
