@@ -122,6 +122,24 @@ func GlobalAvgPoolBlocked(out, x []float32, channels, hw int) {
 	}
 }
 
+// ScaleChannelsBlocked is ScaleChannels on one blocked image, in place:
+// channel c of every pixel times scale[c].
+func ScaleChannelsBlocked(x, scale []float32, channels, hw int) {
+	if len(scale) < channels || len(x) < channels*hw || channels%BlockC != 0 {
+		panic("kernels: blocked scaling slices too short or channels not blocked")
+	}
+	for b := 0; b < channels/BlockC; b++ {
+		s := scale[b*BlockC : (b+1)*BlockC]
+		plane := x[b*hw*BlockC : (b+1)*hw*BlockC]
+		for p := 0; p < hw; p++ {
+			v := plane[p*BlockC : (p+1)*BlockC]
+			for l := range v {
+				v[l] *= s[l]
+			}
+		}
+	}
+}
+
 // ToBlocked writes the NCHW image src (channels × hw) into dst blocked.
 func ToBlocked(dst, src []float32, channels, hw int) {
 	for c := 0; c < channels; c++ {

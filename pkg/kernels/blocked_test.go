@@ -88,7 +88,8 @@ func TestBlockedMatchesNCHW(t *testing.T) {
 }
 
 // TestBlockedLayout checks ToBlocked and FromBlocked against the layout's
-// definition and each other.
+// definition and each other, and the blocked pooling and channel scaling
+// against the NCHW ones.
 func TestBlockedLayout(t *testing.T) {
 	r := rand.New(rand.NewSource(32))
 	const c, hw = 48, 7
@@ -107,6 +108,16 @@ func TestBlockedLayout(t *testing.T) {
 	for i := range x {
 		if back[i] != x[i] {
 			t.Fatalf("round trip changed element %d", i)
+		}
+	}
+	scale := randSlice(r, c)
+	scaled, scaledB := make([]float32, len(x)), append([]float32(nil), b...)
+	ScaleChannels(scaled, x, scale, 1, c, hw)
+	ScaleChannelsBlocked(scaledB, scale, c, hw)
+	FromBlocked(back, scaledB, c, hw)
+	for i := range scaled {
+		if back[i] != scaled[i] {
+			t.Fatalf("scaled element %d = %v, NCHW %v", i, back[i], scaled[i])
 		}
 	}
 	pooled, want := make([]float32, c), make([]float32, c)

@@ -2,8 +2,7 @@ package model
 
 import "github.com/mobileone-go/mobileone/pkg/kernels"
 
-// Blocked inference: on AVX-512 machines a deployed model without SE
-// layers runs each image on blocked (NCHWc) activations, the stem reading
+// Blocked inference: on AVX-512 machines a deployed model runs each image on blocked (NCHWc) activations, the stem reading
 // the NCHW input and the pooling writing the NCHW neck, so no reorder runs
 // in between (kernels.BlockedConv). The logits are those of the NCHW
 // kernels bit for bit (TestPredictorBlockedIsExact); elsewhere, and for
@@ -20,7 +19,7 @@ func blockedBlocks(m *ImageClassifier) []*MobileOneBlock {
 		blocks = append(blocks, stage...)
 	}
 	for i, b := range blocks {
-		if b.BranchReparam == nil || b.SE != nil {
+		if b.BranchReparam == nil {
 			return nil
 		}
 		// the geometry of a 64×64 input decides; kinds do not depend on
@@ -66,10 +65,24 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 		bc := p.blockedConv(b.BranchReparam, h, w)
 		cp := bc.Params()
 		out := fl.get(cp.OutSize())
+		act := kernels.ActReLU
+		if b.SE != nil {
+			act = kernels.ActNone
+		}
 		if serial {
-			bc.ForwardSerial(out, cur, kernels.ActReLU)
+			bc.ForwardSerial(out, cur, act)
 		} else {
-			bc.Forward(out, cur, kernels.ActReLU)
+			bc.Forward(out, cur, act)
+		}
+		if b.SE != nil {
+			hw := cp.OutH() * cp.OutW()
+			pooled, exc := fl.get(b.Out), fl.get(b.Out)
+			kernels.GlobalAvgPoolBlocked(pooled, out, b.Out, hw)
+			b.SE.excite(exc, pooled, 1, evalEnv{buffers: fl})
+			kernels.ScaleChannelsBlocked(out, exc, b.Out, hw)
+			kernels.ReLU(out, out)
+			fl.put(pooled)
+			fl.put(exc)
 		}
 		if len(cur) > 0 && &cur[0] != &img[0] {
 			fl.put(cur)

@@ -200,13 +200,21 @@ func (b *MobileOneBlock) forwardEval(x *Tensor, env evalEnv) *Tensor {
 // forward applies the SE layer in place: x ·= sigmoid(conv2(relu(conv1(gap(x))))).
 func (se *SELayer) forward(x *Tensor, env evalEnv) {
 	n, c, hw := x.Shape[0], x.Shape[1], x.Shape[2]*x.Shape[3]
-	pooled, sq, exc := env.get(n*c), env.get(n*se.Conv1.Out), env.get(n*c)
-	defer func() { env.put(pooled); env.put(sq); env.put(exc) }()
+	pooled, exc := env.get(n*c), env.get(n*c)
+	defer func() { env.put(pooled); env.put(exc) }()
 	kernels.GlobalAvgPool(pooled, x.Data, n, c, hw)
+	se.excite(exc, pooled, n, env)
+	kernels.ScaleChannels(x.Data, x.Data, exc, n, c, hw)
+}
+
+// excite writes the channel scales sigmoid(conv2(relu(conv1(pooled)))) of
+// n images.
+func (se *SELayer) excite(exc, pooled []float32, n int, env evalEnv) {
+	sq := env.get(n * se.Conv1.Out)
+	defer env.put(sq)
 	kernels.Conv2D(sq, pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
 	kernels.Conv2D(exc, sq, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
 	kernels.Sigmoid(exc, exc)
-	kernels.ScaleChannels(x.Data, x.Data, exc, n, c, hw)
 }
 
 // Softmax returns softmax over the last axis of a [N, K] tensor, as
