@@ -68,3 +68,27 @@ func dwRowsBlocked(s int, out, in, zeros, w, bias []float32, H, iw, ow, xr, flag
 		dwRowsZs2(&out[0], &in[0], &zeros[0], &w[0], &bias[0], H, iw, ow, xr, flags, y0, y1)
 	}
 }
+
+func poolBlock(out, plane []float32, hw int) {
+	if !useAVX512 {
+		poolBlockGeneric(out, plane, hw)
+		return
+	}
+	_ = out[BlockC-1]
+	_ = plane[hw*BlockC-1]
+	poolBlockZ(&out[0], &plane[0], hw)
+}
+
+func scaleBlock(plane, s []float32, hw int, relu bool) {
+	if !useAVX512 {
+		scaleBlockGeneric(plane, s, hw, relu)
+		return
+	}
+	_ = plane[hw*BlockC-1]
+	_ = s[BlockC-1]
+	r := 0
+	if relu {
+		r = 1
+	}
+	scaleBlockZ(&plane[0], &s[0], hw, r)
+}

@@ -104,38 +104,50 @@ func dwRowGenericBlocked(s int, out []float32, rows [3][]float32, w, bias []floa
 // the mean of channel c over its hw pixels, summed in float64 in pixel
 // order (the sums of GlobalAvgPool bit for bit).
 func GlobalAvgPoolBlocked(out, x []float32, channels, hw int) {
-	if len(out) < channels || len(x) < channels*hw || channels%BlockC != 0 {
+	if len(out) < channels || len(x) < channels*hw || channels%BlockC != 0 || hw < 1 {
 		panic("kernels: blocked pooling slices too short or channels not blocked")
 	}
 	for b := 0; b < channels/BlockC; b++ {
-		var s [BlockC]float64
-		plane := x[b*hw*BlockC : (b+1)*hw*BlockC]
-		for p := 0; p < hw; p++ {
-			v := plane[p*BlockC : (p+1)*BlockC]
-			for l := range s {
-				s[l] += float64(v[l])
-			}
-		}
+		poolBlock(out[b*BlockC:(b+1)*BlockC], x[b*hw*BlockC:(b+1)*hw*BlockC], hw)
+	}
+}
+
+// poolBlockGeneric is poolBlockZ: the means of one block's 16 channels.
+func poolBlockGeneric(out, plane []float32, hw int) {
+	var s [BlockC]float64
+	for p := 0; p < hw; p++ {
+		v := plane[p*BlockC : (p+1)*BlockC]
 		for l := range s {
-			out[b*BlockC+l] = float32(s[l] / float64(hw))
+			s[l] += float64(v[l])
 		}
+	}
+	for l := range s {
+		out[l] = float32(s[l] / float64(hw))
 	}
 }
 
 // ScaleChannelsBlocked is ScaleChannels on one blocked image, in place:
-// channel c of every pixel times scale[c].
-func ScaleChannelsBlocked(x, scale []float32, channels, hw int) {
-	if len(scale) < channels || len(x) < channels*hw || channels%BlockC != 0 {
+// channel c of every pixel times scale[c], then clamped at 0 when relu is
+// set (the SE layer and the ReLU after it).
+func ScaleChannelsBlocked(x, scale []float32, channels, hw int, relu bool) {
+	if len(scale) < channels || len(x) < channels*hw || channels%BlockC != 0 || hw < 1 {
 		panic("kernels: blocked scaling slices too short or channels not blocked")
 	}
 	for b := 0; b < channels/BlockC; b++ {
-		s := scale[b*BlockC : (b+1)*BlockC]
-		plane := x[b*hw*BlockC : (b+1)*hw*BlockC]
-		for p := 0; p < hw; p++ {
-			v := plane[p*BlockC : (p+1)*BlockC]
-			for l := range v {
-				v[l] *= s[l]
+		scaleBlock(x[b*hw*BlockC:(b+1)*hw*BlockC], scale[b*BlockC:(b+1)*BlockC], hw, relu)
+	}
+}
+
+// scaleBlockGeneric is scaleBlockZ.
+func scaleBlockGeneric(plane, s []float32, hw int, relu bool) {
+	for p := 0; p < hw; p++ {
+		v := plane[p*BlockC : (p+1)*BlockC]
+		for l := range v {
+			f := v[l] * s[l]
+			if relu && f < 0 {
+				f = 0
 			}
+			v[l] = f
 		}
 	}
 }

@@ -13,3 +13,7 @@ func stemTiles(nb, np, tiles int, offs []int, w, x, y []float32, ycs int, bias [
 func dwRowsBlocked(s int, out, in, zeros, w, bias []float32, H, iw, ow, xr, flags, y0, y1 int) {
 	dwRowsGenericBlocked(s, out, in, zeros, w, bias, H, iw, ow, xr, flags, y0, y1)
 }
+
+func poolBlock(out, plane []float32, hw int) { poolBlockGeneric(out, plane, hw) }
+
+func scaleBlock(plane, s []float32, hw int, relu bool) { scaleBlockGeneric(plane, s, hw, relu) }

@@ -91,8 +91,15 @@ func TestBlockedMatchesNCHW(t *testing.T) {
 // definition and each other, and the blocked pooling and channel scaling
 // against the NCHW ones.
 func TestBlockedLayout(t *testing.T) {
+	paths(t, func(t *testing.T) {
+		for _, hw := range []int{1, 7, 196} {
+			testBlockedLayout(t, 48, hw)
+		}
+	})
+}
+
+func testBlockedLayout(t *testing.T, c, hw int) {
 	r := rand.New(rand.NewSource(32))
-	const c, hw = 48, 7
 	x := randSlice(r, c*hw)
 	b := make([]float32, len(x))
 	ToBlocked(b, x, c, hw)
@@ -111,13 +118,18 @@ func TestBlockedLayout(t *testing.T) {
 		}
 	}
 	scale := randSlice(r, c)
-	scaled, scaledB := make([]float32, len(x)), append([]float32(nil), b...)
-	ScaleChannels(scaled, x, scale, 1, c, hw)
-	ScaleChannelsBlocked(scaledB, scale, c, hw)
-	FromBlocked(back, scaledB, c, hw)
-	for i := range scaled {
-		if back[i] != scaled[i] {
-			t.Fatalf("scaled element %d = %v, NCHW %v", i, back[i], scaled[i])
+	for _, relu := range []bool{false, true} {
+		scaled, scaledB := make([]float32, len(x)), append([]float32(nil), b...)
+		ScaleChannels(scaled, x, scale, 1, c, hw)
+		if relu {
+			ReLU(scaled, scaled)
+		}
+		ScaleChannelsBlocked(scaledB, scale, c, hw, relu)
+		FromBlocked(back, scaledB, c, hw)
+		for i := range scaled {
+			if back[i] != scaled[i] {
+				t.Fatalf("relu %v: scaled element %d = %v, NCHW %v", relu, i, back[i], scaled[i])
+			}
 		}
 	}
 	pooled, want := make([]float32, c), make([]float32, c)

@@ -11875,3 +11875,57 @@ dwRowsZs2_done:
 	JL   dwRowsZs2_row
 	VZEROUPPER
 	RET
+
+// func poolBlockZ(out *float32, x *float32, hw int)
+// Requires: AVX, AVX512F
+TEXT ·poolBlockZ(SB), NOSPLIT, $0-24
+	MOVQ   x+8(FP), AX
+	MOVQ   hw+16(FP), CX
+	MOVQ   CX, DX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+
+poolBlockZ_loop:
+	VCVTPS2PD    (AX), Z2
+	VCVTPS2PD    32(AX), Z3
+	VADDPD       Z2, Z0, Z0
+	VADDPD       Z3, Z1, Z1
+	ADDQ         $0x40, AX
+	DECQ         DX
+	JNZ          poolBlockZ_loop
+	VCVTSI2SDQ   CX, X4, X4
+	VBROADCASTSD X4, Z4
+	VDIVPD       Z4, Z0, Z0
+	VDIVPD       Z4, Z1, Z1
+	MOVQ         out+0(FP), AX
+	VCVTPD2PS    Z0, Y0
+	VCVTPD2PS    Z1, Y1
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y1, 32(AX)
+	VZEROUPPER
+	RET
+
+// func scaleBlockZ(x *float32, s *float32, n int, relu int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·scaleBlockZ(SB), NOSPLIT, $0-32
+	MOVQ    x+0(FP), AX
+	MOVQ    n+16(FP), CX
+	MOVQ    s+8(FP), DX
+	VMOVUPS (DX), Z0
+	VPXORD  Z1, Z1, Z1
+	XORL    DX, DX
+	MOVL    $0x0000ffff, BX
+	MOVQ    relu+24(FP), SI
+	TESTQ   SI, SI
+	CMOVLNE BX, DX
+	KMOVW   DX, K1
+
+scaleBlockZ_loop:
+	VMULPS  (AX), Z0, Z2
+	VMAXPS  Z2, Z1, K1, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x40, AX
+	DECQ    CX
+	JNZ     scaleBlockZ_loop
+	VZEROUPPER
+	RET

@@ -714,3 +714,15 @@ func dwRowsZs1(out *float32, in *float32, zero *float32, w *float32, bias *float
 //
 //go:noescape
 func dwRowsZs2(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
+
+// poolBlockZ writes out[l] = float32(Σ_p float64(x[p*16+l]) / float64(hw)) for l < 16
+// (hw ≥ 1; sums in pixel order); it needs AVX-512F.
+//
+//go:noescape
+func poolBlockZ(out *float32, x *float32, hw int)
+
+// scaleBlockZ writes x[p*16+l] = x[p*16+l] * s[l] (then max(0, ·), keeping NaN and −0, when
+// relu ≠ 0) for p < n, l < 16 (n ≥ 1); it needs AVX-512F.
+//
+//go:noescape
+func scaleBlockZ(x *float32, s *float32, n int, relu int)

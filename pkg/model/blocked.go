@@ -78,9 +78,12 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 			hw := cp.OutH() * cp.OutW()
 			pooled, exc := fl.get(b.Out), fl.get(b.Out)
 			kernels.GlobalAvgPoolBlocked(pooled, out, b.Out, hw)
-			b.SE.excite(exc, pooled, 1, evalEnv{buffers: fl})
-			kernels.ScaleChannelsBlocked(out, exc, b.Out, hw)
-			kernels.ReLU(out, out)
+			conv := p.conv
+			if serial {
+				conv = p.convSerial
+			}
+			b.SE.excite(exc, pooled, 1, evalEnv{conv: conv, buffers: fl})
+			kernels.ScaleChannelsBlocked(out, exc, b.Out, hw, true)
 			fl.put(pooled)
 			fl.put(exc)
 		}

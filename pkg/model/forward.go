@@ -208,12 +208,12 @@ func (se *SELayer) forward(x *Tensor, env evalEnv) {
 }
 
 // excite writes the channel scales sigmoid(conv2(relu(conv1(pooled)))) of
-// n images.
+// n images, the convs through env.conv (pre-packed in a Predictor).
 func (se *SELayer) excite(exc, pooled []float32, n int, env evalEnv) {
 	sq := env.get(n * se.Conv1.Out)
 	defer env.put(sq)
-	kernels.Conv2D(sq, pooled, se.Conv1.Weight.Data, se.Conv1.Bias.Data, se.Conv1.params(n, 1, 1), kernels.ActReLU)
-	kernels.Conv2D(exc, sq, se.Conv2.Weight.Data, se.Conv2.Bias.Data, se.Conv2.params(n, 1, 1), kernels.ActNone)
+	env.conv(se.Conv1, sq, pooled, se.Conv1.params(n, 1, 1), kernels.ActReLU)
+	env.conv(se.Conv2, exc, sq, se.Conv2.params(n, 1, 1), kernels.ActNone)
 	kernels.Sigmoid(exc, exc)
 }
 

@@ -379,6 +379,8 @@ func genBlocked() {
 	}
 	genDwRowZ(1)
 	genDwRowZ(2)
+	genPoolBlockZ()
+	genScaleBlockZ()
 }
 
 // genStemZ emits stemKernelZ{nb}x{np}s{stride}: a dense convolution on
@@ -447,6 +449,83 @@ func genStemZ(nb, np, stride int) {
 	}
 	JMP(LabelRef(name + "_tile"))
 	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
+}
+
+// genPoolBlockZ emits poolBlockZ: the mean over hw ≥ 1 pixels of one
+// 16-channel block of NCHWc activations, each lane summed in float64 in
+// pixel order (the sums of GlobalAvgPool), divided by hw in float64 and
+// rounded to float32.
+func genPoolBlockZ() {
+	name := "poolBlockZ"
+	TEXT(name, NOSPLIT, "func(out, x *float32, hw int)")
+	Pragma("noescape")
+	Doc(
+		name+" writes out[l] = float32(Σ_p float64(x[p*16+l]) / float64(hw)) for l < 16",
+		"(hw ≥ 1; sums in pixel order); it needs AVX-512F.",
+	)
+	x := Load(Param("x"), GP64())
+	hw := Load(Param("hw"), GP64())
+	n := GP64()
+	MOVQ(hw, n)
+	lo, hi, t0, t1 := ZMM(), ZMM(), ZMM(), ZMM()
+	VPXORD(lo, lo, lo)
+	VPXORD(hi, hi, hi)
+	Label(name + "_loop")
+	VCVTPS2PD(Mem{Base: x}, t0)
+	VCVTPS2PD(Mem{Base: x, Disp: 32}, t1)
+	VADDPD(t0, lo, lo)
+	VADDPD(t1, hi, hi)
+	ADDQ(U8(64), x)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
+	d := ZMM()
+	VCVTSI2SDQ(hw, d.AsX(), d.AsX())
+	VBROADCASTSD(d.AsX(), d)
+	VDIVPD(d, lo, lo)
+	VDIVPD(d, hi, hi)
+	out := Load(Param("out"), GP64())
+	VCVTPD2PS(lo, lo.AsY())
+	VCVTPD2PS(hi, hi.AsY())
+	VMOVUPS(lo.AsY(), Mem{Base: out})
+	VMOVUPS(hi.AsY(), Mem{Base: out, Disp: 32})
+	VZEROUPPER()
+	RET()
+}
+
+// genScaleBlockZ emits scaleBlockZ: n ≥ 1 pixels of one 16-channel block
+// times the block's 16 scales, in place, clamped at 0 when relu ≠ 0.
+func genScaleBlockZ() {
+	name := "scaleBlockZ"
+	TEXT(name, NOSPLIT, "func(x, s *float32, n, relu int)")
+	Pragma("noescape")
+	Doc(
+		name+" writes x[p*16+l] = x[p*16+l] * s[l] (then max(0, ·), keeping NaN and −0, when",
+		"relu ≠ 0) for p < n, l < 16 (n ≥ 1); it needs AVX-512F.",
+	)
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	sv, z, v := ZMM(), ZMM(), ZMM()
+	VMOVUPS(Mem{Base: Load(Param("s"), GP64())}, sv)
+	VPXORD(z, z, z)
+	krelu := K()
+	{
+		t, m := GP32(), GP32()
+		XORL(t, t)
+		MOVL(U32(0xffff), m)
+		rl := Load(Param("relu"), GP64())
+		TESTQ(rl, rl)
+		CMOVLNE(m, t)
+		KMOVW(t, krelu)
+	}
+	Label(name + "_loop")
+	VMULPS(Mem{Base: x}, sv, v)
+	VMAXPS(v, z, krelu, v)
+	VMOVUPS(v, Mem{Base: x})
+	ADDQ(U8(64), x)
+	DECQ(n)
+	JNZ(LabelRef(name + "_loop"))
 	VZEROUPPER()
 	RET()
 }
