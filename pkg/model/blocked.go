@@ -1,12 +1,17 @@
 package model
 
-import "github.com/mobileone-go/mobileone/pkg/kernels"
+import (
+	"fmt"
+	"time"
+
+	"github.com/mobileone-go/mobileone/pkg/kernels"
+)
 
 // Blocked inference: on AVX-512 machines a deployed model runs each image on blocked (NCHWc) activations, the stem reading
 // the NCHW input and the pooling writing the NCHW neck, so no reorder runs
 // in between (kernels.BlockedConv). The logits are those of the NCHW
 // kernels bit for bit (TestPredictorBlockedIsExact); elsewhere, and for
-// ForwardAll and ProfileStages, the NCHW path runs.
+// ForwardAll, the NCHW path runs.
 
 // blockedBlocks returns the convs of a model that can run blocked, in
 // order, or nil.
@@ -58,10 +63,12 @@ func (p *Predictor) blockedConv(c *Conv2d, h, w int) *kernels.BlockedConv {
 
 // neckBlocked runs one NCHW image (C×h×w values) through the backbone on
 // blocked activations and writes its pooled features (the neck) to neck.
-// serial keeps every conv on the calling goroutine.
-func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, serial bool) {
+// serial keeps every conv on the calling goroutine. after, when not nil,
+// is called after each block i and, with i = len(p.blocked), after the
+// pooling.
+func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, serial bool, after func(i int)) {
 	cur := img
-	for _, b := range p.blocked {
+	for i, b := range p.blocked {
 		bc := p.blockedConv(b.BranchReparam, h, w)
 		cp := bc.Params()
 		out := fl.get(cp.OutSize())
@@ -91,8 +98,55 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 			fl.put(cur)
 		}
 		cur, h, w = out, cp.OutH(), cp.OutW()
+		if after != nil {
+			after(i)
+		}
 	}
 	c := p.blocked[len(p.blocked)-1].Out
 	kernels.GlobalAvgPoolBlocked(neck, cur, c, h*w)
 	fl.put(cur)
+	if after != nil {
+		after(len(p.blocked))
+	}
+}
+
+// profileBlocked is ProfileStages on blocked activations: the images one
+// after another, each conv split over Threads() as Forward does at batch
+// 1; the pooling counts with the head.
+func (p *Predictor) profileBlocked(x *Tensor) []StageTime {
+	fl := p.freeList()
+	defer p.buffers.Put(fl)
+	names := []string{"backbone.stage0"}
+	stageOf := []int{0}
+	for s, stage := range p.m.Backbone.Stages {
+		names = append(names, fmt.Sprintf("backbone.stage%d", s+1))
+		for range stage {
+			stageOf = append(stageOf, s+1)
+		}
+	}
+	names = append(names, "neck+head")
+	stageOf = append(stageOf, len(names)-1)
+	secs := make([]float64, len(names))
+	n, per, c := x.Shape[0], len(x.Data)/x.Shape[0], p.head.In
+	neck := fl.get(n * c)
+	defer fl.put(neck)
+	var t0 time.Time
+	mark := func(i int) {
+		now := time.Now()
+		secs[stageOf[i]] += now.Sub(t0).Seconds()
+		t0 = now
+	}
+	for i := 0; i < n; i++ {
+		t0 = time.Now()
+		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, false, mark)
+	}
+	t0 = time.Now()
+	logits := NewTensor(n, p.head.Out)
+	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
+	secs[len(secs)-1] += time.Since(t0).Seconds()
+	out := make([]StageTime, len(names))
+	for i, name := range names {
+		out[i] = StageTime{name, secs[i]}
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/pkg/kernels"
@@ -42,6 +43,35 @@ func TestPredictorBlockedIsExact(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestProfileStagesBlocked: ProfileStages names the same parts on either
+// layout (stage0..stage4, neck+head) and times each of them.
+func TestProfileStagesBlocked(t *testing.T) {
+	m := randomModel(t, Config{Arch: ArchZoo["s0"], Deploy: true, NumClasses: 10}, 19)
+	p := m.NewPredictor()
+	nchw := m.NewPredictor()
+	nchw.blocked = nil
+	x := randomInput(2, 64, 64, 30)
+	var names [2][]string
+	for i, pr := range []*Predictor{p, nchw} {
+		st, err := pr.ProfileStages(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range st {
+			if s.Seconds <= 0 {
+				t.Errorf("predictor %d: %s took %v s", i, s.Name, s.Seconds)
+			}
+			names[i] = append(names[i], s.Name)
+		}
+	}
+	want := "[backbone.stage0 backbone.stage1 backbone.stage2 backbone.stage3 backbone.stage4 neck+head]"
+	for i := range names {
+		if got := fmt.Sprint(names[i]); got != want {
+			t.Errorf("predictor %d: stages %s, want %s", i, got, want)
 		}
 	}
 }

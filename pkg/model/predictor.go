@@ -64,7 +64,7 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 	if p.blocked != nil {
 		neck := fl.get(p.head.In)
 		defer fl.put(neck)
-		p.neckBlocked(neck, x.Data, x.Shape[2], x.Shape[3], fl, false)
+		p.neckBlocked(neck, x.Data, x.Shape[2], x.Shape[3], fl, false, nil)
 		logits := NewTensor(1, p.head.Out)
 		p.conv(p.head, logits.Data, neck, p.head.params(1, 1, 1), kernels.ActNone)
 		return logits, nil
@@ -106,7 +106,7 @@ func (p *Predictor) forwardImages(x *Tensor, fl *freeList) *Tensor {
 				return
 			}
 			if p.blocked != nil {
-				p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, true)
+				p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, true, nil)
 				continue
 			}
 			img := &Tensor{Shape: []int{1, x.Shape[1], x.Shape[2], x.Shape[3]}, Data: x.Data[i*per : (i+1)*per]}
@@ -191,10 +191,13 @@ type StageTime struct {
 }
 
 // ProfileStages runs one forward pass and returns the time of stage0,
-// stage1..stage4 and the neck with the head.
+// stage1..stage4 and the neck with the head, on the layout Forward uses.
 func (p *Predictor) ProfileStages(x *Tensor) ([]StageTime, error) {
 	if err := checkInput(x); err != nil {
 		return nil, err
+	}
+	if p.blocked != nil {
+		return p.profileBlocked(x), nil
 	}
 	var out []StageTime
 	t0 := time.Now()
