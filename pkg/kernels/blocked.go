@@ -175,7 +175,8 @@ func (c *BlockedConv) forward(out, in []float32, act Activation, threads int) {
 	}
 	inSz, outSz := p.InC*p.InH*p.InW, p.OutC*p.OutH()*p.OutW()
 	for n := 0; n < p.N; n++ {
-		t := &blockedTask{c: c, out: out[n*outSz : (n+1)*outSz], in: in[n*inSz : (n+1)*inSz], relu: act == ActReLU}
+		t := blockedTaskPool.Get().(*blockedTask)
+		*t = blockedTask{c: c, out: out[n*outSz : (n+1)*outSz], in: in[n*inSz : (n+1)*inSz], relu: act == ActReLU}
 		if c.kind == blockedStem {
 			t.padded = c.padStemInput(t.in)
 			t.in = *t.padded
@@ -189,8 +190,14 @@ func (c *BlockedConv) forward(out, in []float32, act Activation, threads int) {
 		if c.kind == blockedStem {
 			buffers.Put(t.padded)
 		}
+		*t = blockedTask{}
+		blockedTaskPool.Put(t)
 	}
 }
+
+// blockedTaskPool recycles the tasks runParallel takes, so that a steady
+// stream of convs does not allocate.
+var blockedTaskPool = sync.Pool{New: func() any { return new(blockedTask) }}
 
 // blockedParallelMin is the multiply-add count of one image's conv from
 // which it is split over goroutines.

@@ -374,6 +374,13 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 			if n := testing.AllocsPerRun(20, func() { pc.Forward(out, x, ActReLU) }); n != 0 {
 				t.Errorf("threads %d: PackedConv.Forward %s: %v allocs per call", th, c.name, n)
 			}
+			if BlockedSupported(p) {
+				bc := NewBlockedConv(w, b, p)
+				bc.Forward(out, x, ActReLU)
+				if n := testing.AllocsPerRun(20, func() { bc.Forward(out, x, ActReLU) }); n != 0 {
+					t.Errorf("threads %d: BlockedConv.Forward %s: %v allocs per call", th, c.name, n)
+				}
+			}
 		}
 		for _, s := range gemmBenchShapes {
 			p := s.p
