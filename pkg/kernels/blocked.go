@@ -61,7 +61,7 @@ func BlockedSupported(p ConvParams) bool {
 type BlockedConv struct {
 	p    ConvParams
 	kind int
-	w    []float32 // packed: see packPW, packDW, packStem
+	w    []float32 // packed: packBlockedDense (pointwise, stem) or packDW
 	bias []float32 // OutC values (zeros when the conv has none)
 	offs []int     // stem: the byte offset of each tap in the padded input (stemOffsets)
 	// groups are the output block counts the pointwise and stem kernels
@@ -98,13 +98,6 @@ func NewBlockedConv(w, bias []float32, p ConvParams) *BlockedConv {
 
 // Params returns the convolution parameters c was built for.
 func (c *BlockedConv) Params() ConvParams { return c.p }
-
-// WithBatch returns a BlockedConv for batch size n sharing c's weights.
-func (c *BlockedConv) WithBatch(n int) *BlockedConv {
-	d := *c
-	d.p.N = n
-	return &d
-}
 
 // blockGroups splits nblk output blocks into the groups the kernels take
 // at once: twos, and a last three (or a one) when nblk is odd.
