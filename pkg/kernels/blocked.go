@@ -12,15 +12,16 @@ import (
 // no tile is wasted on a ragged pixel count (a 14×14 plane is 196 = 6·32 +
 // 4 columns of the NCHW GEMM, a 7×7 one 49 = 3·16 + 1); a depthwise conv
 // computes 16 channels of a pixel per vector. The blocked kernels give the
-// sums of the NCHW ones bit for bit on AVX-512 (TestBlockedMatchesNCHW):
+// sums of the NCHW ones bit for bit on AVX-512 and AVX2 (TestBlockedMatchesNCHW):
 // the pointwise and stem convs are one FMA chain per 256 input taps as in
 // the GEMM, the depthwise convs the two chains of the plane kernels.
 const BlockC = 16
 
 // BlockedFast reports whether the blocked kernels run as assembly on this
-// machine (AVX-512). Elsewhere they run as their plain-Go twins, correct
-// but slower than the NCHW kernels: callers choose the layout by it.
-func BlockedFast() bool { return useAVX512 }
+// machine (AVX-512, or AVX2 and FMA). Elsewhere they run as their plain-Go
+// twins, correct but slower than the NCHW kernels: callers choose the
+// layout by it.
+func BlockedFast() bool { return useAVX2 }
 
 // blocked kinds
 const (
@@ -65,7 +66,7 @@ type BlockedConv struct {
 	bias []float32 // OutC values (zeros when the conv has none)
 	offs []int     // stem: the byte offset of each tap in the padded input (stemOffsets)
 	// groups are the output block counts the pointwise and stem kernels
-	// take at once (blockGroups)
+	// take at once (blockGroups), the packing of w
 	groups []int
 }
 
@@ -80,17 +81,17 @@ func NewBlockedConv(w, bias []float32, p ConvParams) *BlockedConv {
 	if len(w) < p.WeightSize() || bias != nil && len(bias) < p.OutC {
 		panic("kernels: conv weight or bias too short")
 	}
-	c := &BlockedConv{p: p, kind: kind, bias: make([]float32, p.OutC), groups: blockGroups(p.OutC / BlockC)}
+	c := &BlockedConv{p: p, kind: kind, bias: make([]float32, p.OutC), groups: blockGroups(p.OutC/BlockC, useAVX512)}
 	if bias != nil {
 		copy(c.bias, bias)
 	}
 	switch kind {
 	case blockedPW:
-		c.w = packBlockedDense(w, p.OutC, p.InC)
+		c.w = packBlockedDense(w, c.groups, p.InC)
 	case blockedDW:
 		c.w = packDW(w, p.OutC)
 	case blockedStem:
-		c.w = packBlockedDense(w, p.OutC, p.InC*p.KH*p.KW)
+		c.w = packBlockedDense(w, c.groups, p.InC*p.KH*p.KW)
 		c.offs = c.stemOffsets()
 	}
 	return c
@@ -100,11 +101,15 @@ func NewBlockedConv(w, bias []float32, p ConvParams) *BlockedConv {
 func (c *BlockedConv) Params() ConvParams { return c.p }
 
 // blockGroups splits nblk output blocks into the groups the kernels take
-// at once: twos, and a last three (or a one) when nblk is odd.
-func blockGroups(nblk int) []int {
+// at once: on AVX-512 (z) twos, and a last three (or a one) when nblk is
+// odd; elsewhere ones (the AVX2 kernels' registers hold one block).
+func blockGroups(nblk int, z bool) []int {
 	var g []int
 	for nblk > 0 {
 		switch {
+		case !z:
+			g = append(g, 1)
+			nblk--
 		case nblk == 3 || nblk == 1:
 			g = append(g, nblk)
 			nblk = 0
@@ -117,12 +122,16 @@ func blockGroups(nblk int) []int {
 }
 
 // packBlockedDense lays out an OutC × k weight matrix for the pointwise and
-// stem kernels: group by group (blockGroups), [tap][block of the
-// group][16 channels].
-func packBlockedDense(w []float32, outC, k int) []float32 {
-	dst := make([]float32, outC*k)
+// stem kernels: group by group (groups of blocks, blockGroups), [tap][block
+// of the group][16 channels].
+func packBlockedDense(w []float32, groups []int, k int) []float32 {
+	nblk := 0
+	for _, nb := range groups {
+		nblk += nb
+	}
+	dst := make([]float32, nblk*BlockC*k)
 	b0 := 0
-	for _, nb := range blockGroups(outC / BlockC) {
+	for _, nb := range groups {
 		base := b0 * BlockC * k
 		for t := 0; t < k; t++ {
 			for b := 0; b < nb; b++ {
@@ -259,7 +268,8 @@ func (c *BlockedConv) pwRows(out, in []float32, y0, y1 int, relu bool) {
 }
 
 // pwPixelBlock is the pixel count of a pointwise conv's blocks for input
-// chunks of kc channels: ~192 KB of input, whole 12-pixel tiles.
+// chunks of kc channels: ~192 KB of input, whole 12-pixel tiles (two
+// 6-pixel ones on AVX2).
 func pwPixelBlock(kc int) int {
 	return max(12, (192<<10)/(4*kc)/12*12)
 }
@@ -279,8 +289,12 @@ func pwTileFor(nb, n int) int {
 }
 
 // pwTileSizes lists the pixel counts of the kernels for nb blocks, widest
-// first (as _gen's pwTiles).
+// first (as _gen's pwTiles): the AVX2 kernels take one block at up to 6
+// pixels.
 func pwTileSizes(nb int) []int {
+	if !useAVX512 {
+		return []int{6, 4, 2, 1}
+	}
 	if nb == 3 {
 		return []int{8, 4, 2, 1}
 	}

@@ -25,13 +25,15 @@
 // on AVX-512 and AVX2, and do not depend on the tile, edge or column kernel
 // that computed an entry, nor on the batch size or thread count.
 //
-// For inference on AVX-512 machines, BlockedConv runs pointwise, 3×3
-// depthwise and stem convs on blocked (NCHWc) activations, 16 channels per
-// block (blocked.go): the pointwise tiles vectorise over output channels
-// instead of pixels, so no tile is wasted on a ragged plane, and the stem
-// reads the padded image without an im2col. These kernels keep the sums of
-// the NCHW kernels too (TestBlockedMatchesNCHW), so a model gives the same
-// logits on either layout.
+// For inference on AVX-512 and AVX2 machines, BlockedConv runs pointwise,
+// 3×3 depthwise and stem convs on blocked (NCHWc) activations, 16 channels
+// per block (blocked.go): the pointwise tiles vectorise over output
+// channels instead of pixels, so no tile is wasted on a ragged plane, and
+// the stem reads the padded image without an im2col. On AVX2 a block is
+// two YMM halves: the pointwise and stem tiles take one block at up to 6
+// pixels, the depthwise kernel a row half by half. These kernels keep the
+// sums of the NCHW kernels too (TestBlockedMatchesNCHW), so a model gives
+// the same logits on either layout and either instruction set.
 //
 // Work is split over a few long-lived worker goroutines (parallel.go) that
 // poll for a millisecond before they park; SetThreads sets how many parts a

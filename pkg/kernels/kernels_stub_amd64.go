@@ -703,14 +703,14 @@ func stemKernelZ3x1s2(taps int, offs *int, w *float32, x *float32, y *float32, y
 
 // dwRowsZs1 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 1
 // on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
-// plane out (see genDwRowZ in _gen; zero points to iw·16 zeros); it needs AVX-512F.
+// plane out (see genDwRows in _gen; zero points to iw·16 zeros); it needs AVX-512F.
 //
 //go:noescape
 func dwRowsZs1(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
 
 // dwRowsZs2 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 2
 // on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
-// plane out (see genDwRowZ in _gen; zero points to iw·16 zeros); it needs AVX-512F.
+// plane out (see genDwRows in _gen; zero points to iw·16 zeros); it needs AVX-512F.
 //
 //go:noescape
 func dwRowsZs2(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
@@ -726,3 +726,153 @@ func poolBlockZ(out *float32, x *float32, hw int)
 //
 //go:noescape
 func scaleBlockZ(x *float32, s *float32, n int, relu int)
+
+// pwKernelY1x6 computes 1 output channel blocks at 6 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 6, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
+// xcs and ycs are in elements; it needs AVX2 and FMA.
+//
+//go:noescape
+func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// pwKernelY1x4 computes 1 output channel blocks at 4 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 4, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
+// xcs and ycs are in elements; it needs AVX2 and FMA.
+//
+//go:noescape
+func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// pwKernelY1x2 computes 1 output channel blocks at 2 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 2, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
+// xcs and ycs are in elements; it needs AVX2 and FMA.
+//
+//go:noescape
+func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// pwKernelY1x1 computes 1 output channel blocks at 1 pixels of a 1×1 convolution on
+// NCHWc activations (kb ≥ 1 input blocks of 16 channels):
+//
+//	for b < 1, p < 1, l < 16:
+//		d := 0
+//		for c < 16·kb: d += w[(c*nb+b)*16+l] * x[(c/16)*xcs+p*16+c%16]  // FMA, vectorised over l
+//		s := bias[b*16+l] + d
+//		if flags&1 != 0 { s += y[b*ycs+p*16+l] }
+//		if flags&2 != 0 && s < 0 { s = 0 }
+//		y[b*ycs+p*16+l] = s
+//
+// and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
+// xcs and ycs are in elements; it needs AVX2 and FMA.
+//
+//go:noescape
+func pwKernelY1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// stemKernelY1x6s2 computes 1 output channel blocks at 6 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 6, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
+// offs are in bytes; it needs AVX2 and FMA.
+//
+//go:noescape
+func stemKernelY1x6s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// stemKernelY1x4s2 computes 1 output channel blocks at 4 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 4, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
+// offs are in bytes; it needs AVX2 and FMA.
+//
+//go:noescape
+func stemKernelY1x4s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// stemKernelY1x2s2 computes 1 output channel blocks at 2 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 2, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
+// offs are in bytes; it needs AVX2 and FMA.
+//
+//go:noescape
+func stemKernelY1x2s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// stemKernelY1x1s2 computes 1 output channel blocks at 1 pixels of a dense convolution with
+// stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
+//
+//	for b < 1, p < 1, l < 16:
+//		d := 0
+//		for t < taps: d += w[(t*1+b)*16+l] * x[offs[t]/4 + p*2]  // FMA, vectorised over l
+//		then the epilogue of the pointwise kernels (bias, flags, y, ycs)
+//
+// and again for tiles ≥ 1 tiles, x advancing by np·stride and y by np pixels each time.
+// offs are in bytes; it needs AVX2 and FMA.
+//
+//go:noescape
+func stemKernelY1x1s2(taps int, offs *int, w *float32, x *float32, y *float32, ycs int, bias *float32, flags int, tiles int)
+
+// dwRowsYs1 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 1
+// on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
+// plane out (see genDwRows in _gen; zero points to iw·16 zeros); it needs AVX2 and FMA.
+//
+//go:noescape
+func dwRowsYs1(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
+
+// dwRowsYs2 computes output rows [y0, y1) (y0 < y1) of a 3×3 depthwise convolution with stride 2
+// on one 16-channel block of NCHWc activations, the H×iw input plane in and the ow-wide output
+// plane out (see genDwRows in _gen; zero points to iw·16 zeros); it needs AVX2 and FMA.
+//
+//go:noescape
+func dwRowsYs2(out *float32, in *float32, zero *float32, w *float32, bias *float32, H int, iw int, ow int, xr int, flags int, y0 int, y1 int)
+
+// poolBlockY writes out[l] = float32(Σ_p float64(x[p*16+l]) / float64(hw)) for l < 16
+// (hw ≥ 1; sums in pixel order); it needs AVX2 and FMA.
+//
+//go:noescape
+func poolBlockY(out *float32, x *float32, hw int)
+
+// scaleBlockY writes x[p*16+l] = x[p*16+l] * s[l] (then max(0, ·), keeping NaN and −0, when
+// relu ≠ 0) for p < n, l < 16 (n ≥ 1); it needs AVX2 and FMA.
+//
+//go:noescape
+func scaleBlockY(x *float32, s *float32, n int, relu int)

@@ -7,11 +7,13 @@ import (
 	"github.com/mobileone-go/mobileone/pkg/kernels"
 )
 
-// Blocked inference: on AVX-512 machines a deployed model runs each image on blocked (NCHWc) activations, the stem reading
-// the NCHW input and the pooling writing the NCHW neck, so no reorder runs
-// in between (kernels.BlockedConv). The logits are those of the NCHW
-// kernels bit for bit (TestPredictorBlockedIsExact); elsewhere, and for
-// ForwardAll, the NCHW path runs.
+// Blocked inference: where the blocked kernels are assembly (AVX-512, or
+// AVX2 and FMA: kernels.BlockedFast) a deployed model runs each image on
+// blocked (NCHWc) activations, the stem reading the NCHW input and the
+// pooling writing the NCHW neck, so no reorder runs in between
+// (kernels.BlockedConv). The logits are those of the NCHW kernels bit for
+// bit (TestPredictorBlockedIsExact); elsewhere, and for ForwardAll, the
+// NCHW path runs.
 
 // blockedBlocks returns the convs of a model that can run blocked, in
 // order, or nil.

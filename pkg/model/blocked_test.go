@@ -2,12 +2,16 @@ package model
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/pkg/kernels"
 )
 
-// TestPredictorBlockedIsExact: where the blocked path runs (AVX-512), a
+// TestPredictorBlockedIsExact: where the blocked path runs (AVX-512 or
+// AVX2; TestPredictorBlockedIsExactAVX2 runs it again with AVX-512 off), a
 // deployed s0, s1 and s4 (SE layers) give bit for bit the logits of the
 // NCHW path, at batch 1 (convs split over two threads) and batch 3 (images
 // on their own goroutines), at 224×224 and at sizes whose planes end in
@@ -16,6 +20,7 @@ func TestPredictorBlockedIsExact(t *testing.T) {
 	if !kernels.BlockedFast() {
 		t.Skipf("the blocked kernels are the Go twins here (%s): the NCHW path runs", kernels.FastPath())
 	}
+	t.Logf("kernel path %s", kernels.FastPath())
 	for _, arch := range []string{"s0", "s1", "s4"} {
 		m := randomModel(t, Config{Arch: ArchZoo[arch], Deploy: true, NumClasses: 1000}, 17)
 		p := m.NewPredictor()
@@ -44,6 +49,29 @@ func TestPredictorBlockedIsExact(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPredictorBlockedIsExactAVX2 runs TestPredictorBlockedIsExact in a
+// child process with AVX-512 switched off (GODEBUG=cpu.avx512f=off), so
+// that an AVX-512 machine checks the AVX2 blocked kernels on whole models
+// too.
+func TestPredictorBlockedIsExactAVX2(t *testing.T) {
+	if kernels.FastPath() != "avx512f" {
+		t.Skipf("no AVX-512 here (%s): TestPredictorBlockedIsExact runs on this machine's path", kernels.FastPath())
+	}
+	godebug := "cpu.avx512f=off"
+	if g := os.Getenv("GODEBUG"); g != "" {
+		godebug = g + "," + godebug
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestPredictorBlockedIsExact$", "-test.v")
+	cmd.Env = append(os.Environ(), "GODEBUG="+godebug)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("with AVX-512 off: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "kernel path avx2+fma") || !strings.Contains(string(out), "--- PASS: TestPredictorBlockedIsExact") {
+		t.Fatalf("with AVX-512 off the test did not run on the AVX2 kernels:\n%s", out)
 	}
 }
 
