@@ -141,3 +141,61 @@ func testBlockedLayout(t *testing.T, c, hw int) {
 		}
 	}
 }
+
+// TestBlockedReLUKeepsNaNAndNegativeZero: the blocked kernels clamp as the
+// Go loops do (`if s < 0 { s = 0 }`): a NaN stays NaN and −0 stays −0
+// (the AVX2 kernels take a max with a floor register, the AVX-512 ones a
+// masked max with zero).
+func TestBlockedReLUKeepsNaNAndNegativeZero(t *testing.T) {
+	nan, negZero := float32(math.NaN()), float32(math.Copysign(0, -1))
+	paths(t, func(t *testing.T) {
+		const c, hw = 32, 7
+		x := make([]float32, c*hw)
+		for i := range x {
+			x[i] = []float32{nan, negZero, 0, -1.5, 2.5, float32(math.Inf(-1)), 3}[i%7]
+		}
+		scale := make([]float32, c)
+		for i := range scale {
+			scale[i] = 0.5 + float32(i%3)
+		}
+		for _, relu := range []bool{false, true} {
+			got := append([]float32(nil), x...)
+			ScaleChannelsBlocked(got, scale, c, hw, relu)
+			for i, v := range x {
+				want := v * scale[(i/(hw*BlockC))*BlockC+i%BlockC]
+				if relu && want < 0 {
+					want = 0
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(want) && !(math.IsNaN(float64(got[i])) && math.IsNaN(float64(want))) {
+					t.Fatalf("relu %v: scaled element %d (%v) = %v, want %v", relu, i, v, got[i], want)
+				}
+			}
+		}
+		// a NaN input pixel makes every output channel of that pixel NaN
+		// through the pointwise and depthwise convs, ReLU or not
+		r := rand.New(rand.NewSource(33))
+		pw := ConvParams{N: 1, InC: c, InH: 3, InW: 5, OutC: c, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}
+		dw := ConvParams{N: 1, InC: c, InH: 3, InW: 5, OutC: c, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, Groups: c}
+		for _, p := range []ConvParams{pw, dw} {
+			in := randSlice(r, p.InSize())
+			const px = 7 // pixel (1, 2): inside, so every 3×3 window around it sees it once
+			for b := 0; b < c/BlockC; b++ {
+				for l := 0; l < BlockC; l++ {
+					in[(b*15+px)*BlockC+l] = nan
+				}
+			}
+			conv := NewBlockedConv(randSlice(r, p.WeightSize()), randSlice(r, p.OutC), p)
+			for _, act := range []Activation{ActReLU, ActNone} {
+				out := make([]float32, p.OutSize())
+				conv.ForwardSerial(out, in, act)
+				for b := 0; b < c/BlockC; b++ {
+					for l := 0; l < BlockC; l++ {
+						if v := out[(b*15+px)*BlockC+l]; !math.IsNaN(float64(v)) {
+							t.Fatalf("kernel %d act %d: channel %d at the NaN pixel = %v", p.KH, act, b*BlockC+l, v)
+						}
+					}
+				}
+			}
+		}
+	})
+}
