@@ -32,12 +32,17 @@ const (
 
 // blockedKind returns the blocked kernel that computes p, or false.
 func blockedKind(p ConvParams) (int, bool) {
-	if p.OutC%BlockC != 0 || p.OutH() < 1 || p.OutW() < 1 {
+	if p.OutH() < 1 || p.OutW() < 1 {
+		return 0, false
+	}
+	if p.Groups == 1 && p.pointwise() && p.InC%BlockC == 0 && (p.OutC%BlockC == 0 || p.InH*p.InW == 1) {
+		// on a 1×1 plane (the classifier head) any OutC: blocked is NCHW there
+		return blockedPW, true
+	}
+	if p.OutC%BlockC != 0 {
 		return 0, false
 	}
 	switch {
-	case p.Groups == 1 && p.pointwise() && p.InC%BlockC == 0:
-		return blockedPW, true
 	case p.depthwise() && p.KH == 3 && p.KW == 3 && p.PadH == 1 && p.PadW == 1 &&
 		p.StrideH == p.StrideW && (p.StrideH == 1 || p.StrideH == 2):
 		return blockedDW, true
@@ -51,7 +56,9 @@ func blockedKind(p ConvParams) (int, bool) {
 // BlockedSupported reports whether a BlockedConv can compute p: a
 // pointwise conv or a 3×3 depthwise conv (stride 1 or 2, padding 1) on
 // blocked input, or a stride-2 dense conv with at most 256 taps per output
-// (the stem) on NCHW input; blocked output, OutC a multiple of BlockC.
+// (the stem) on NCHW input; blocked output, OutC a multiple of BlockC
+// except for a pointwise conv on a 1×1 plane (a fully connected layer,
+// where the blocked layout is the NCHW one).
 func BlockedSupported(p ConvParams) bool {
 	_, ok := blockedKind(p)
 	return ok
@@ -63,7 +70,7 @@ type BlockedConv struct {
 	p    ConvParams
 	kind int
 	w    []float32 // packed: packBlockedDense (pointwise, stem) or packDW
-	bias []float32 // OutC values (zeros when the conv has none)
+	bias []float32 // OutC values (zeros when the conv has none), padded to whole blocks
 	offs []int     // stem: the byte offset of each tap in the padded input (stemOffsets)
 	// groups are the output block counts the pointwise and stem kernels
 	// take at once (blockGroups), the packing of w
@@ -81,12 +88,19 @@ func NewBlockedConv(w, bias []float32, p ConvParams) *BlockedConv {
 	if len(w) < p.WeightSize() || bias != nil && len(bias) < p.OutC {
 		panic("kernels: conv weight or bias too short")
 	}
-	c := &BlockedConv{p: p, kind: kind, bias: make([]float32, p.OutC), groups: blockGroups(p.OutC/BlockC, useAVX512)}
+	nblk := (p.OutC + BlockC - 1) / BlockC
+	c := &BlockedConv{p: p, kind: kind, bias: make([]float32, nblk*BlockC), groups: blockGroups(nblk, useAVX512)}
 	if bias != nil {
-		copy(c.bias, bias)
+		copy(c.bias, bias[:p.OutC])
 	}
 	switch kind {
 	case blockedPW:
+		if p.OutC%BlockC != 0 {
+			// the last block's missing channels have zero weights
+			wp := make([]float32, nblk*BlockC*p.InC)
+			copy(wp, w[:p.OutC*p.InC])
+			w = wp
+		}
 		c.w = packBlockedDense(w, c.groups, p.InC)
 	case blockedDW:
 		c.w = packDW(w, p.OutC)
@@ -183,14 +197,27 @@ func (c *BlockedConv) forward(out, in []float32, act Activation, threads int) {
 			t.padded = c.padStemInput(t.in)
 			t.in = *t.padded
 		}
-		parts := 1
+		var partial *[]float32
+		if p.OutC%BlockC != 0 {
+			// a 1×1 plane: whole blocks into scratch, OutC of them out
+			partial = buffers.Get(len(c.bias))
+			t.out = *partial
+		}
+		parts, units := 1, p.OutH()
+		if t.vector = p.OutH()*p.OutW() == 1; t.vector {
+			units = len(c.groups) // a 1×1 plane splits by output groups
+		}
 		if threads > 1 && p.MACs()/p.N >= blockedParallelMin {
-			parts = min(threads, p.OutH())
+			parts = min(threads, units)
 		}
 		t.parts = parts
 		runParallel(t, parts)
 		if c.kind == blockedStem {
 			buffers.Put(t.padded)
+		}
+		if partial != nil {
+			copy(out[n*outSz:(n+1)*outSz], *partial)
+			buffers.Put(partial)
 		}
 		*t = blockedTask{}
 		blockedTaskPool.Put(t)
@@ -210,6 +237,7 @@ type blockedTask struct {
 	out, in []float32
 	padded  *[]float32
 	relu    bool
+	vector  bool // a 1×1 plane: parts are ranges of output groups
 	parts   int
 }
 
@@ -218,7 +246,12 @@ func (t *blockedTask) runPart(part int) {
 	y0, y1 := part*oh/t.parts, (part+1)*oh/t.parts
 	switch t.c.kind {
 	case blockedPW:
-		t.c.pwRows(t.out, t.in, y0, y1, t.relu)
+		g0, g1 := 0, len(t.c.groups)
+		if t.vector {
+			y0, y1 = 0, 1
+			g0, g1 = part*g1/t.parts, (part+1)*g1/t.parts
+		}
+		t.c.pwRows(t.out, t.in, y0, y1, g0, g1, t.relu)
 	case blockedDW:
 		t.c.dwRows(t.out, t.in, y0, y1, t.relu)
 	case blockedStem:
@@ -226,21 +259,26 @@ func (t *blockedTask) runPart(part int) {
 	}
 }
 
-// pwRows computes output rows [y0, y1) of a pointwise conv: pixels
+// pwRows computes output rows [y0, y1) of output groups [g0, g1) of a
+// pointwise conv: pixels
 // [y0·W, y1·W) in blocks of pwPixelBlock(kc) pixels, each block group by
 // group and input channels in chunks of gemmKC (the GEMM's blocks, so the
 // sums are the same), pixel tiles of pwTileSizes. A block's chunk of input
 // stays in L2 while every group's weights pass over it: at 448 channels of
 // 28×28 the whole input (1.4 MB) would otherwise be read once per group.
-func (c *BlockedConv) pwRows(out, in []float32, y0, y1 int, relu bool) {
+func (c *BlockedConv) pwRows(out, in []float32, y0, y1, g0, g1 int, relu bool) {
 	p := c.p
 	hw := p.InH * p.InW
 	p0, p1 := y0*p.InW, y1*p.InW
 	step := pwPixelBlock(min(gemmKC, p.InC))
+	first := 0 // the first block of group g0
+	for _, nb := range c.groups[:g0] {
+		first += nb
+	}
 	for q0 := p0; q0 < p1; q0 += step {
 		q1 := min(q0+step, p1)
-		b0 := 0
-		for _, nb := range c.groups {
+		b0 := first
+		for _, nb := range c.groups[g0:g1] {
 			wg := c.w[b0*BlockC*p.InC:]
 			for k0 := 0; k0 < p.InC; k0 += gemmKC {
 				kc := min(gemmKC, p.InC-k0)

@@ -10,8 +10,9 @@ import (
 // blockedCases are convs of every blocked kind: s0's shapes, odd block
 // counts (3 and 5 blocks: groups of 3), more than 256 input channels (two
 // chunks), planes narrower than the row kernels' unrolling, odd widths at
-// stride 2 (a last output missing its right column) and the width
-// thresholds of the NCHW stride-2 kernels (9 and 18).
+// stride 2 (a last output missing its right column), the width
+// thresholds of the NCHW stride-2 kernels (9 and 18) and classifier heads
+// (1×1 planes, output counts not a multiple of 16).
 func blockedCases() []ConvParams {
 	pw := func(cin, cout, h, w int) ConvParams {
 		return ConvParams{N: 1, InC: cin, InH: h, InW: w, OutC: cout, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}
@@ -25,6 +26,8 @@ func blockedCases() []ConvParams {
 	cs := []ConvParams{
 		pw(48, 48, 56, 56), pw(128, 128, 28, 28), pw(256, 256, 14, 14), pw(256, 1024, 7, 7),
 		pw(80, 80, 5, 7), pw(512, 48, 3, 5), pw(16, 16, 1, 1), pw(16, 32, 2, 13), pw(272, 16, 1, 25),
+		// classifier heads: 1×1 planes, any output count, split by groups
+		pw(1024, 1000, 1, 1), pw(64, 10, 1, 1), pw(2048, 1000, 1, 1),
 		stem(48, 224, 224), stem(64, 32, 32), stem(16, 33, 17), stem(80, 2, 3), stem(48, 1, 1),
 	}
 	for _, s := range []int{1, 2} {

@@ -112,6 +112,22 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 	}
 }
 
+// headBlocked runs the head on the necks of n images. One image goes
+// through a blocked pointwise conv on a 1×1 plane: its weights are one
+// stream per output group, read once, where the GEMM's column kernel reads
+// the 6-row panels of the whole matrix side by side (s0: 1000×1024, 4 MB
+// from L3 on every image; 170 → 115 µs evicted). A batch keeps the GEMM,
+// which reads the weights once for all images.
+func (p *Predictor) headBlocked(neck []float32, n int) *Tensor {
+	logits := NewTensor(n, p.head.Out)
+	if cp := p.head.params(1, 1, 1); n == 1 && kernels.BlockedSupported(cp) {
+		p.blockedConv(p.head, 1, 1).Forward(logits.Data, neck, kernels.ActNone)
+		return logits
+	}
+	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
+	return logits
+}
+
 // profileBlocked is ProfileStages on blocked activations: the images one
 // after another, each conv split over Threads() as Forward does at batch
 // 1; the pooling counts with the head.
@@ -143,8 +159,7 @@ func (p *Predictor) profileBlocked(x *Tensor) []StageTime {
 		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, false, mark)
 	}
 	t0 = time.Now()
-	logits := NewTensor(n, p.head.Out)
-	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
+	p.headBlocked(neck, n)
 	secs[len(secs)-1] += time.Since(t0).Seconds()
 	out := make([]StageTime, len(names))
 	for i, name := range names {

@@ -65,9 +65,7 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 		neck := fl.get(p.head.In)
 		defer fl.put(neck)
 		p.neckBlocked(neck, x.Data, x.Shape[2], x.Shape[3], fl, false, nil)
-		logits := NewTensor(1, p.head.Out)
-		p.conv(p.head, logits.Data, neck, p.head.params(1, 1, 1), kernels.ActNone)
-		return logits, nil
+		return p.headBlocked(neck, 1), nil
 	}
 	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
