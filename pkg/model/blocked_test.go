@@ -14,8 +14,9 @@ import (
 // AVX2; TestPredictorBlockedIsExactAVX2 runs it again with AVX-512 off), a
 // deployed s0, s1 and s4 (SE layers) give bit for bit the logits of the
 // NCHW path, at batch 1 (convs split over two threads) and batch 3 (images
-// on their own goroutines), at 224×224 and at sizes whose planes end in
-// 1-pixel-wide rows and odd widths.
+// on their own goroutines), at 224×224, at sizes whose planes end in
+// 1-pixel-wide rows and odd widths, and at 1×3 and 5×2 (1×1 planes from
+// the stem on).
 func TestPredictorBlockedIsExact(t *testing.T) {
 	if !kernels.BlockedFast() {
 		t.Skipf("the blocked kernels are the Go twins here (%s): the NCHW path runs", kernels.FastPath())
@@ -29,7 +30,7 @@ func TestPredictorBlockedIsExact(t *testing.T) {
 		}
 		nchw := m.NewPredictor()
 		nchw.blocked = nil
-		for i, shape := range [][3]int{{1, 224, 224}, {3, 224, 224}, {1, 33, 47}, {2, 40, 18}} {
+		for i, shape := range [][3]int{{1, 224, 224}, {3, 224, 224}, {1, 33, 47}, {2, 40, 18}, {1, 1, 3}, {2, 5, 2}} {
 			x := randomInput(shape[0], shape[1], shape[2], int64(20+i))
 			for _, th := range []int{1, 2} {
 				restore := kernels.SetThreads(th)
