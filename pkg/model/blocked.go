@@ -39,6 +39,15 @@ func blockedBlocks(m *ImageClassifier) []*MobileOneBlock {
 	return blocks
 }
 
+// Layout names the activations' layout Forward uses: "nchwc" (blocked)
+// or "nchw".
+func (p *Predictor) Layout() string {
+	if p.blocked != nil {
+		return "nchwc"
+	}
+	return "nchw"
+}
+
 // blockedKey identifies a BlockedConv: a conv at one input size.
 type blockedKey struct {
 	conv *Conv2d

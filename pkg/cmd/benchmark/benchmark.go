@@ -105,6 +105,10 @@ type Report struct {
 	// Stages holds the median time of each stage (with --verbose).
 	Stages []Stage `json:"stages,omitempty"`
 	GOARCH string  `json:"goarch"`
+	// Kernels names the kernel path (kernels.FastPath: avx512f, avx2+fma
+	// or go) and Layout the activations' ("nchwc": blocked, "nchw").
+	Kernels string `json:"kernels"`
+	Layout  string `json:"layout"`
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -144,7 +148,7 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 	rep := Report{Config: cfg.Filename, Deploy: mc.Deploy, BatchSize: opts.BatchSize, Shape: [2]int{opts.H, opts.W},
-		Threads: kernels.Threads(), Iters: opts.Iters, GOARCH: runtime.GOARCH}
+		Threads: kernels.Threads(), Iters: opts.Iters, GOARCH: runtime.GOARCH, Kernels: kernels.FastPath(), Layout: pred.Layout()}
 	for i := 0; i < opts.Iters; i++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
@@ -186,13 +190,17 @@ func run(ctx context.Context, opts *Options) error {
 	if mc.Deploy {
 		graph = "deploy graph"
 	}
-	fmt.Fprintf(opts.IO.Out, "%s (%s), batch %d, %dx%d, %d threads, %d iterations\n", cfg.Filename, graph, opts.BatchSize, opts.H, opts.W, rep.Threads, opts.Iters)
+	fmt.Fprintf(opts.IO.Out, "%s (%s), batch %d, %dx%d, %d threads, %d iterations, %s kernels, %s activations\n",
+		cfg.Filename, graph, opts.BatchSize, opts.H, opts.W, rep.Threads, opts.Iters, rep.Kernels, layoutNames[rep.Layout])
 	fmt.Fprintf(opts.IO.Out, "median %.2f ms  min %.2f ms  max %.2f ms  %.1f images/s\n", rep.MedianMS, rep.MinMS, rep.MaxMS, rep.ImagesPerS)
 	for _, s := range rep.Stages {
 		fmt.Fprintf(opts.IO.Out, "  %-16s %8.2f ms\n", s.Name, s.MedianMS)
 	}
 	return nil
 }
+
+// layoutNames are the activation layouts as the text report names them.
+var layoutNames = map[string]string{"nchw": "NCHW", "nchwc": "blocked NCHWc"}
 
 // median returns the median, min and max of v (not empty).
 func median(v []float64) (med, lo, hi float64) {

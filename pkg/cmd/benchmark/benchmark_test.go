@@ -3,10 +3,12 @@ package benchmark
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
 	"github.com/mobileone-go/mobileone/pkg/cmdutil"
+	"github.com/mobileone-go/mobileone/pkg/kernels"
 )
 
 func TestBenchmarkReport(t *testing.T) {
@@ -28,6 +30,27 @@ func TestBenchmarkReport(t *testing.T) {
 	}
 	if !rep.Deploy || rep.Threads != 1 || rep.Shape != [2]int{64, 48} || len(rep.Stages) != 6 || rep.Stages[0].Name != "backbone.stage0" {
 		t.Errorf("report %+v", rep)
+	}
+	// the tiny demo model's 8-channel stem is not blocked
+	if rep.Kernels != kernels.FastPath() || rep.Layout != "nchw" {
+		t.Errorf("kernels %q layout %q, want %q nchw", rep.Kernels, rep.Layout, kernels.FastPath())
+	}
+}
+
+// TestBenchmarkLayout: s0's deploy graph runs blocked wherever the blocked
+// kernels are assembly, and the text report says so.
+func TestBenchmarkLayout(t *testing.T) {
+	ios, _, out, _ := cmdutil.Test()
+	opts := &Options{IO: ios, Config: "mobileone-s0_deploy_8xb32_in1k", BatchSize: 1, H: 32, W: 32, Iters: 1, Threads: 1}
+	if err := run(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	want := kernels.FastPath() + " kernels, NCHW activations"
+	if kernels.BlockedFast() {
+		want = kernels.FastPath() + " kernels, blocked NCHWc activations"
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.HasSuffix(first, want) {
+		t.Errorf("first line %q, want it to end in %q", first, want)
 	}
 }
 
