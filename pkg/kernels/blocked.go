@@ -53,6 +53,13 @@ func blockedKind(p ConvParams) (int, bool) {
 	return 0, false
 }
 
+// BlockedReadsNCHW reports whether the BlockedConv for p (BlockedSupported)
+// takes NCHW input, as the stem does; the others take blocked input.
+func BlockedReadsNCHW(p ConvParams) bool {
+	kind, ok := blockedKind(p)
+	return ok && kind == blockedStem
+}
+
 // BlockedSupported reports whether a BlockedConv can compute p: a
 // pointwise conv or a 3×3 depthwise conv (stride 1 or 2, padding 1) on
 // blocked input, or a stride-2 dense conv with at most 256 taps per output
@@ -204,8 +211,8 @@ func (c *BlockedConv) forward(out, in []float32, act Activation, threads int) {
 			t.out = *partial
 		}
 		parts, units := 1, p.OutH()
-		if t.vector = p.OutH()*p.OutW() == 1; t.vector {
-			units = len(c.groups) // a 1×1 plane splits by output groups
+		if t.vector = c.kind == blockedPW && p.OutH()*p.OutW() == 1; t.vector {
+			units = len(c.groups) // a pointwise conv on a 1×1 plane splits by output groups
 		}
 		if threads > 1 && p.MACs()/p.N >= blockedParallelMin {
 			parts = min(threads, units)
@@ -237,7 +244,7 @@ type blockedTask struct {
 	out, in []float32
 	padded  *[]float32
 	relu    bool
-	vector  bool // a 1×1 plane: parts are ranges of output groups
+	vector  bool // a pointwise conv on a 1×1 plane: parts are ranges of output groups
 	parts   int
 }
 
@@ -260,10 +267,10 @@ func (t *blockedTask) runPart(part int) {
 }
 
 // pwRows computes output rows [y0, y1) of output groups [g0, g1) of a
-// pointwise conv: pixels
-// [y0·W, y1·W) in blocks of pwPixelBlock(kc) pixels, each block group by
-// group and input channels in chunks of gemmKC (the GEMM's blocks, so the
-// sums are the same), pixel tiles of pwTileSizes. A block's chunk of input
+// pointwise conv: pixels [y0·W, y1·W) in blocks of pwPixelBlock(kc)
+// pixels, each block group by group and input channels in chunks of
+// gemmKC (the GEMM's blocks, so the sums are the same), pixel tiles of
+// pwTileSizes. A block's chunk of input
 // stays in L2 while every group's weights pass over it: at 448 channels of
 // 28×28 the whole input (1.4 MB) would otherwise be read once per group.
 func (c *BlockedConv) pwRows(out, in []float32, y0, y1, g0, g1 int, relu bool) {
@@ -330,14 +337,20 @@ func pwTileFor(nb, n int) int {
 // first (as _gen's pwTiles): the AVX2 kernels take one block at up to 6
 // pixels.
 func pwTileSizes(nb int) []int {
-	if !useAVX512 {
-		return []int{6, 4, 2, 1}
+	switch {
+	case !useAVX512:
+		return tileSizesY
+	case nb == 3:
+		return tileSizesZ3
 	}
-	if nb == 3 {
-		return []int{8, 4, 2, 1}
-	}
-	return []int{12, 8, 4, 2, 1}
+	return tileSizesZ
 }
+
+var (
+	tileSizesY  = []int{6, 4, 2, 1}
+	tileSizesZ3 = []int{8, 4, 2, 1}
+	tileSizesZ  = []int{12, 8, 4, 2, 1}
+)
 
 // dwRows computes output rows [y0, y1) of a 3×3 depthwise conv, block by
 // block.

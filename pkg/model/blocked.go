@@ -30,9 +30,10 @@ func blockedBlocks(m *ImageClassifier) []*MobileOneBlock {
 			return nil
 		}
 		// the geometry of a 64×64 input decides; kinds do not depend on
-		// the size (every stride-2 conv halves it)
+		// the size (every stride-2 conv halves it). The stem reads the NCHW
+		// image, every later conv the blocked output before it.
 		cp := b.BranchReparam.params(1, 64, 64)
-		if !kernels.BlockedSupported(cp) || i > 0 && cp.InC%kernels.BlockC != 0 {
+		if !kernels.BlockedSupported(cp) || kernels.BlockedReadsNCHW(cp) != (i == 0) {
 			return nil
 		}
 	}
@@ -121,15 +122,15 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 	}
 }
 
-// headBlocked runs the head on the necks of n images. One image goes
-// through a blocked pointwise conv on a 1×1 plane: its weights are one
-// stream per output group, read once, where the GEMM's column kernel reads
-// the 6-row panels of the whole matrix side by side (s0: 1000×1024, 4 MB
-// from L3 on every image; 170 → 115 µs evicted). A batch keeps the GEMM,
-// which reads the weights once for all images.
-func (p *Predictor) headBlocked(neck []float32, n int) *Tensor {
+// headLogits runs the head on the necks of n images. With the blocked
+// kernels, one image goes through a blocked pointwise conv on a 1×1 plane:
+// its weights are one stream per output group, read once, where the GEMM's
+// column kernel reads the 6-row panels of the whole matrix side by side
+// (s0: 1000×1024, 4 MB from L3 on every image; 170 → 115 µs evicted). A
+// batch runs the GEMM, which reads the weights once for all images.
+func (p *Predictor) headLogits(neck []float32, n int) *Tensor {
 	logits := NewTensor(n, p.head.Out)
-	if cp := p.head.params(1, 1, 1); n == 1 && kernels.BlockedSupported(cp) {
+	if cp := p.head.params(1, 1, 1); n == 1 && p.blocked != nil && kernels.BlockedSupported(cp) {
 		p.blockedConv(p.head, 1, 1).Forward(logits.Data, neck, kernels.ActNone)
 		return logits
 	}
@@ -168,7 +169,7 @@ func (p *Predictor) profileBlocked(x *Tensor) []StageTime {
 		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, false, mark)
 	}
 	t0 = time.Now()
-	p.headBlocked(neck, n)
+	p.headLogits(neck, n)
 	secs[len(secs)-1] += time.Since(t0).Seconds()
 	out := make([]StageTime, len(names))
 	for i, name := range names {

@@ -65,7 +65,7 @@ func (p *Predictor) Forward(x *Tensor) (*Tensor, error) {
 		neck := fl.get(p.head.In)
 		defer fl.put(neck)
 		p.neckBlocked(neck, x.Data, x.Shape[2], x.Shape[3], fl, false, nil)
-		return p.headBlocked(neck, 1), nil
+		return p.headLogits(neck, 1), nil
 	}
 	out, err := p.m.forwardEval(x, p.env(fl), false)
 	return out.Logits, err
@@ -125,9 +125,7 @@ func (p *Predictor) forwardImages(x *Tensor, fl *freeList) *Tensor {
 	}
 	work(fl)
 	wg.Wait()
-	logits := NewTensor(n, p.head.Out)
-	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
-	return logits
+	return p.headLogits(neck, n)
 }
 
 // ForwardAll is ImageClassifier.ForwardAll with packed weights.
