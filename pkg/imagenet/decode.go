@@ -35,10 +35,11 @@ const MaxPixels = 1 << 28
 var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
 	var m *jpeg.Image
 	var err error
+	var buf *[]byte
 	if r.Empty() {
 		m, err = jpeg.Decode(data)
 	} else {
-		buf := pixPool.Get(0) // jpeg.DecodeRegion uses it if its capacity suffices
+		buf = pixPool.Get(0) // jpeg.DecodeRegion uses it if its capacity suffices
 		if m, err = jpeg.DecodeRegion(data, r, *buf); err != nil {
 			pixPool.Put(buf)
 		}
@@ -54,9 +55,13 @@ var decodeJPEG = func(data []byte, r image.Rectangle) (*Image, error) {
 		}
 		return nil, FormatError("jpeg: " + err.Error())
 	}
-	img := &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings, pooled: !r.Empty()}
-	if !r.Empty() && !image.Rect(0, 0, m.Width, m.Height).In(r) {
-		img.region = r
+	img := &Image{Width: m.Width, Height: m.Height, Pix: m.Pix, Warnings: m.Warnings}
+	if buf != nil {
+		*buf = m.Pix // the pool's handle on whichever buffer the decoder used
+		img.pool = buf
+		if !image.Rect(0, 0, m.Width, m.Height).In(r) {
+			img.region = r
+		}
 	}
 	return img, nil
 }

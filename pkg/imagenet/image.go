@@ -20,9 +20,9 @@ type Image struct {
 	// region, when not empty, is the part of the image that was decoded
 	// (Pipeline.Decode): the pixels outside it are not the file's.
 	region image.Rectangle
-	// pooled marks a Pipeline.Decode image, whose buffer Pipeline.Apply
-	// returns to pixPool once the fused step has read it.
-	pooled bool
+	// pool, for a Pipeline.Decode image, is pixPool's handle on Pix, which
+	// Pipeline.Apply returns once the fused step has read it.
+	pool *[]byte
 }
 
 // pixPool holds the buffers of images decoded for a pipeline (their
@@ -33,10 +33,9 @@ var pixPool bufpool.Pool[byte]
 // recycle gives a Pipeline.Decode image's buffer back to the pool; the
 // image is empty afterwards, so a later use fails loudly.
 func (m *Image) recycle() {
-	if m.pooled {
-		pix := m.Pix // a copy of the slice: m.Pix is cleared below
-		pixPool.Put(&pix)
-		m.Pix, m.Width, m.Height, m.pooled = nil, 0, 0, false
+	if m.pool != nil {
+		pixPool.Put(m.pool)
+		m.Pix, m.Width, m.Height, m.pool = nil, 0, 0, nil
 	}
 }
 

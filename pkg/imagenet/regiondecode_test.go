@@ -63,7 +63,7 @@ func TestPipelineDecode(t *testing.T) {
 					t.Fatalf("%s: a partly decoded image (%v of %dx%d) was accepted by a pipeline reading %v (err %v)", name, img.region, w, h, r, err)
 				}
 			}
-			pooled := img.pooled
+			pooled := img.pool != nil
 			got, err := p.Apply(img, nil)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)

@@ -55,6 +55,7 @@ type Input struct {
 	Name string
 	CHW  []float32
 	H, W int
+	buf  *[]float32 // chwPool's handle on CHW (Preprocess), or nil
 }
 
 // Preprocess applies the test pipeline and the normalization to a decoded
@@ -65,9 +66,9 @@ func Preprocess(name string, img *imagenet.Image, pipe *imagenet.Pipeline, norm 
 		return Input{}, fmt.Errorf("%s: %w", name, err)
 	}
 	n := 3 * img.Height * img.Width
-	chw := *chwPool.Get(n) // ToCHW writes every value
-	norm.ToCHW(chw, img)
-	return Input{Name: name, CHW: chw, H: img.Height, W: img.Width}, nil
+	buf := chwPool.Get(n) // ToCHW writes every value
+	norm.ToCHW(*buf, img)
+	return Input{Name: name, CHW: *buf, H: img.Height, W: img.Width, buf: buf}, nil
 }
 
 // chwPool holds the tensors of inputs handed back by Release.
@@ -77,11 +78,11 @@ var chwPool bufpool.Pool[float32]
 // does once Scores has copied it into its batch); the input is empty
 // afterwards.
 func (in *Input) Release() {
-	if in.CHW != nil {
-		chw := in.CHW
-		chwPool.Put(&chw)
-		in.CHW = nil
+	if in.buf != nil {
+		chwPool.Put(in.buf)
+		in.buf = nil
 	}
+	in.CHW = nil
 }
 
 // Classifier is the model: a *model.Predictor or a *model.ImageClassifier.
