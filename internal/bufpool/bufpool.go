@@ -1,8 +1,10 @@
 // Package bufpool recycles large scratch slices (decoded pixels, tensors,
 // im2col columns, sample planes) by capacity, so that steady-state calls do
-// not allocate, clear and fault in fresh memory each time. It is the
-// project's one such pool; a sync.Pool underneath, so idle buffers are
-// released at garbage collections.
+// not allocate, clear and fault in fresh memory each time. A sync.Pool is
+// underneath, so idle buffers are released at garbage collections: the
+// scratch of calls that come and go. A fixed set of buffers that cycles
+// for as long as its owner runs (the imagenet Loader's sample and batch
+// tensors) is a bounded channel of its owner's instead.
 package bufpool
 
 import "sync"

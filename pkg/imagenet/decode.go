@@ -179,7 +179,8 @@ func decodeRegion(data []byte, region func(w, h int) (image.Rectangle, bool)) (m
 	// The pixel memory is checked against the process's budget from the
 	// headers, before any of it is allocated.
 	_, w, h, cerr := DecodeConfig(data)
-	if cerr == nil && checkSize(w, h) == nil {
+	sized := cerr == nil && checkSize(w, h) == nil
+	if sized {
 		if err := memlimit.Check(fmt.Sprintf("decoding a %dx%d %s image", w, h, format), decodeBytes(w, h)); err != nil {
 			return nil, err
 		}
@@ -187,7 +188,7 @@ func decodeRegion(data []byte, region func(w, h int) (image.Rectangle, bool)) (m
 	switch format {
 	case "jpeg":
 		var r image.Rectangle
-		if region != nil && cerr == nil && checkSize(w, h) == nil {
+		if region != nil && sized {
 			r, _ = region(w, h)
 		}
 		return decodeJPEG(data, r)

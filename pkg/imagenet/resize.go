@@ -414,11 +414,12 @@ func (hp *hplan) rowGo(o, row []byte, off []int, w []int32) {
 func (r *Resizer) vertical(out, in []byte, stride, col int, acc []int32) {
 	rowBytes := 3 * r.win.Dx()
 	ks := r.v.ksize
+	simd := useAVX2 && rowBytes >= 32
 	for yy := 0; yy < r.win.Dy(); yy++ {
 		ymin, n := r.v.bounds[2*yy], r.v.bounds[2*yy+1]
 		k := r.v.kk[yy*ks : yy*ks+n]
 		o := out[yy*rowBytes : (yy+1)*rowBytes]
-		if useAVX2 && rowBytes >= 32 && n > 0 {
+		if simd && n > 0 {
 			vrowAVX2(o, in[ymin*stride+col:], stride, k)
 		} else {
 			vrowGo(o, in[ymin*stride+col:], stride, k, acc)

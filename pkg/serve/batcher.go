@@ -142,6 +142,7 @@ func (b *batcher) forward(batch []*job) {
 	live := batch[:0:0]
 	for _, j := range batch {
 		if err := j.ctx.Err(); err != nil {
+			j.in.Release()
 			j.done <- jobResult{err: context.Cause(j.ctx)}
 			continue
 		}

@@ -163,8 +163,9 @@ func newJob(ctx context.Context, opts *Options, sources []predict.Source) (*job,
 		return nil, err
 	}
 	pred := loaded.Model.NewPredictor()
+	client := opts.HTTPClient()
 	j := &job{opts: opts, sources: sources,
-		decode: predict.Reader(ctx, opts.HTTPClient(), pipe), decodeFull: predict.Reader(ctx, opts.HTTPClient(), nil)}
+		decode: predict.Reader(ctx, client, pipe), decodeFull: predict.Reader(ctx, client, nil)}
 	j.run = func(ctx context.Context, o predict.StreamOptions) (int, error) {
 		return predict.Stream(ctx, pred, pipe, norm, loaded.Classes, sources, o)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,11 +43,7 @@ func FuzzDecode(f *testing.F) {
 	if testing.Short() {
 		f.Skip("skipping in short mode")
 	}
-	paths, err := filepath.Glob(filepath.Join(fixtures.Root(f), "testdata", "jpeg", "images", "*.jpg"))
-	if err != nil || len(paths) == 0 {
-		f.Fatalf("no seed JPEGs in testdata/jpeg/images: %v", err)
-	}
-	for _, p := range paths {
+	for _, p := range fixtures.TestJPEGs(f) {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			f.Fatal(err)

@@ -120,9 +120,9 @@ type decoder struct {
 
 	// DecodeRegion: the pixels wanted, and whether they limit the work
 	// (see setupRegion).
-	region                image.Rectangle
-	useRegion, regionUsed bool
-	pix                   []byte // DecodeRegion's buffer for the image, if any
+	region     image.Rectangle
+	regionUsed bool
+	pix        []byte // DecodeRegion's buffer for the image, if any
 
 	multiScan  bool
 	scanNumber int

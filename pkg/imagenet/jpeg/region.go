@@ -18,7 +18,7 @@ import "image"
 // buffer saves clearing and faulting in a new one per image); the pixels
 // outside r are then whatever pix held.
 func DecodeRegion(data []byte, r image.Rectangle, pix []byte) (*Image, error) {
-	d := &decoder{data: data, region: r, useRegion: true, pix: pix}
+	d := &decoder{data: data, region: r, pix: pix}
 	img, err := d.decode()
 	if err == nil && d.regionUsed && len(img.Warnings) > 0 {
 		return Decode(data)
@@ -42,7 +42,7 @@ func (s blockSpan) has(bx, by int) bool {
 // upsampler (box and integral ones read only the sample itself).
 func (d *decoder) setupRegion() {
 	r := d.region.Intersect(image.Rect(0, 0, d.width, d.height))
-	if !d.useRegion || r.Empty() || r == image.Rect(0, 0, d.width, d.height) {
+	if r.Empty() || r == image.Rect(0, 0, d.width, d.height) {
 		return
 	}
 	if o := exifOrientation(d.exif); o >= 2 && o <= 8 {

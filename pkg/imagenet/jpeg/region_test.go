@@ -40,7 +40,7 @@ func TestDecodeRegion(t *testing.T) {
 		}
 		for _, r := range rects {
 			name := fmt.Sprintf("%s %v", filepath.Base(p), r)
-			d := &decoder{data: data, region: r, useRegion: true}
+			d := &decoder{data: data, region: r}
 			got, err := d.decode()
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)

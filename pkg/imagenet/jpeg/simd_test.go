@@ -316,10 +316,7 @@ func TestFancyUpsamplingAVX2MatchesGo(t *testing.T) {
 // errors) must be the same.
 func TestDecodeAVX2MatchesGo(t *testing.T) {
 	requireAVX2(t)
-	paths, err := filepath.Glob(filepath.Join(filepath.Dir(fixtures.Testdata(t, "jpeg/images/sub_420_q85.jpg")), "*"))
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no committed JPEGs: %v", err)
-	}
+	paths := fixtures.TestJPEGs(t)
 	decodeBoth := func(name string, data []byte) {
 		img, err := Decode(data)
 		restore := disableAVX2()
