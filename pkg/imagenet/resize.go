@@ -181,8 +181,9 @@ type Resizer struct {
 	win            image.Rectangle // the part of the dw×dh result produced
 	needH, needV   bool
 	h              hplan
-	v              axisPlan // the window's rows; bounds relative to the vertical pass's input
-	yFirst, yLast  int      // source rows [yFirst, yLast) feed the vertical pass
+	v              axisPlan        // the window's rows; bounds relative to the vertical pass's input
+	yFirst, yLast  int             // source rows [yFirst, yLast) feed the vertical pass
+	src            image.Rectangle // SourceRect
 }
 
 // hplan is the horizontal pass's plan for the window's columns: output
@@ -274,13 +275,18 @@ func (f *Filter) NewCropResizer(dstW, dstH, srcW, srcH int, crop image.Rectangle
 			}
 		}
 	}
+	r.src = r.sourceRect()
 	return r
 }
 
 // SourceRect returns the source pixels Resize reads: the columns of the
 // horizontal taps of the window's outputs and the rows of its vertical
 // taps (the window itself along an axis that is not resized).
-func (r *Resizer) SourceRect() image.Rectangle {
+func (r *Resizer) SourceRect() image.Rectangle { return r.src }
+
+// sourceRect computes SourceRect from the plan, once, when it is built
+// (Pipeline.Decode and Apply ask for it per image).
+func (r *Resizer) sourceRect() image.Rectangle {
 	s := r.win
 	if r.needH {
 		s.Min.X, s.Max.X = r.sw, 0
