@@ -1,6 +1,10 @@
 package bufpool
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/race"
+)
 
 // TestPool: Get gives the length asked for, reuses a returned slice whose
 // capacity suffices (same memory, old values kept) and allocates anew,
@@ -19,7 +23,7 @@ func TestPool(t *testing.T) {
 	if len(*c) != 4 {
 		t.Fatalf("len %d, want 4", len(*c))
 	}
-	if !raceEnabled && (&(*c)[0] != first || (*c)[3] != 7) { // sync.Pool drops items at random under -race
+	if !race.Enabled && (&(*c)[0] != first || (*c)[3] != 7) { // sync.Pool drops items at random under -race
 		// sync.Pool keeps a Put item for the next Get on the same P
 		// unless a GC runs in between, which this test does not cause.
 		t.Fatalf("reused %v, value %v: want the returned slice cut to 4", &(*c)[0] == first, (*c)[3])
@@ -30,7 +34,7 @@ func TestPool(t *testing.T) {
 		t.Fatalf("a larger Get: len %d, value %v, want 100 new zeroed values", len(*d), (*d)[3])
 	}
 	p.Put(d)
-	if raceEnabled {
+	if race.Enabled {
 		return // sync.Pool drops items at random under the race detector
 	}
 	if n := testing.AllocsPerRun(100, func() { p.Put(p.Get(50)) }); n != 0 {

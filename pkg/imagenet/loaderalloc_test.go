@@ -3,6 +3,8 @@ package imagenet
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/race"
 )
 
 // TestLoaderSampleAllocs: past warm-up, a worker's per-sample path (the
@@ -10,7 +12,7 @@ import (
 // recycled tensor, the reseeded sample RNG, and collate's recycling of the
 // tensor) allocates nothing; only the decoder, stubbed out here, does.
 func TestLoaderSampleAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("sync.Pool (the resize's scratch buffers) drops items at random under -race")
 	}
 	for _, c := range []struct{ w, h int }{{500, 375}, {375, 500}, {224, 224}} {

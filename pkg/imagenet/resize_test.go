@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/race"
 )
 
 // refWeights computes one output sample's taps straight from the formula
@@ -169,7 +171,7 @@ func TestResizerConcurrent(t *testing.T) {
 // TestResizerAllocations: a warmed-up plan resizes without allocating (the
 // scratch row buffer is pooled).
 func TestResizerAllocations(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("sync.Pool drops items at random under -race")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/race"
 )
 
 // bwdCase checks Conv2DBackwardData and Conv2DBackwardWeight against the
@@ -76,7 +78,7 @@ func TestBackwardSteadyStateDoesNotAllocate(t *testing.T) {
 	if !useAVX2 {
 		t.Skipf("portable path (%s) allocates in its goroutine fan-out", FastPath())
 	}
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("-race: sync.Pool drops pooled scratch at random")
 	}
 	r := rand.New(rand.NewSource(31))

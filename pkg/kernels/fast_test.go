@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/mobileone-go/mobileone/internal/race"
 )
 
 const guard = 16 // guard-band floats around every output
@@ -355,7 +357,7 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	if !useAVX2 {
 		t.Skipf("portable path (%s): its goroutine fan-out (parallelFor closures) allocates; only the assembly path is allocation-free", FastPath())
 	}
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("-race: sync.Pool drops pooled scratch at random, so pooled buffers are re-allocated")
 	}
 	r := rand.New(rand.NewSource(16))

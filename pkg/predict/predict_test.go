@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mobileone-go/mobileone/internal/fixtures"
+	"github.com/mobileone-go/mobileone/internal/race"
 	"github.com/mobileone-go/mobileone/pkg/imagenet"
 	"github.com/mobileone-go/mobileone/pkg/setup"
 )
@@ -119,7 +120,7 @@ func TestScoresBatchEqualsSingles(t *testing.T) {
 		again.Release()
 	}
 	// sync.Pool drops items at random under -race.
-	if reused == 0 && !raceEnabled {
+	if reused == 0 && !race.Enabled {
 		t.Error("no released tensor was reused")
 	}
 }

@@ -1,5 +1,0 @@
-//go:build !race
-
-package imagenet
-
-const raceEnabled = false
