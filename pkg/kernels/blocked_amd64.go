@@ -2,7 +2,7 @@
 
 package kernels
 
-type pwKernelFunc func(kb int, w, x *float32, xcs int, y *float32, ycs int, bias *float32, flags, tiles int)
+type pwKernelFunc func(kb int, w, x *float32, xcs int, y *float32, ycs int, bias *float32, flags, tiles int, pf *float32, pfn int)
 
 type stemKernelFunc func(taps int, offs *int, w, x, y *float32, ycs int, bias *float32, flags, tiles int)
 
@@ -36,8 +36,10 @@ func asmKernel[F any](z *[3][13]F, y *[7]F, nb, np int) (f F) {
 	return f
 }
 
-// pwTiles runs tiles pointwise tiles of np pixels side by side.
-func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
+// pwTiles runs tiles pointwise tiles of np pixels side by side, and
+// prefetches pfn cache lines of pf per 16 input channels (the assembly
+// kernels), as long as pf lasts.
+func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int, pf []float32, pfn int) {
 	// the last element each side reads, so that a short slice panics
 	// here rather than the kernel reading past it
 	_ = w[kb*BlockC*nb*BlockC-1]
@@ -45,7 +47,11 @@ func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs in
 	_ = y[(nb-1)*ycs+tiles*np*BlockC-1]
 	_ = bias[nb*BlockC-1]
 	if f := asmKernel(&pwKernels, &pwKernelsY, nb, np); f != nil {
-		f(kb, &w[0], &x[0], xcs, &y[0], ycs, &bias[0], flags, tiles)
+		pfp := &w[0]
+		if pfn = min(pfn, len(pf)/BlockC/(tiles*kb)); pfn > 0 {
+			pfp = &pf[0]
+		}
+		f(kb, &w[0], &x[0], xcs, &y[0], ycs, &bias[0], flags, tiles, pfp, pfn)
 		return
 	}
 	pwTilesGeneric(nb, np, tiles, kb, w, x, xcs, y, ycs, bias, flags)

@@ -2,7 +2,7 @@
 
 package kernels
 
-func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int) {
+func pwTiles(nb, np, tiles, kb int, w, x []float32, xcs int, y []float32, ycs int, bias []float32, flags int, _ []float32, _ int) {
 	pwTilesGeneric(nb, np, tiles, kb, w, x, xcs, y, ycs, bias, flags)
 }
 

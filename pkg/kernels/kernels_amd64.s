@@ -3863,9 +3863,9 @@ gather_done:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ1x12(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ1x12(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -3884,6 +3884,8 @@ TEXT ·pwKernelZ1x12(SB), NOSPLIT, $0-72
 	VPXORD Z11, Z11, Z11
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ1x12_tile:
 	MOVQ AX, SI
@@ -3891,18 +3893,29 @@ pwKernelZ1x12_tile:
 	MOVQ CX, R8
 
 pwKernelZ1x12_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
-	PREFETCHT0   384(R8)(R9*1)
-	PREFETCHT0   448(R8)(R9*1)
-	PREFETCHT0   512(R8)(R9*1)
-	PREFETCHT0   576(R8)(R9*1)
-	PREFETCHT0   640(R8)(R9*1)
-	PREFETCHT0   704(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	PREFETCHT0 384(R8)(R9*1)
+	PREFETCHT0 448(R8)(R9*1)
+	PREFETCHT0 512(R8)(R9*1)
+	PREFETCHT0 576(R8)(R9*1)
+	PREFETCHT0 640(R8)(R9*1)
+	PREFETCHT0 704(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ1x12_pf_done
+
+pwKernelZ1x12_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ1x12_pf
+
+pwKernelZ1x12_pf_done:
 	VMOVUPS      (DI), Z12
 	VBROADCASTSS (R8), Z13
 	VFMADD231PS  Z13, Z12, Z0
@@ -4393,9 +4406,9 @@ pwKernelZ1x12_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ1x8(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ1x8(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -4410,6 +4423,8 @@ TEXT ·pwKernelZ1x8(SB), NOSPLIT, $0-72
 	VPXORD Z7, Z7, Z7
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ1x8_tile:
 	MOVQ AX, SI
@@ -4417,14 +4432,25 @@ pwKernelZ1x8_tile:
 	MOVQ CX, R8
 
 pwKernelZ1x8_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
-	PREFETCHT0   384(R8)(R9*1)
-	PREFETCHT0   448(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	PREFETCHT0 384(R8)(R9*1)
+	PREFETCHT0 448(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ1x8_pf_done
+
+pwKernelZ1x8_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ1x8_pf
+
+pwKernelZ1x8_pf_done:
 	VMOVUPS      (DI), Z8
 	VBROADCASTSS (R8), Z9
 	VFMADD231PS  Z9, Z8, Z0
@@ -4767,9 +4793,9 @@ pwKernelZ1x8_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ1x4(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ1x4(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -4780,6 +4806,8 @@ TEXT ·pwKernelZ1x4(SB), NOSPLIT, $0-72
 	VPXORD Z3, Z3, Z3
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ1x4_tile:
 	MOVQ AX, SI
@@ -4787,10 +4815,21 @@ pwKernelZ1x4_tile:
 	MOVQ CX, R8
 
 pwKernelZ1x4_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ1x4_pf_done
+
+pwKernelZ1x4_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ1x4_pf
+
+pwKernelZ1x4_pf_done:
 	VMOVUPS      (DI), Z4
 	VBROADCASTSS (R8), Z5
 	VFMADD231PS  Z5, Z4, Z0
@@ -4985,9 +5024,9 @@ pwKernelZ1x4_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ1x2(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ1x2(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -4996,6 +5035,8 @@ TEXT ·pwKernelZ1x2(SB), NOSPLIT, $0-72
 	VPXORD Z1, Z1, Z1
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ1x2_tile:
 	MOVQ AX, SI
@@ -5003,8 +5044,19 @@ pwKernelZ1x2_tile:
 	MOVQ CX, R8
 
 pwKernelZ1x2_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ1x2_pf_done
+
+pwKernelZ1x2_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ1x2_pf
+
+pwKernelZ1x2_pf_done:
 	VMOVUPS      (DI), Z2
 	VBROADCASTSS (R8), Z3
 	VFMADD231PS  Z3, Z2, Z0
@@ -5125,9 +5177,9 @@ pwKernelZ1x2_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ1x1(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ1x1(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -5135,6 +5187,8 @@ TEXT ·pwKernelZ1x1(SB), NOSPLIT, $0-72
 	VPXORD Z0, Z0, Z0
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ1x1_tile:
 	MOVQ AX, SI
@@ -5142,7 +5196,18 @@ pwKernelZ1x1_tile:
 	MOVQ CX, R8
 
 pwKernelZ1x1_block:
-	PREFETCHT0   (R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ1x1_pf_done
+
+pwKernelZ1x1_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ1x1_pf
+
+pwKernelZ1x1_pf_done:
 	VMOVUPS      (DI), Z1
 	VBROADCASTSS (R8), Z2
 	VFMADD231PS  Z2, Z1, Z0
@@ -5226,9 +5291,9 @@ pwKernelZ1x1_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ2x12(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ2x12(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -5259,6 +5324,8 @@ TEXT ·pwKernelZ2x12(SB), NOSPLIT, $0-72
 	VPXORD Z23, Z23, Z23
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ2x12_tile:
 	MOVQ AX, SI
@@ -5266,18 +5333,29 @@ pwKernelZ2x12_tile:
 	MOVQ CX, R8
 
 pwKernelZ2x12_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
-	PREFETCHT0   384(R8)(R9*1)
-	PREFETCHT0   448(R8)(R9*1)
-	PREFETCHT0   512(R8)(R9*1)
-	PREFETCHT0   576(R8)(R9*1)
-	PREFETCHT0   640(R8)(R9*1)
-	PREFETCHT0   704(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	PREFETCHT0 384(R8)(R9*1)
+	PREFETCHT0 448(R8)(R9*1)
+	PREFETCHT0 512(R8)(R9*1)
+	PREFETCHT0 576(R8)(R9*1)
+	PREFETCHT0 640(R8)(R9*1)
+	PREFETCHT0 704(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ2x12_pf_done
+
+pwKernelZ2x12_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ2x12_pf
+
+pwKernelZ2x12_pf_done:
 	VMOVUPS      (DI), Z24
 	VMOVUPS      64(DI), Z25
 	VBROADCASTSS (R8), Z26
@@ -6039,9 +6117,9 @@ pwKernelZ2x12_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ2x8(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ2x8(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -6064,6 +6142,8 @@ TEXT ·pwKernelZ2x8(SB), NOSPLIT, $0-72
 	VPXORD Z15, Z15, Z15
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ2x8_tile:
 	MOVQ AX, SI
@@ -6071,14 +6151,25 @@ pwKernelZ2x8_tile:
 	MOVQ CX, R8
 
 pwKernelZ2x8_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
-	PREFETCHT0   384(R8)(R9*1)
-	PREFETCHT0   448(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	PREFETCHT0 384(R8)(R9*1)
+	PREFETCHT0 448(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ2x8_pf_done
+
+pwKernelZ2x8_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ2x8_pf
+
+pwKernelZ2x8_pf_done:
 	VMOVUPS      (DI), Z16
 	VMOVUPS      64(DI), Z17
 	VBROADCASTSS (R8), Z18
@@ -6608,9 +6699,9 @@ pwKernelZ2x8_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ2x4(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ2x4(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -6625,6 +6716,8 @@ TEXT ·pwKernelZ2x4(SB), NOSPLIT, $0-72
 	VPXORD Z7, Z7, Z7
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ2x4_tile:
 	MOVQ AX, SI
@@ -6632,10 +6725,21 @@ pwKernelZ2x4_tile:
 	MOVQ CX, R8
 
 pwKernelZ2x4_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ2x4_pf_done
+
+pwKernelZ2x4_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ2x4_pf
+
+pwKernelZ2x4_pf_done:
 	VMOVUPS      (DI), Z8
 	VMOVUPS      64(DI), Z9
 	VBROADCASTSS (R8), Z10
@@ -6933,9 +7037,9 @@ pwKernelZ2x4_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ2x2(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ2x2(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -6946,6 +7050,8 @@ TEXT ·pwKernelZ2x2(SB), NOSPLIT, $0-72
 	VPXORD Z3, Z3, Z3
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ2x2_tile:
 	MOVQ AX, SI
@@ -6953,8 +7059,19 @@ pwKernelZ2x2_tile:
 	MOVQ CX, R8
 
 pwKernelZ2x2_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ2x2_pf_done
+
+pwKernelZ2x2_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ2x2_pf
+
+pwKernelZ2x2_pf_done:
 	VMOVUPS      (DI), Z4
 	VMOVUPS      64(DI), Z5
 	VBROADCASTSS (R8), Z6
@@ -7136,9 +7253,9 @@ pwKernelZ2x2_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ2x1(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ2x1(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -7147,6 +7264,8 @@ TEXT ·pwKernelZ2x1(SB), NOSPLIT, $0-72
 	VPXORD Z1, Z1, Z1
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ2x1_tile:
 	MOVQ AX, SI
@@ -7154,7 +7273,18 @@ pwKernelZ2x1_tile:
 	MOVQ CX, R8
 
 pwKernelZ2x1_block:
-	PREFETCHT0   (R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ2x1_pf_done
+
+pwKernelZ2x1_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ2x1_pf
+
+pwKernelZ2x1_pf_done:
 	VMOVUPS      (DI), Z2
 	VMOVUPS      64(DI), Z3
 	VBROADCASTSS (R8), Z4
@@ -7278,9 +7408,9 @@ pwKernelZ2x1_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ3x8(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ3x8(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -7311,6 +7441,8 @@ TEXT ·pwKernelZ3x8(SB), NOSPLIT, $0-72
 	VPXORD Z23, Z23, Z23
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ3x8_tile:
 	MOVQ AX, SI
@@ -7318,14 +7450,25 @@ pwKernelZ3x8_tile:
 	MOVQ CX, R8
 
 pwKernelZ3x8_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
-	PREFETCHT0   384(R8)(R9*1)
-	PREFETCHT0   448(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	PREFETCHT0 384(R8)(R9*1)
+	PREFETCHT0 448(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ3x8_pf_done
+
+pwKernelZ3x8_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ3x8_pf
+
+pwKernelZ3x8_pf_done:
 	VMOVUPS      (DI), Z24
 	VMOVUPS      64(DI), Z25
 	VMOVUPS      128(DI), Z26
@@ -8042,9 +8185,9 @@ pwKernelZ3x8_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ3x4(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ3x4(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -8063,6 +8206,8 @@ TEXT ·pwKernelZ3x4(SB), NOSPLIT, $0-72
 	VPXORD Z11, Z11, Z11
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ3x4_tile:
 	MOVQ AX, SI
@@ -8070,10 +8215,21 @@ pwKernelZ3x4_tile:
 	MOVQ CX, R8
 
 pwKernelZ3x4_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ3x4_pf_done
+
+pwKernelZ3x4_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ3x4_pf
+
+pwKernelZ3x4_pf_done:
 	VMOVUPS      (DI), Z12
 	VMOVUPS      64(DI), Z13
 	VMOVUPS      128(DI), Z14
@@ -8474,9 +8630,9 @@ pwKernelZ3x4_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ3x2(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ3x2(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -8489,6 +8645,8 @@ TEXT ·pwKernelZ3x2(SB), NOSPLIT, $0-72
 	VPXORD Z5, Z5, Z5
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ3x2_tile:
 	MOVQ AX, SI
@@ -8496,8 +8654,19 @@ pwKernelZ3x2_tile:
 	MOVQ CX, R8
 
 pwKernelZ3x2_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ3x2_pf_done
+
+pwKernelZ3x2_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ3x2_pf
+
+pwKernelZ3x2_pf_done:
 	VMOVUPS      (DI), Z6
 	VMOVUPS      64(DI), Z7
 	VMOVUPS      128(DI), Z8
@@ -8740,9 +8909,9 @@ pwKernelZ3x2_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·pwKernelZ3x1(SB), NOSPLIT, $0-72
+TEXT ·pwKernelZ3x1(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -8752,6 +8921,8 @@ TEXT ·pwKernelZ3x1(SB), NOSPLIT, $0-72
 	VPXORD Z2, Z2, Z2
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelZ3x1_tile:
 	MOVQ AX, SI
@@ -8759,7 +8930,18 @@ pwKernelZ3x1_tile:
 	MOVQ CX, R8
 
 pwKernelZ3x1_block:
-	PREFETCHT0   (R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelZ3x1_pf_done
+
+pwKernelZ3x1_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelZ3x1_pf
+
+pwKernelZ3x1_pf_done:
 	VMOVUPS      (DI), Z3
 	VMOVUPS      64(DI), Z4
 	VMOVUPS      128(DI), Z5
@@ -11930,9 +12112,9 @@ scaleBlockZ_loop:
 	VZEROUPPER
 	RET
 
-// func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·pwKernelY1x6(SB), NOSPLIT, $0-72
+TEXT ·pwKernelY1x6(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -11951,6 +12133,8 @@ TEXT ·pwKernelY1x6(SB), NOSPLIT, $0-72
 	VXORPS Y11, Y11, Y11
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelY1x6_tile:
 	MOVQ AX, SI
@@ -11958,12 +12142,23 @@ pwKernelY1x6_tile:
 	MOVQ CX, R8
 
 pwKernelY1x6_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
-	PREFETCHT0   256(R8)(R9*1)
-	PREFETCHT0   320(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	PREFETCHT0 256(R8)(R9*1)
+	PREFETCHT0 320(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelY1x6_pf_done
+
+pwKernelY1x6_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelY1x6_pf
+
+pwKernelY1x6_pf_done:
 	VMOVUPS      (DI), Y12
 	VMOVUPS      32(DI), Y13
 	VBROADCASTSS (R8), Y14
@@ -12375,9 +12570,9 @@ pwKernelY1x6_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·pwKernelY1x4(SB), NOSPLIT, $0-72
+TEXT ·pwKernelY1x4(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -12392,6 +12587,8 @@ TEXT ·pwKernelY1x4(SB), NOSPLIT, $0-72
 	VXORPS Y7, Y7, Y7
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelY1x4_tile:
 	MOVQ AX, SI
@@ -12399,10 +12596,21 @@ pwKernelY1x4_tile:
 	MOVQ CX, R8
 
 pwKernelY1x4_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
-	PREFETCHT0   128(R8)(R9*1)
-	PREFETCHT0   192(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	PREFETCHT0 128(R8)(R9*1)
+	PREFETCHT0 192(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelY1x4_pf_done
+
+pwKernelY1x4_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelY1x4_pf
+
+pwKernelY1x4_pf_done:
 	VMOVUPS      (DI), Y8
 	VMOVUPS      32(DI), Y9
 	VBROADCASTSS (R8), Y10
@@ -12698,9 +12906,9 @@ pwKernelY1x4_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·pwKernelY1x2(SB), NOSPLIT, $0-72
+TEXT ·pwKernelY1x2(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -12711,6 +12919,8 @@ TEXT ·pwKernelY1x2(SB), NOSPLIT, $0-72
 	VXORPS Y3, Y3, Y3
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelY1x2_tile:
 	MOVQ AX, SI
@@ -12718,8 +12928,19 @@ pwKernelY1x2_tile:
 	MOVQ CX, R8
 
 pwKernelY1x2_block:
-	PREFETCHT0   (R8)(R9*1)
-	PREFETCHT0   64(R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	PREFETCHT0 64(R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelY1x2_pf_done
+
+pwKernelY1x2_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelY1x2_pf
+
+pwKernelY1x2_pf_done:
 	VMOVUPS      (DI), Y4
 	VMOVUPS      32(DI), Y5
 	VBROADCASTSS (R8), Y6
@@ -12899,9 +13120,9 @@ pwKernelY1x2_ret:
 	VZEROUPPER
 	RET
 
-// func pwKernelY1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+// func pwKernelY1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·pwKernelY1x1(SB), NOSPLIT, $0-72
+TEXT ·pwKernelY1x1(SB), NOSPLIT, $0-88
 	MOVQ   kb+0(FP), AX
 	MOVQ   x+16(FP), CX
 	MOVQ   y+32(FP), DX
@@ -12910,6 +13131,8 @@ TEXT ·pwKernelY1x1(SB), NOSPLIT, $0-72
 	VXORPS Y1, Y1, Y1
 	MOVQ   xcs+24(FP), R9
 	SHLQ   $0x02, R9
+	MOVQ   pf+72(FP), R10
+	MOVQ   pfn+80(FP), R11
 
 pwKernelY1x1_tile:
 	MOVQ AX, SI
@@ -12917,7 +13140,18 @@ pwKernelY1x1_tile:
 	MOVQ CX, R8
 
 pwKernelY1x1_block:
-	PREFETCHT0   (R8)(R9*1)
+	PREFETCHT0 (R8)(R9*1)
+	MOVQ       R11, R12
+	TESTQ      R12, R12
+	JZ         pwKernelY1x1_pf_done
+
+pwKernelY1x1_pf:
+	PREFETCHT1 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R12
+	JNZ        pwKernelY1x1_pf
+
+pwKernelY1x1_pf_done:
 	VMOVUPS      (DI), Y2
 	VMOVUPS      32(DI), Y3
 	VBROADCASTSS (R8), Y4

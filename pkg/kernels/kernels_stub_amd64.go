@@ -281,8 +281,13 @@ func gatherEven(dst *float32, src *float32, n int)
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ1x8 computes 1 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -298,8 +303,13 @@ func pwKernelZ1x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int,
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ1x4 computes 1 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -315,8 +325,13 @@ func pwKernelZ1x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ1x2 computes 1 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -332,8 +347,13 @@ func pwKernelZ1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ1x1 computes 1 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -349,8 +369,13 @@ func pwKernelZ1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ2x12 computes 2 output channel blocks at 12 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -366,8 +391,13 @@ func pwKernelZ1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ2x8 computes 2 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -383,8 +413,13 @@ func pwKernelZ2x12(kb int, w *float32, x *float32, xcs int, y *float32, ycs int,
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ2x4 computes 2 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -400,8 +435,13 @@ func pwKernelZ2x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ2x2 computes 2 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -417,8 +457,13 @@ func pwKernelZ2x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ2x1 computes 2 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -434,8 +479,13 @@ func pwKernelZ2x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ3x8 computes 3 output channel blocks at 8 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -451,8 +501,13 @@ func pwKernelZ2x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ3x4 computes 3 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -468,8 +523,13 @@ func pwKernelZ3x8(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ3x2 computes 3 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -485,8 +545,13 @@ func pwKernelZ3x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelZ3x1 computes 3 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -502,8 +567,13 @@ func pwKernelZ3x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX-512F.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelZ3x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // stemKernelZ1x12s2 computes 1 output channel blocks at 12 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):
@@ -741,8 +811,13 @@ func scaleBlockZ(x *float32, s *float32, n int, relu int)
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX2 and FMA.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelY1x4 computes 1 output channel blocks at 4 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -758,8 +833,13 @@ func pwKernelY1x6(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX2 and FMA.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelY1x2 computes 1 output channel blocks at 2 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -775,8 +855,13 @@ func pwKernelY1x4(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX2 and FMA.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // pwKernelY1x1 computes 1 output channel blocks at 1 pixels of a 1×1 convolution on
 // NCHWc activations (kb ≥ 1 input blocks of 16 channels):
@@ -792,8 +877,13 @@ func pwKernelY1x2(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, 
 // and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.
 // xcs and ycs are in elements; it needs AVX2 and FMA.
 //
+// With each block of 16 input channels it prefetches pfn ≥ 0 cache lines
+// from pf on, into L2: the weights the next call will read, spread over
+// this call's steps (prefetches do not fault, pf only needs to be valid
+// when pfn > 0).
+//
 //go:noescape
-func pwKernelY1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)
+func pwKernelY1x1(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)
 
 // stemKernelY1x6s2 computes 1 output channel blocks at 6 pixels of a dense convolution with
 // stride 2 from a zero-padded NCHW input into NCHWc output (taps ≥ 1):

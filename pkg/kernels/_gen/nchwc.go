@@ -45,7 +45,7 @@ func (v vecISA) blockRegisters(nb, np int) (acc [][]reg.VecVirtual, wv []reg.Vec
 // broadcasts and nb·np·lanes FMAs.
 func genPw(v vecISA, nb, np int) {
 	name := fmt.Sprintf("pwKernel%s%dx%d", v.suffix, nb, np)
-	TEXT(name, NOSPLIT, "func(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int)")
+	TEXT(name, NOSPLIT, "func(kb int, w *float32, x *float32, xcs int, y *float32, ycs int, bias *float32, flags int, tiles int, pf *float32, pfn int)")
 	Pragma("noescape")
 	Doc(
 		fmt.Sprintf("%s computes %d output channel blocks at %d pixels of a 1×1 convolution on", name, nb, np),
@@ -61,6 +61,11 @@ func genPw(v vecISA, nb, np int) {
 		"",
 		"and again for tiles ≥ 1 tiles, x and y advancing by np pixels each time.",
 		"xcs and ycs are in elements; it needs "+v.needs+".",
+		"",
+		"With each block of 16 input channels it prefetches pfn ≥ 0 cache lines",
+		"from pf on, into L2: the weights the next call will read, spread over",
+		"this call's steps (prefetches do not fault, pf only needs to be valid",
+		"when pfn > 0).",
 	)
 	kb := Load(Param("kb"), GP64())
 	x := Load(Param("x"), GP64())
@@ -71,6 +76,8 @@ func genPw(v vecISA, nb, np int) {
 	k, w, xp := GP64(), GP64(), GP64()
 	xcs := Load(Param("xcs"), GP64())
 	SHLQ(U8(2), xcs)
+	pf := Load(Param("pf"), GP64())
+	pfn := Load(Param("pfn"), GP64())
 	Label(name + "_tile")
 	MOVQ(kb, k)
 	Load(Param("w"), w)
@@ -79,6 +86,7 @@ func genPw(v vecISA, nb, np int) {
 	for p := 0; p < np; p++ {
 		PREFETCHT0(Mem{Base: xp, Index: xcs, Scale: 1, Disp: 64 * p})
 	}
+	prefetchLines(name+"_pf", pf, pfn)
 	for j := 0; j < 16; j++ {
 		for b := 0; b < nb; b++ {
 			for h := 0; h < v.lanes; h++ {
@@ -99,6 +107,21 @@ func genPw(v vecISA, nb, np int) {
 	ADDQ(U32(np*64), x)
 	ADDQ(U32(np*64), y)
 	tileLoopEnd(v, name, tiles, acc)
+}
+
+// prefetchLines emits a loop that prefetches n lines (none when n is 0)
+// from p on into L2, advancing p.
+func prefetchLines(label string, p, n reg.Register) {
+	r := GP64()
+	MOVQ(n, r)
+	TESTQ(r, r)
+	JZ(LabelRef(label + "_done"))
+	Label(label)
+	PREFETCHT1(Mem{Base: p})
+	ADDQ(U8(64), p)
+	DECQ(r)
+	JNZ(LabelRef(label))
+	Label(label + "_done")
 }
 
 // blockFMAs adds t times the weights wv (block b, half h at wv[b·lanes+h])
