@@ -104,10 +104,13 @@ run() {
   local base=${side%-before}
   case ${base%-avx2}/$kind in
     go/infer)
+      # The report is parsed after the run, not through a pipe: python's
+      # start-up (~0.1 s of CPU) would share the cores with the first
+      # iterations and put s0's first 40 at 3.7 ms instead of 2.9.
       # shellcheck disable=SC2046
       line=$(GODEBUG=$godebug "$bin/mobileone" benchmark "$cfg" --batch-size "$batch" --shape "$size" --threads "$th" \
-        --iters "$iters" --warmup 2 --json $(ckpt_args "$arch" --checkpoint) 2>/dev/null |
-        "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(dict(side=sys.argv[2],kind="infer",arch=sys.argv[1],batch=r["batch_size"],size=r["shape"][0],threads=r["threads"],median_ms=r["median_ms"],min_ms=r["min_ms"],images_per_s=r["images_per_s"],iters=r["iters"])))' "$arch" "$side") ;;
+        --iters "$iters" --warmup 2 --json $(ckpt_args "$arch" --checkpoint) 2>/dev/null)
+      line=$(echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(dict(side=sys.argv[2],kind="infer",arch=sys.argv[1],batch=r["batch_size"],size=r["shape"][0],threads=r["threads"],median_ms=r["median_ms"],min_ms=r["min_ms"],images_per_s=r["images_per_s"],iters=r["iters"])))' "$arch" "$side") ;;
     go/train)
       line=$(GODEBUG=$godebug "$bin/gotrain" -arch "$arch" -batch "$batch" -size "$size" -threads "$th" -iters "$iters" -warmup 1) ;;
     torch/infer)
