@@ -44,12 +44,19 @@ func Limit() (int64, string, error) {
 	if n := debug.SetMemoryLimit(-1); n != math.MaxInt64 {
 		return n, "GOMEMLIMIT", nil
 	}
+	n, source := machineDefault()
+	return n, source, nil
+}
+
+// machineDefault is the budget when nothing sets one, with its
+// description, worked out once: Limit runs on every forward pass.
+var machineDefault = sync.OnceValues(func() (int64, string) {
 	total, what := Machine()
 	if total <= 0 {
-		return math.MaxInt64, "no limit: the machine's memory is unknown", nil
+		return math.MaxInt64, "no limit: the machine's memory is unknown"
 	}
-	return int64(float64(total) * DefaultFraction), fmt.Sprintf("%.0f%% of the %s of %s", DefaultFraction*100, Bytes(total), what), nil
-}
+	return int64(float64(total) * DefaultFraction), fmt.Sprintf("%.0f%% of the %s of %s", DefaultFraction*100, Bytes(total), what)
+})
 
 // Parse reads a budget: "16GiB", "512MB", "1e9", or "50%" of Machine().
 func Parse(s string) (int64, error) {

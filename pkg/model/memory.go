@@ -33,8 +33,9 @@ func (m *ImageClassifier) ActivationBytes(n, h, w int) int64 {
 	input := mul(int64(n), 3, int64(h), int64(w))
 	peak := int64(0)
 	c := int64(3)
-	blocks, _ := m.Blocks()
-	for _, b := range blocks {
+	// block by block without Blocks(), which names them: Forward checks
+	// its memory on every call
+	block := func(b *MobileOneBlock) {
 		oh, ow := (h+2*b.Padding-b.K)/b.Stride+1, (w+2*b.Padding-b.K)/b.Stride+1
 		in := mul(int64(n), c, int64(h), int64(w))
 		out := mul(int64(n), int64(b.Out), int64(max(oh, 1)), int64(max(ow, 1)))
@@ -42,6 +43,12 @@ func (m *ImageClassifier) ActivationBytes(n, h, w int) int64 {
 			peak = s
 		}
 		h, w, c = oh, ow, int64(b.Out)
+	}
+	block(m.Backbone.Stage0)
+	for _, stage := range m.Backbone.Stages {
+		for _, b := range stage {
+			block(b)
+		}
 	}
 	return mul(4, add(input, peak)) // float32
 }
@@ -70,5 +77,9 @@ func (m *ImageClassifier) predictBytes(n, h, w, threads int) int64 {
 // CheckMemory returns a *memlimit.Error when Forward on n images of h×w
 // would need more memory than the process's budget; it allocates nothing.
 func (p *Predictor) CheckMemory(n, h, w int) error {
-	return memlimit.Check(fmt.Sprintf("the forward pass of %d image(s) of %dx%d", n, h, w), p.m.predictBytes(n, h, w, kernels.Threads()))
+	need := p.m.predictBytes(n, h, w, kernels.Threads())
+	if limit, _, err := memlimit.Limit(); err == nil && need <= limit {
+		return nil // the common case, on every Forward: no message to format
+	}
+	return memlimit.Check(fmt.Sprintf("the forward pass of %d image(s) of %dx%d", n, h, w), need)
 }
