@@ -18,7 +18,9 @@
 # project, e.g. the previous commit: its binaries run as a fourth side,
 # "go-before", for before/after figures), GO_AVX2 (default 1 on a CPU with
 # AVX-512F: the same Go binary run again with GODEBUG=cpu.avx512f=off as a
-# side "go-avx2", the kernels an AVX2-only machine runs). Results:
+# side "go-avx2", the kernels an AVX2-only machine runs), PIN_CPU (default
+# 0: the one-thread runs of every side are pinned to this CPU with taskset;
+# empty to let the scheduler place them). Results:
 # $OUT/results.jsonl and the table on stdout (also $OUT/table.md), headed by
 # the CPU model and its SIMD flags.
 set -euo pipefail
@@ -40,6 +42,14 @@ if [[ -n "${QUICK:-}" ]]; then
   ARCHS=s0; ROUNDS=${ROUNDS_QUICK:-2}; TRAIN224=0
 fi
 GO_AVX2=${GO_AVX2:-$(grep -qw avx512f /proc/cpuinfo && echo 1 || echo 0)}
+# The two vCPUs of a cloud machine need not be equally fast: on the Zen 5
+# machine of 2026-12-03 one ran s0 at 2.9 ms and the other at 3.3-3.9 ms
+# (for ORT and for us), the slow one changing from minute to minute with
+# the neighbours' load. Unpinned, each one-thread run lands on either, and
+# ORT's "two phases" of earlier rounds were that. Pinned, both sides of a
+# one-thread cell run on the same CPU.
+PIN_CPU=${PIN_CPU-0}
+if [[ -n $PIN_CPU ]] && ! command -v taskset >/dev/null; then PIN_CPU=""; fi
 mkdir -p "$OUT"
 RES=$OUT/results.jsonl
 : > "$RES"
@@ -101,28 +111,29 @@ run() {
   local bin=$OUT godebug=${GODEBUG:-}
   if [[ $side == go-before ]]; then bin=$OUT/before; fi
   if [[ $side == go-avx2 ]]; then godebug=cpu.avx512f=off; fi
-  local base=${side%-before}
+  local base=${side%-before} pin=()
+  if [[ $th == 1 && -n $PIN_CPU ]]; then pin=(taskset -c "$PIN_CPU"); fi
   case ${base%-avx2}/$kind in
     go/infer)
       # The report is parsed after the run, not through a pipe: python's
       # start-up (~0.1 s of CPU) would share the cores with the first
       # iterations and put s0's first 40 at 3.7 ms instead of 2.9.
       # shellcheck disable=SC2046
-      line=$(GODEBUG=$godebug "$bin/mobileone" benchmark "$cfg" --batch-size "$batch" --shape "$size" --threads "$th" \
+      line=$(GODEBUG=$godebug "${pin[@]}" "$bin/mobileone" benchmark "$cfg" --batch-size "$batch" --shape "$size" --threads "$th" \
         --iters "$iters" --warmup 2 --json $(ckpt_args "$arch" --checkpoint) 2>/dev/null)
       line=$(echo "$line" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps(dict(side=sys.argv[2],kind="infer",arch=sys.argv[1],batch=r["batch_size"],size=r["shape"][0],threads=r["threads"],median_ms=r["median_ms"],min_ms=r["min_ms"],images_per_s=r["images_per_s"],iters=r["iters"])))' "$arch" "$side") ;;
     go/train)
-      line=$(GODEBUG=$godebug "$bin/gotrain" -arch "$arch" -batch "$batch" -size "$size" -threads "$th" -iters "$iters" -warmup 1) ;;
+      line=$(GODEBUG=$godebug "${pin[@]}" "$bin/gotrain" -arch "$arch" -batch "$batch" -size "$size" -threads "$th" -iters "$iters" -warmup 1) ;;
     torch/infer)
       # shellcheck disable=SC2046
-      line=$(env $(torch_env "$th") "$PY" "$HERE/torch_models.py" infer --arch "$arch" --batch "$batch" --size "$size" \
+      line=$(env $(torch_env "$th") "${pin[@]}" "$PY" "$HERE/torch_models.py" infer --arch "$arch" --batch "$batch" --size "$size" \
         --threads "$th" --iters "$iters" --warmup 2 $(ckpt_args "$arch" --checkpoint)) ;;
     torch/train)
       # shellcheck disable=SC2046
-      line=$(env $(torch_env "$th") "$PY" "$HERE/torch_models.py" train --arch "$arch" --batch "$batch" --size "$size" \
+      line=$(env $(torch_env "$th") "${pin[@]}" "$PY" "$HERE/torch_models.py" train --arch "$arch" --batch "$batch" --size "$size" \
         --threads "$th" --iters "$iters" --warmup 1 --budget 60) ;;
     ort/infer)
-      line=$(cd "$HERE" && node ort_models.js --model "$OUT/${arch}_deploy.onnx" --arch "$arch" --batch "$batch" \
+      line=$(cd "$HERE" && "${pin[@]}" node ort_models.js --model "$OUT/${arch}_deploy.onnx" --arch "$arch" --batch "$batch" \
         --size "$size" --threads "$th" --iters "$iters" --warmup 3) ;;
   esac
   local load
@@ -135,7 +146,7 @@ run() {
 # kind arch batch size threads iters sides
 cells=()
 for th in $THREADS; do
-  for a in $ARCHS; do cells+=("infer $a 1 224 $th 30 go,torch,ort"); done
+  for a in $ARCHS; do cells+=("infer $a 1 224 $th 100 go,torch,ort"); done
   if [[ " $ARCHS " == *" s0 "* ]]; then
     cells+=("infer s0 32 224 $th 5 go,torch,ort")
     cells+=("train s0 64 32 $th 5 go,torch")
