@@ -3,6 +3,7 @@ package predict
 import (
 	"context"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"testing"
 
@@ -91,9 +92,11 @@ func TestScoresBatchEqualsSingles(t *testing.T) {
 		t.Fatal(err)
 	}
 	// sync.Pool keeps a Put item in the P's private slot, which a Get on
-	// another P does not see, and drops items at the second GC after: no
-	// file reads (a syscall can move the goroutine to another P) and no GC
-	// between a Release and the Preprocess that should reuse its tensor.
+	// another P does not see, and drops items at the second GC after: one
+	// P (any preemption or syscall could otherwise move the goroutine to
+	// another, as it did on a loaded machine) and no GC between a Release
+	// and the Preprocess that should reuse its tensor.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	reused := 0
 	for i := range inputs {
