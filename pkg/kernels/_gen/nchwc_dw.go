@@ -25,7 +25,8 @@ import (
 // 2; xr = 0 is a single output (ow = 1) missing both. flags&1 clamps at 0.
 //
 // On AVX-512 the nine taps and the bias stay in registers and 8 outputs
-// are computed at a time. On AVX2 nine taps of a whole block (18 YMM)
+// are computed at a time; at stride 1 each input column of the 8 is loaded
+// once and feeds every output it is a tap of. On AVX2 nine taps of a whole block (18 YMM)
 // do not fit, so each row is computed twice, once per 8-channel half with
 // that half's nine taps in registers, 3 outputs (6 chains) at a time.
 func genDwRows(v vecISA, stride int) {
@@ -104,17 +105,45 @@ func genDwRows(v vecISA, stride int) {
 			startA(a[i])
 			v.zero(b[i], b[i], b[i])
 		}
-		for ky := 0; ky < 3; ky++ {
-			for kx := 0; kx < 3; kx++ {
-				if !cols[kx] {
-					continue
-				}
-				for i, u := range us {
-					acc := a[i]
-					if inB(ky, kx) {
-						acc = b[i]
+		if z512 && stride == 1 && k > 1 {
+			// Neighbouring outputs share input columns: load each of a
+			// row's k+2 columns once and apply it to the (up to three)
+			// outputs it feeds, instead of k·9 memory operands. Each
+			// accumulator still takes its taps in (ky, kx) order, so the
+			// sums are the same. (At stride 2, where a column feeds at
+			// most two outputs and the kernels wait on memory, it gave
+			// nothing: 48@112² 38 µs either way.)
+			t := []reg.VecVirtual{v.vec(), v.vec()}
+			for ky := 0; ky < 3; ky++ {
+				for c := -1; c <= k; c++ { // the input column of output u, tap kx, is u+kx−1
+					tc := t[(c+1)%2]
+					VMOVUPS(Mem{Base: r[ky], Index: off, Scale: 1, Disp: c * pix}, tc)
+					for i, u := range us {
+						kx := c - u + 1
+						if kx < 0 || kx > 2 || !cols[kx] {
+							continue
+						}
+						acc := a[i]
+						if inB(ky, kx) {
+							acc = b[i]
+						}
+						VFMADD231PS(tc, w[ky*3+kx], acc)
 					}
-					VFMADD231PS(tap(ky, kx, u), w[ky*3+kx], acc)
+				}
+			}
+		} else {
+			for ky := 0; ky < 3; ky++ {
+				for kx := 0; kx < 3; kx++ {
+					if !cols[kx] {
+						continue
+					}
+					for i, u := range us {
+						acc := a[i]
+						if inB(ky, kx) {
+							acc = b[i]
+						}
+						VFMADD231PS(tap(ky, kx, u), w[ky*3+kx], acc)
+					}
 				}
 			}
 		}
