@@ -26,7 +26,7 @@ import (
 //
 // On AVX-512 the nine taps and the bias stay in registers and 8 outputs
 // are computed at a time; at stride 1 each input column of the 8 is loaded
-// once and feeds every output it is a tap of. On AVX2 nine taps of a whole block (18 YMM)
+// once and feeds every output it is a tap of (on AVX2 likewise for the 3). On AVX2 nine taps of a whole block (18 YMM)
 // do not fit, so each row is computed twice, once per 8-channel half with
 // that half's nine taps in registers, 3 outputs (6 chains) at a time.
 func genDwRows(v vecISA, stride int) {
@@ -105,7 +105,7 @@ func genDwRows(v vecISA, stride int) {
 			startA(a[i])
 			v.zero(b[i], b[i], b[i])
 		}
-		if z512 && stride == 1 && k > 1 {
+		if stride == 1 && k > 1 {
 			// Neighbouring outputs share input columns: load each of a
 			// row's k+2 columns once and apply it to the (up to three)
 			// outputs it feeds, instead of k·9 memory operands. Each
@@ -114,10 +114,13 @@ func genDwRows(v vecISA, stride int) {
 			// most two outputs and the kernels wait on memory, it gave
 			// nothing: 48@112² 38 µs either way.)
 			t := []reg.VecVirtual{v.vec(), v.vec()}
+			if !z512 {
+				t = t[:1] // 9 taps and 6 chains leave one of the 16 YMM registers
+			}
 			for ky := 0; ky < 3; ky++ {
 				for c := -1; c <= k; c++ { // the input column of output u, tap kx, is u+kx−1
-					tc := t[(c+1)%2]
-					VMOVUPS(Mem{Base: r[ky], Index: off, Scale: 1, Disp: c * pix}, tc)
+					tc := t[(c+1)%len(t)]
+					VMOVUPS(Mem{Base: r[ky], Index: off, Scale: 1, Disp: c*pix + hoff}, tc)
 					for i, u := range us {
 						kx := c - u + 1
 						if kx < 0 || kx > 2 || !cols[kx] {
