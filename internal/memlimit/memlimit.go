@@ -124,14 +124,17 @@ func (e *Error) Error() string {
 		e.What, Bytes(e.Need), Bytes(e.Limit), e.Source, EnvVar)
 }
 
-// Check returns an *Error when need bytes exceed the budget.
-func Check(what string, need int64) error {
+// Check returns an *Error when need bytes exceed the budget; what names
+// the job for the message and is called only then (Check runs on every
+// forward pass and every decoded image, where formatting the message
+// would be most of its cost).
+func Check(what func() string, need int64) error {
 	limit, source, err := Limit()
 	if err != nil {
 		return err
 	}
 	if need > limit {
-		return &Error{What: what, Need: need, Limit: limit, Source: source}
+		return &Error{What: what(), Need: need, Limit: limit, Source: source}
 	}
 	return nil
 }

@@ -29,10 +29,10 @@ func TestParse(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	t.Setenv(EnvVar, "1GiB")
-	if err := Check("small", 1<<29); err != nil {
+	if err := Check(func() string { return "small" }, 1<<29); err != nil {
 		t.Errorf("half the limit: %v", err)
 	}
-	err := Check("the forward pass of 1 image(s) of 20000x20000", 40<<30)
+	err := Check(func() string { return "the forward pass of 1 image(s) of 20000x20000" }, 40<<30)
 	var me *Error
 	if !errors.As(err, &me) || me.Limit != 1<<30 || me.Need != 40<<30 {
 		t.Fatalf("err = %v", err)
@@ -42,7 +42,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("message %q, want prefix %q", err, want)
 	}
 	t.Setenv(EnvVar, "much")
-	if err := Check("x", 1); err == nil || !strings.Contains(err.Error(), `MOBILEONE_MEMORY_LIMIT="much"`) {
+	if err := Check(func() string { return "x" }, 1); err == nil || !strings.Contains(err.Error(), `MOBILEONE_MEMORY_LIMIT="much"`) {
 		t.Errorf("bad env: %v", err)
 	}
 	t.Setenv(EnvVar, "")

@@ -181,7 +181,8 @@ func decodeRegion(data []byte, region func(w, h int) (image.Rectangle, bool)) (m
 	_, w, h, cerr := DecodeConfig(data)
 	sized := cerr == nil && checkSize(w, h) == nil
 	if sized {
-		if err := memlimit.Check(fmt.Sprintf("decoding a %dx%d %s image", w, h, format), decodeBytes(w, h)); err != nil {
+		what := func() string { return fmt.Sprintf("decoding a %dx%d %s image", w, h, format) }
+		if err := memlimit.Check(what, decodeBytes(w, h)); err != nil {
 			return nil, err
 		}
 	}

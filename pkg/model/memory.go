@@ -77,9 +77,6 @@ func (m *ImageClassifier) predictBytes(n, h, w, threads int) int64 {
 // CheckMemory returns a *memlimit.Error when Forward on n images of h×w
 // would need more memory than the process's budget; it allocates nothing.
 func (p *Predictor) CheckMemory(n, h, w int) error {
-	need := p.m.predictBytes(n, h, w, kernels.Threads())
-	if limit, _, err := memlimit.Limit(); err == nil && need <= limit {
-		return nil // the common case, on every Forward: no message to format
-	}
-	return memlimit.Check(fmt.Sprintf("the forward pass of %d image(s) of %dx%d", n, h, w), need)
+	return memlimit.Check(func() string { return fmt.Sprintf("the forward pass of %d image(s) of %dx%d", n, h, w) },
+		p.m.predictBytes(n, h, w, kernels.Threads()))
 }
