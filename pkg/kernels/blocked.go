@@ -301,7 +301,8 @@ func (c *BlockedConv) pwRows(out, in []float32, y0, y1, g0, g1 int, relu bool) {
 		for _, nb := range c.groups[g0:g1] {
 			// lines to prefetch per step: the next chunk has about
 			// kc·nb lines and this one runs tiles·kc/16 steps
-			tiles := pwTileCount(nb, q1-q0)
+			tiles := 0
+			tileRuns(nb, q1-q0, func(_, _, n int) { tiles += n })
 			pfn := (16*nb + tiles - 1) / tiles
 			wg := c.w[b0*BlockC*p.InC:]
 			for k0 := 0; k0 < p.InC; k0 += gemmKC {
@@ -318,13 +319,11 @@ func (c *BlockedConv) pwRows(out, in []float32, y0, y1, g0, g1 int, relu bool) {
 				w := wg[k0*nb*BlockC:]
 				pf := w[kc*nb*BlockC:] // the next chunk
 				x := in[k0*hw:]
-				for px := q0; px < q1; {
-					np := pwTileFor(nb, q1-px)
-					n := (q1 - px) / np
+				tileRuns(nb, q1-q0, func(off, np, n int) {
+					px := q0 + off
 					pwTiles(nb, np, n, kc/BlockC, w, x[px*BlockC:], hw*BlockC, out[(b0*hw+px)*BlockC:], hw*BlockC, bias, flags, pf, pfn)
 					pf = pf[min(len(pf), n*kc*pfn):]
-					px += n * np
-				}
+				})
 			}
 			b0 += nb
 		}
@@ -338,16 +337,16 @@ func pwPixelBlock(kc int) int {
 	return max(12, (192<<10)/(4*kc)/12*12)
 }
 
-// pwTileCount is the number of kernel tiles that cover n pixels for nb
-// blocks.
-func pwTileCount(nb, n int) int {
-	t := 0
-	for n > 0 {
-		np := pwTileFor(nb, n)
-		t += n / np
-		n %= np
+// tileRuns calls run for each run of kernel tiles of one width that
+// together cover n pixels for nb blocks, widest first: the run's first
+// pixel, the tile width and the number of tiles.
+func tileRuns(nb, n int, run func(off, np, count int)) {
+	for off := 0; off < n; {
+		np := pwTileFor(nb, n-off)
+		k := (n - off) / np
+		run(off, np, k)
+		off += k * np
 	}
-	return t
 }
 
 // zeroBlocks is the bias of the second and later input-channel chunks.
@@ -511,12 +510,9 @@ func (c *BlockedConv) stemRows(out, pad []float32, y0, y1 int, relu bool) {
 		w := c.w[b0*BlockC*taps:]
 		bias := c.bias[b0*BlockC:]
 		for y := y0; y < y1; y++ {
-			for x := 0; x < ow; {
-				np := pwTileFor(nb, ow-x)
-				n := (ow - x) / np
+			tileRuns(nb, ow, func(x, np, n int) {
 				stemTiles(nb, np, n, c.offs, w, pad[2*y*wp+2*x:], out[(b0*oh*ow+y*ow+x)*BlockC:], oh*ow*BlockC, bias, flags)
-				x += n * np
-			}
+			})
 		}
 		b0 += nb
 	}
