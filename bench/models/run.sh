@@ -50,6 +50,10 @@ GO_AVX2=${GO_AVX2:-$(grep -qw avx512f /proc/cpuinfo && echo 1 || echo 0)}
 # one-thread cell run on the same CPU.
 PIN_CPU=${PIN_CPU-0}
 if [[ -n $PIN_CPU ]] && ! command -v taskset >/dev/null; then PIN_CPU=""; fi
+if [[ -n $PIN_CPU ]] && ! taskset -c "$PIN_CPU" true 2>/dev/null; then
+  echo "PIN_CPU=$PIN_CPU: not a CPU this process may run on (online: $(cat /sys/devices/system/cpu/online 2>/dev/null)); set PIN_CPU to one of them, or empty to not pin" >&2
+  exit 2
+fi
 mkdir -p "$OUT"
 RES=$OUT/results.jsonl
 : > "$RES"
