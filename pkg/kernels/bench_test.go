@@ -184,3 +184,45 @@ func BenchmarkBlockedConvColdWeights(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLinear is the classifier head of s0 (1024 → 1000) on a batch of
+// 32 necks: BlockedConv.Linear against the NCHW GEMM over the batch that
+// PackedConv runs, on one and two threads.
+func BenchmarkLinear(b *testing.B) {
+	r := rand.New(rand.NewSource(3))
+	const n, in, outC = 32, 1024, 1000
+	p := ConvParams{N: 1, InC: in, InH: 1, InW: 1, OutC: outC, KH: 1, KW: 1, StrideH: 1, StrideW: 1, Groups: 1}
+	x, w, bias := randSlice(r, n*in), randSlice(r, p.WeightSize()), randSlice(r, outC)
+	out := make([]float32, n*outC)
+	blocked := NewBlockedConv(w, bias, p)
+	packed := NewPackedConv(w, bias, p).WithBatch(n)
+	var cold [16]*BlockedConv
+	for i := range cold {
+		cold[i] = NewBlockedConv(w, bias, p)
+	}
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("blocked/threads=%d", threads), func(b *testing.B) {
+			defer SetThreads(SetThreads(threads))
+			for b.Loop() {
+				blocked.Linear(out, x, n)
+			}
+			reportGFLOPS(b, 2*float64(n*p.MACs()))
+		})
+		b.Run(fmt.Sprintf("blocked-cold/threads=%d", threads), func(b *testing.B) {
+			defer SetThreads(SetThreads(threads))
+			i := 0
+			for b.Loop() {
+				cold[i%len(cold)].Linear(out, x, n)
+				i++
+			}
+			reportGFLOPS(b, 2*float64(n*p.MACs()))
+		})
+		b.Run(fmt.Sprintf("gemm/threads=%d", threads), func(b *testing.B) {
+			defer SetThreads(SetThreads(threads))
+			for b.Loop() {
+				packed.Forward(out, x, ActNone)
+			}
+			reportGFLOPS(b, 2*float64(n*p.MACs()))
+		})
+	}
+}

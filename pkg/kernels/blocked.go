@@ -210,15 +210,12 @@ func (c *BlockedConv) forward(out, in []float32, act Activation, threads int) {
 			partial = buffers.Get(len(c.bias))
 			t.out = *partial
 		}
-		parts, units := 1, p.OutH()
-		if t.vector = c.kind == blockedPW && p.OutH()*p.OutW() == 1; t.vector {
+		units := p.OutH()
+		if c.kind == blockedPW && p.OutH()*p.OutW() == 1 {
+			t.vectors = 1
 			units = len(c.groups) // a pointwise conv on a 1×1 plane splits by output groups
 		}
-		if threads > 1 && p.MACs()/p.N >= blockedParallelMin {
-			parts = min(threads, units)
-		}
-		t.parts = parts
-		runParallel(t, parts)
+		t.run(units, p.MACs()/p.N, threads)
 		if c.kind == blockedStem {
 			buffers.Put(t.padded)
 		}
@@ -244,8 +241,20 @@ type blockedTask struct {
 	out, in []float32
 	padded  *[]float32
 	relu    bool
-	vector  bool // a pointwise conv on a 1×1 plane: parts are ranges of output groups
+	// vectors > 0: a pointwise conv on that many 1×1 planes side by side
+	// (a fully connected layer); parts are ranges of output groups
+	vectors int
 	parts   int
+}
+
+// run splits t into up to units parts over threads goroutines when the
+// conv has at least blockedParallelMin multiply-adds, and runs them.
+func (t *blockedTask) run(units, macs, threads int) {
+	t.parts = 1
+	if threads > 1 && macs >= blockedParallelMin {
+		t.parts = min(threads, units)
+	}
+	runParallel(t, t.parts)
 }
 
 func (t *blockedTask) runPart(part int) {
@@ -254,9 +263,10 @@ func (t *blockedTask) runPart(part int) {
 	switch t.c.kind {
 	case blockedPW:
 		g0, g1 := 0, len(t.c.groups)
-		if t.vector {
-			y0, y1 = 0, 1
+		if t.vectors > 0 {
 			g0, g1 = part*g1/t.parts, (part+1)*g1/t.parts
+			t.c.pwPixels(t.out, t.in, t.vectors, 0, t.vectors, g0, g1, t.relu)
+			return
 		}
 		t.c.pwRows(t.out, t.in, y0, y1, g0, g1, t.relu)
 	case blockedDW:
@@ -282,9 +292,12 @@ func (t *blockedTask) runPart(part int) {
 // the chunk's tiles (s3's 768→2048 conv at 7×7, 5 tiles a chunk: 990 → 805 µs on
 // AVX-512, 1650 → 1500 on AVX2; 768→768 at 14×14: 1160 → 1107 µs).
 func (c *BlockedConv) pwRows(out, in []float32, y0, y1, g0, g1 int, relu bool) {
+	c.pwPixels(out, in, c.p.InH*c.p.InW, y0*c.p.InW, y1*c.p.InW, g0, g1, relu)
+}
+
+// pwPixels is pwRows for pixels [p0, p1) of planes of hw pixels.
+func (c *BlockedConv) pwPixels(out, in []float32, hw, p0, p1, g0, g1 int, relu bool) {
 	p := c.p
-	hw := p.InH * p.InW
-	p0, p1 := y0*p.InW, y1*p.InW
 	step := pwPixelBlock(min(gemmKC, p.InC))
 	first := 0 // the first block of group g0
 	for _, nb := range c.groups[:g0] {
