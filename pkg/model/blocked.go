@@ -123,19 +123,18 @@ func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, ser
 }
 
 // headLogits runs the head on the necks of n images. With the blocked
-// kernels, one image goes through a blocked pointwise conv on a 1×1 plane:
-// its weights are one stream per output group, read once, where the GEMM's
-// column kernel reads the 6-row panels of the whole matrix side by side
-// (s0: 1000×1024, 4 MB from L3 on every image; 170 → 115 µs evicted). A
-// batch runs the GEMM, which reads the weights once for all images.
-func (p *Predictor) headLogits(neck []float32, n int) *Tensor {
-	logits := NewTensor(n, p.head.Out)
-	if cp := p.head.params(1, 1, 1); n == 1 && p.blocked != nil && kernels.BlockedSupported(cp) {
-		p.blockedConv(p.head, 1, 1).Forward(logits.Data, neck, kernels.ActNone)
-		return logits
+// kernels, the head is a blocked pointwise conv on a 1×1 plane: its
+// weights are one stream per output group, where the GEMM's column kernel
+// reads the 6-row panels of the whole matrix side by side (s0: 1000×1024,
+// 4 MB from L3 on every image; 170 → 115 µs evicted). A batch goes through
+// it as the pixels of one plane (BlockedConv.Linear), reading the weights
+// once for all images.
+func (p *Predictor) headLogits(logits, neck []float32, n int) {
+	if cp := p.head.params(1, 1, 1); p.blocked != nil && kernels.BlockedSupported(cp) {
+		p.blockedConv(p.head, 1, 1).Linear(logits, neck, n)
+		return
 	}
-	p.conv(p.head, logits.Data, neck, p.head.params(n, 1, 1), kernels.ActNone)
-	return logits
+	p.conv(p.head, logits, neck, p.head.params(n, 1, 1), kernels.ActNone)
 }
 
 // profileBlocked is ProfileStages on blocked activations: the images one
@@ -168,8 +167,10 @@ func (p *Predictor) profileBlocked(x *Tensor) []StageTime {
 		t0 = time.Now()
 		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, false, mark)
 	}
+	logits := fl.get(n * p.head.Out)
+	defer fl.put(logits)
 	t0 = time.Now()
-	p.headLogits(neck, n)
+	p.headLogits(logits, neck, n)
 	secs[len(secs)-1] += time.Since(t0).Seconds()
 	out := make([]StageTime, len(names))
 	for i, name := range names {

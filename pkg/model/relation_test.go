@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/mobileone-go/mobileone/pkg/kernels"
@@ -185,6 +186,7 @@ func TestPredictorEqualsForward(t *testing.T) {
 // while the images go through the backbone on their own goroutines, so
 // every kernel path that could reorder a sum is on the way; s4 adds SE
 // blocks, whose kernels split over threads from each image's goroutine.
+// ForwardInto gives Forward's logits.
 func TestPredictorBatchIsExact(t *testing.T) {
 	for _, arch := range []string{"s0", "s4"} {
 		t.Run(arch, func(t *testing.T) { testPredictorBatchIsExact(t, arch) })
@@ -213,6 +215,18 @@ func testPredictorBatchIsExact(t *testing.T, arch string) {
 					t.Fatalf("threads %d image %d logit %d: alone %v, in the batch %v", th, i, j, v, all.Data[i*1000+j])
 				}
 			}
+		}
+		into := make([]float32, n*1000)
+		if err := p.ForwardInto(into, x); err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range into {
+			if v != all.Data[j] {
+				t.Fatalf("threads %d: ForwardInto logit %d is %v, Forward's %v", th, j, v, all.Data[j])
+			}
+		}
+		if err := p.ForwardInto(into[:n*1000-1], x); err == nil || !strings.Contains(err.Error(), "need 3000") {
+			t.Errorf("ForwardInto with one value short: %v, want an error naming the 3000 values needed", err)
 		}
 		kernels.SetThreads(restore)
 	}

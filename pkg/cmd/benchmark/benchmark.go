@@ -142,8 +142,10 @@ func run(ctx context.Context, opts *Options) error {
 	for i := range x.Data {
 		x.Data[i] = float32(r.NormFloat64())
 	}
+	// one logits buffer for every pass, as a serving loop keeps one
+	logits := make([]float32, opts.BatchSize*pred.NumClasses())
 	for i := 0; i < opts.Warmup; i++ {
-		if _, err := pred.Forward(x); err != nil {
+		if err := pred.ForwardInto(logits, x); err != nil {
 			return err
 		}
 	}
@@ -154,7 +156,7 @@ func run(ctx context.Context, opts *Options) error {
 			return fmt.Errorf("%w: %v", cmdutil.ErrCancel, err)
 		}
 		t0 := time.Now()
-		if _, err := pred.Forward(x); err != nil {
+		if err := pred.ForwardInto(logits, x); err != nil {
 			return err
 		}
 		rep.TimesMS = append(rep.TimesMS, float64(time.Since(t0).Microseconds())/1000)
