@@ -75,12 +75,14 @@ func (p *Predictor) blockedConv(c *Conv2d, h, w int) *kernels.BlockedConv {
 
 // neckBlocked runs one NCHW image (C×h×w values) through the backbone on
 // blocked activations and writes its pooled features (the neck) to neck.
-// serial keeps every conv on the calling goroutine. after, when not nil,
-// is called after each block i and, with i = len(p.blocked), after the
-// pooling.
-func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, serial bool, after func(i int)) {
+// serial, when not nil, is asked before each block whether its convs stay
+// on the calling goroutine (else they split over Threads()). after, when
+// not nil, is called after each block i and, with i = len(p.blocked),
+// after the pooling.
+func (p *Predictor) neckBlocked(neck, img []float32, h, w int, fl *freeList, serial func() bool, after func(i int)) {
 	cur := img
 	for i, b := range p.blocked {
+		serial := serial != nil && serial()
 		bc := p.blockedConv(b.BranchReparam, h, w)
 		cp := bc.Params()
 		out := fl.get(cp.OutSize())
@@ -165,7 +167,7 @@ func (p *Predictor) profileBlocked(x *Tensor) []StageTime {
 	}
 	for i := 0; i < n; i++ {
 		t0 = time.Now()
-		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, false, mark)
+		p.neckBlocked(neck[i*c:(i+1)*c], x.Data[i*per:(i+1)*per], x.Shape[2], x.Shape[3], fl, nil, mark)
 	}
 	logits := fl.get(n * p.head.Out)
 	defer fl.put(logits)

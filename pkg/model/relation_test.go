@@ -186,7 +186,8 @@ func TestPredictorEqualsForward(t *testing.T) {
 // while the images go through the backbone on their own goroutines, so
 // every kernel path that could reorder a sum is on the way; s4 adds SE
 // blocks, whose kernels split over threads from each image's goroutine.
-// ForwardInto gives Forward's logits.
+// The last image's later blocks split over threads once the other
+// goroutine runs out of images. ForwardInto gives Forward's logits.
 func TestPredictorBatchIsExact(t *testing.T) {
 	for _, arch := range []string{"s0", "s4"} {
 		t.Run(arch, func(t *testing.T) { testPredictorBatchIsExact(t, arch) })
